@@ -1,0 +1,54 @@
+"""How the demo store answers django-order-messages (ORDER_MESSAGES_ADAPTER)."""
+
+from django.contrib.auth import get_user_model
+
+from order_messages.adapter import STORE, Item, Order, StoreAdapter, SubOrder
+
+from . import models
+
+STORE_NAME = "Demo Marketplace"
+
+
+class DemoStoreAdapter(StoreAdapter):
+    def get_order(self, number):
+        order = (
+            models.Order.objects.filter(number=number)
+            .prefetch_related("items__vendor")
+            .first()
+        )
+        return None if order is None else self.to_order(order)
+
+    def to_order(self, order: models.Order) -> Order:
+        groups: dict[str, list] = {}
+        names: dict[str, str] = {}
+        for item in order.items.all():
+            key = item.vendor.slug if item.vendor else STORE
+            names[key] = item.vendor.name if item.vendor else STORE_NAME
+            groups.setdefault(key, []).append(
+                Item(name=item.name, quantity=item.quantity, price=item.price)
+            )
+        # Vendors first, in the order their items were added; the store's own items last.
+        keys = sorted(groups, key=lambda k: k == STORE)
+        return Order(
+            number=order.number,
+            customer_id=order.customer_id,
+            customer_email=order.email,
+            customer_name=order.name,
+            sub_orders=tuple(SubOrder(k, names[k], tuple(groups[k])) for k in keys),
+            url=order.get_absolute_url(),
+            placed_at=order.placed_at,
+            status=order.status,
+            total=order.total,
+        )
+
+    def get_vendor_staff(self, vendor_key):
+        return list(get_user_model().objects.filter(vendors__slug=vendor_key, is_active=True))
+
+    def get_user_vendor_keys(self, user):
+        # Asked on every order page; remembered on the user object for the request.
+        if not hasattr(user, "_demo_vendor_keys"):
+            user._demo_vendor_keys = set(user.vendors.values_list("slug", flat=True))
+        return user._demo_vendor_keys
+
+    def get_store_name(self):
+        return STORE_NAME

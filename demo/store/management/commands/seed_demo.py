@@ -1,0 +1,124 @@
+"""Fill the demo marketplace: customers, vendors, the store's staff, products, orders.
+
+Idempotent: running it again resets the demo passwords and adds what is missing.
+"""
+
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+from django.db import transaction
+from django.utils import timezone
+
+from demo.store.models import Order, OrderItem, Product, Vendor
+
+PASSWORD = "demo"
+
+USERS = [
+    # username, first, last, e-mail
+    ("alice", "Alice", "Archer", "alice@customers.example"),
+    ("carol", "Carol", "Chen", "carol@customers.example"),
+    ("bob", "Bob", "Baker", "bob@bobs-bikes.example"),
+    ("dave", "Dave", "Dawson", "dave@daves-outdoor.example"),
+]
+
+VENDORS = [("bobs-bikes", "Bob's Bikes", "bob"), ("daves-outdoor", "Dave's Outdoor", "dave")]
+
+PRODUCTS = [
+    ("City bike Comfort 7", "549.00", "bobs-bikes"),
+    ("Bike helmet Aero", "79.90", "bobs-bikes"),
+    ("LED bike lights set", "34.50", "bobs-bikes"),
+    ("Two-person tent Ridge", "189.00", "daves-outdoor"),
+    ("Sleeping bag −5 °C", "119.00", "daves-outdoor"),
+    ("Camping stove Mini", "45.00", "daves-outdoor"),
+    ("Insulated water bottle", "24.90", None),
+    ("Gift card €50", "50.00", None),
+]
+
+# number, customer (None: guest), days ago, status, [(product, qty)]
+ORDERS = [
+    ("1001", "alice", 3, "Shipped", [("Bike helmet Aero", 1), ("Two-person tent Ridge", 1),
+                                     ("Insulated water bottle", 2)]),
+    ("1002", "alice", 12, "Delivered", [("City bike Comfort 7", 1), ("LED bike lights set", 1)]),
+    ("1003", "alice", 30, "Delivered", [("Sleeping bag −5 °C", 2)]),
+    ("1004", "alice", 45, "Delivered", [("Gift card €50", 1)]),
+    ("1005", "carol", 5, "Processing", [("Camping stove Mini", 1), ("Bike helmet Aero", 1)]),
+    ("1006", None, 2, "Processing", [("Sleeping bag −5 °C", 1)]),
+]
+
+
+class Command(BaseCommand):
+    help = "Create the demo marketplace's users, vendors, products and orders."
+
+    @transaction.atomic
+    def handle(self, *args, **options):
+        User = get_user_model()
+        users = {}
+        for username, first, last, email in USERS:
+            user, _ = User.objects.update_or_create(
+                username=username,
+                defaults={"first_name": first, "last_name": last, "email": email},
+            )
+            user.set_password(PASSWORD)
+            user.save()
+            users[username] = user
+        admin, _ = User.objects.update_or_create(
+            username="admin",
+            defaults={
+                "first_name": "Ada",
+                "last_name": "Admin",
+                "email": "admin@marketplace.example",
+                "is_staff": True,
+                "is_superuser": True,
+            },
+        )
+        admin.set_password(PASSWORD)
+        admin.save()
+
+        vendors = {}
+        for slug, name, owner in VENDORS:
+            vendor, _ = Vendor.objects.update_or_create(slug=slug, defaults={"name": name})
+            vendor.staff.add(users[owner])
+            vendors[slug] = vendor
+
+        products = {}
+        for name, price, vendor in PRODUCTS:
+            products[name], _ = Product.objects.update_or_create(
+                name=name,
+                defaults={"price": Decimal(price), "vendor": vendors.get(vendor)},
+            )
+
+        now = timezone.now()
+        created = 0
+        for number, username, days, status, lines in ORDERS:
+            customer = users.get(username)
+            order, made = Order.objects.get_or_create(
+                number=number,
+                defaults={
+                    "customer": customer,
+                    "email": customer.email if customer else "gina@guests.example",
+                    "name": customer.get_full_name() if customer else "Gina Guest",
+                    "placed_at": now - timedelta(days=days),
+                    "status": status,
+                },
+            )
+            if made:
+                created += 1
+                for product_name, quantity in lines:
+                    product = products[product_name]
+                    OrderItem.objects.create(
+                        order=order,
+                        product=product,
+                        vendor=product.vendor,
+                        name=product.name,
+                        quantity=quantity,
+                        price=product.price,
+                    )
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"Demo data ready: {len(users) + 1} users, {len(vendors)} vendors, "
+                f"{len(products)} products, {Order.objects.count()} orders ({created} new). "
+                f"Password for everyone: {PASSWORD}"
+            )
+        )

@@ -1,0 +1,13 @@
+from django.conf import settings
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("accounts/", include("django.contrib.auth.urls")),
+    path("messages/", include("order_messages.urls")),
+    path("", include("demo.store.urls")),
+]
+
+if getattr(settings, "DEMO_MAILBOX", False):
+    urlpatterns.insert(0, path("demo/", include("demo.store.mailbox_urls")))

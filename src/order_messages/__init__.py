@@ -1,0 +1,1 @@
+"""Order-linked conversations and disputes for Django stores and marketplaces."""

@@ -1,0 +1,90 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from .. import signals
+from ..adapter import STORE, Order, SubOrder
+from ..conf import app_settings
+from ..errors import DisputeAlreadyOpen, InvalidTransition, ReasonRequired
+from ..models import Conversation, Dispute, Message, Role
+from ..queries import Actor
+from ..routing import answerers
+from .conversations import add_participants, ensure_conversation
+from .messages import append_message
+
+Status = Dispute.Status
+
+
+def check_transition(*, conversation: Conversation, target: str) -> None:
+    latest = conversation.disputes.order_by("-opened_at", "-pk").values_list("status").first()
+    current = latest[0] if latest else None
+    if target not in Dispute.TRANSITIONS[current]:
+        if target == Status.OPEN:
+            raise DisputeAlreadyOpen()
+        raise InvalidTransition(gettext("There is no open dispute to close."))
+
+
+def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str) -> Dispute:
+    """Open a dispute: the store's staff join the conversation and everyone is told."""
+    reason = (reason or "").replace("\x00", "").strip()
+    if not reason:
+        raise ReasonRequired()
+    limit = app_settings.MAX_REASON_LENGTH
+    if len(reason) > limit:
+        raise ReasonRequired(
+            gettext("A reason can have at most %(limit)d characters.") % {"limit": limit}
+        )
+    with transaction.atomic():
+        conversation = ensure_conversation(order=order, sub_order=sub_order)
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        check_transition(conversation=conversation, target=Status.OPEN)
+        dispute = Dispute.objects.create(
+            conversation=conversation,
+            reason=reason,
+            opened_by=actor.user,
+            opened_by_name=actor.name,
+        )
+        Conversation.objects.filter(pk=conversation.pk).update(open_dispute=dispute)
+        staff, _role = answerers(STORE)
+        members = [(user.pk, Role.STAFF) for user in staff]
+        if actor.user is not None:
+            members.append((actor.user.pk, actor.role))
+        add_participants(conversation=conversation, members=members)
+        append_message(
+            conversation=conversation, actor=actor, body=reason, kind=Message.Kind.DISPUTE_OPENED
+        )
+        transaction.on_commit(
+            lambda: signals.dispute_opened.send(
+                sender=Dispute, dispute=dispute, conversation=conversation
+            )
+        )
+    return dispute
+
+
+def close_dispute(*, conversation: Conversation, actor: Actor) -> Dispute | None:
+    """Close the open dispute. Closing when none is open does nothing and returns None."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.open_dispute_id is None:
+            return None
+        dispute = Dispute.objects.get(pk=conversation.open_dispute_id)
+        check_transition(conversation=conversation, target=Status.CLOSED)
+        dispute.status = Status.CLOSED
+        dispute.closed_by = actor.user
+        dispute.closed_by_name = actor.name
+        dispute.closed_at = timezone.now()
+        dispute.save(update_fields=["status", "closed_by", "closed_by_name", "closed_at"])
+        Conversation.objects.filter(pk=conversation.pk).update(open_dispute=None)
+        conversation.open_dispute = None
+        append_message(
+            conversation=conversation, actor=actor, body="", kind=Message.Kind.DISPUTE_CLOSED
+        )
+        transaction.on_commit(
+            lambda: signals.dispute_closed.send(
+                sender=Dispute, dispute=dispute, conversation=conversation
+            )
+        )
+    return dispute
+

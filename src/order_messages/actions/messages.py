@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from django.db import transaction
+from django.db.models import F, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext
+
+from .. import signals
+from ..adapter import Order, SubOrder
+from ..conf import app_settings
+from ..errors import EmptyMessage, MessageTooLong
+from ..models import Conversation, Message, Participant, UnreadCounter
+from ..notifications import notify_message
+from ..queries import Actor
+from .conversations import add_participants, ensure_conversation
+
+EXCERPT_LENGTH = 200
+
+
+def clean_body(body: str) -> str:
+    """The text to store, or a clear error. Line breaks are kept, the ends trimmed."""
+    body = (body or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    if not body:
+        raise EmptyMessage()
+    limit = app_settings.MAX_MESSAGE_LENGTH
+    if len(body) > limit:
+        raise MessageTooLong(
+            gettext("A message can have at most %(limit)d characters (this one has %(n)d).")
+            % {"limit": limit, "n": len(body)}
+        )
+    return body
+
+
+def post_message(*, order: Order, sub_order: SubOrder, actor: Actor, body: str) -> Message:
+    """Post a message in the sub-order's conversation, creating it on first use."""
+    body = clean_body(body)
+    with transaction.atomic():
+        conversation = ensure_conversation(order=order, sub_order=sub_order)
+        if actor.user is not None:
+            add_participants(conversation=conversation, members=[(actor.user.pk, actor.role)])
+        message = append_message(conversation=conversation, actor=actor, body=body)
+    return message
+
+
+def append_message(
+    *, conversation: Conversation, actor: Actor, body: str, kind: str = Message.Kind.MESSAGE
+) -> Message:
+    """Write a message with the next sequence number and bump everyone's counters.
+
+    Locks, always in this order: the conversation row, its participants by user id, then
+    the unread counters by user id. ``mark_read`` takes a subset in the same order, so
+    concurrent posts and reads cannot deadlock.
+    """
+    now = timezone.now()
+    excerpt = " ".join(body.split())[:EXCERPT_LENGTH]
+    # The UPDATE takes the row lock, so the sequence read back is ours and gapless.
+    Conversation.objects.filter(pk=conversation.pk).update(
+        last_seq=F("last_seq") + 1, last_message_at=now, last_message_excerpt=excerpt
+    )
+    seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation.pk)
+    conversation.last_seq, conversation.last_message_at = seq, now
+    conversation.last_message_excerpt = excerpt
+    message = Message.objects.create(
+        conversation=conversation,
+        seq=seq,
+        kind=kind,
+        author=actor.user,
+        author_role=actor.role,
+        author_name=actor.name,
+        body=body,
+    )
+
+    participants = list(
+        Participant.objects.select_for_update()
+        .filter(conversation=conversation)
+        .order_by("user_id")
+        .values_list("user_id", "unread_count")
+    )
+    author_id = actor.user.pk if actor.user is not None else None
+    recipients = [user_id for user_id, _ in participants if user_id != author_id]
+    author_unread = next((n for user_id, n in participants if user_id == author_id), 0)
+
+    Participant.objects.filter(conversation=conversation).exclude(user_id=author_id).update(
+        unread_count=F("unread_count") + 1, last_message_at=now
+    )
+    if author_id is not None:
+        # Writing in a conversation means having read it.
+        Participant.objects.filter(conversation=conversation, user_id=author_id).update(
+            unread_count=0, last_read_seq=seq, last_message_at=now
+        )
+    locked = recipients + ([author_id] if author_unread else [])
+    if locked:
+        list(
+            UnreadCounter.objects.select_for_update()
+            .filter(user_id__in=locked)
+            .order_by("user_id")
+            .values_list("pk", flat=True)
+        )
+        UnreadCounter.objects.filter(user_id__in=recipients).update(count=F("count") + 1)
+        if author_unread:
+            UnreadCounter.objects.filter(user_id=author_id).update(
+                count=F("count") - author_unread
+            )
+
+    transaction.on_commit(lambda: notify_message(message_id=message.pk))
+    transaction.on_commit(
+        lambda: signals.message_posted.send(
+            sender=Message, message=message, conversation=conversation
+        )
+    )
+    return message
+
+
+def mark_read(*, conversation: Conversation, user) -> int:
+    """Mark the whole conversation read for the user. Returns how many became read."""
+    with transaction.atomic():
+        row = (
+            Participant.objects.select_for_update()
+            .filter(conversation=conversation, user=user)
+            .values_list("pk", "unread_count", "last_read_seq")
+            .first()
+        )
+        if row is None:
+            return 0
+        pk, unread, last_read_seq = row
+        if unread == 0 and last_read_seq >= conversation.last_seq:
+            return 0
+        # Read last_seq after taking the lock: a post that committed meanwhile is counted.
+        Participant.objects.filter(pk=pk).update(
+            unread_count=0,
+            last_read_seq=Subquery(
+                Conversation.objects.filter(pk=conversation.pk).values("last_seq")[:1]
+            ),
+        )
+        if unread:
+            UnreadCounter.objects.filter(user=user).update(count=F("count") - unread)
+    return unread

@@ -1,0 +1,113 @@
+"""The host store's side of the contract.
+
+The app does not own orders, vendors or customers. A store subclasses ``StoreAdapter``,
+names it in ``ORDER_MESSAGES_ADAPTER`` and translates its own models into the small value
+types below. Everything store-specific lives here rather than in settings flags.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.db.models import Q
+from django.utils.module_loading import import_string
+
+from .conf import app_settings
+
+#: Vendor key of the sub-order made of items the store sells itself.
+STORE = "store"
+
+
+@dataclass(frozen=True)
+class Item:
+    name: str
+    quantity: int
+    price: Decimal | None = None
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class SubOrder:
+    """The part of an order one vendor (or the store, ``vendor_key == STORE``) fulfils."""
+
+    vendor_key: str
+    vendor_name: str
+    items: Sequence[Item] = ()
+
+
+@dataclass(frozen=True)
+class Order:
+    number: str
+    customer_id: int | None
+    customer_email: str
+    customer_name: str
+    sub_orders: Sequence[SubOrder] = field(default_factory=tuple)
+    url: str = ""
+    placed_at: object = None
+    status: str = ""
+    total: Decimal | None = None
+
+    def sub_order(self, vendor_key: str) -> SubOrder | None:
+        return next((s for s in self.sub_orders if s.vendor_key == vendor_key), None)
+
+
+class StoreAdapter:
+    """Default adapter: a single store without orders. Subclass it in the host store."""
+
+    # -- orders -------------------------------------------------------------------------
+    def get_order(self, number: str) -> Order | None:
+        """The order with this number, or None. Called once per page."""
+        return None
+
+    def get_orders(self, numbers: Iterable[str]) -> dict[str, Order]:
+        """Several orders at once (inbox pages). Override to batch the lookups."""
+        return {n: o for n in numbers if (o := self.get_order(n)) is not None}
+
+    # -- people -------------------------------------------------------------------------
+    def get_vendor_staff(self, vendor_key: str) -> list:
+        """Users who answer for a vendor."""
+        return []
+
+    def get_user_vendor_keys(self, user) -> set[str]:
+        """Keys of the vendors this user works for (empty for customers)."""
+        return set()
+
+    def get_store_staff(self) -> list:
+        """Users who answer for the store: those allowed to manage conversations."""
+        User = get_user_model()
+        perm = Q(
+            user_permissions__codename="manage_conversations",
+            user_permissions__content_type__app_label="order_messages",
+        ) | Q(
+            groups__permissions__codename="manage_conversations",
+            groups__permissions__content_type__app_label="order_messages",
+        )
+        return list(
+            User.objects.filter(is_active=True).filter(perm | Q(is_superuser=True)).distinct()
+        )
+
+    def can_manage_conversations(self, user) -> bool:
+        return bool(user.is_authenticated and user.has_perm("order_messages.manage_conversations"))
+
+    def get_display_name(self, user) -> str:
+        return user.get_full_name() or user.get_username()
+
+    def get_store_name(self) -> str:
+        return "Store"
+
+    # -- URLs ---------------------------------------------------------------------------
+    def get_order_url(self, order: Order) -> str:
+        return order.url
+
+
+@functools.cache
+def _adapter_for(path: str) -> StoreAdapter:
+    return import_string(path)()
+
+
+def get_adapter() -> StoreAdapter:
+    return _adapter_for(app_settings.ADAPTER)

@@ -1,0 +1,44 @@
+"""ORDER_MESSAGES_* settings with their defaults, read lazily.
+
+Use ``from order_messages.conf import app_settings`` and read attributes at call time,
+so that ``override_settings`` in tests and late configuration both work.
+"""
+
+from django.conf import settings
+
+DEFAULTS = {
+    # Dotted path of the host store's StoreAdapter subclass.
+    "ADAPTER": "order_messages.adapter.StoreAdapter",
+    # "separate" (one conversation per order and vendor), "warehouse" or "single".
+    "MODE": "separate",
+    # Warehouse mode only: talk to each vendor's sub-order instead of the store.
+    "ALLOW_VENDOR_COMMUNICATION": False,
+    # Hide the customer's e-mail address from vendors.
+    "MASK_CONTACTS": True,
+    # The store's orders address (B4); empty disables those e-mails.
+    "STORE_EMAIL": "",
+    # Absolute origin used for links in e-mails, e.g. "https://shop.example.com".
+    "SITE_URL": "http://127.0.0.1:8000",
+    "MAX_MESSAGE_LENGTH": 5000,
+    "MAX_REASON_LENGTH": 1000,
+    # Guest access links stay valid this many seconds.
+    "GUEST_LINK_MAX_AGE": 60 * 60 * 24 * 30,
+    "INBOX_PAGE_SIZE": 20,
+    # A thread shows at most this many messages before "N earlier messages".
+    "THREAD_WINDOW": 50,
+    # Seconds between polls of the unread badge when live updates are unavailable.
+    "POLL_INTERVAL": 30,
+    "FROM_EMAIL": None,
+    # The host's base template; the app's pages fill its ``title`` and ``content`` blocks.
+    "BASE_TEMPLATE": "base.html",
+}
+
+
+class AppSettings:
+    def __getattr__(self, name):
+        if name not in DEFAULTS:
+            raise AttributeError(name)
+        return getattr(settings, f"ORDER_MESSAGES_{name}", DEFAULTS[name])
+
+
+app_settings = AppSettings()

@@ -1,0 +1,51 @@
+from django import template
+from django.urls import reverse
+
+from ..conf import app_settings
+from ..queries import unread_total
+
+register = template.Library()
+
+
+def unread_for_request(request) -> int:
+    """The badge count, read once per request however many places show it."""
+    if not hasattr(request, "_order_messages_unread"):
+        request._order_messages_unread = unread_total(request.user)
+    return request._order_messages_unread
+
+
+@register.inclusion_tag("order_messages/partials/head.html")
+def order_messages_head():
+    """Stylesheet, htmx and the small script the app's pages use; put it in <head>."""
+    return {}
+
+
+@register.inclusion_tag("order_messages/partials/messages_icon.html", takes_context=True)
+def messages_icon(context):
+    """The header icon with the unread count (S6). Polls when live updates are absent."""
+    request = context["request"]
+    return {
+        "unread": unread_for_request(request),
+        "inbox_url": reverse("order_messages:inbox"),
+        "badge_url": reverse("order_messages:badge"),
+        "poll_interval": app_settings.POLL_INTERVAL,
+    }
+
+
+@register.simple_tag(takes_context=True)
+def messages_unread(context) -> int:
+    return unread_for_request(context["request"])
+
+
+@register.inclusion_tag("order_messages/partials/contact_link.html")
+def contact_seller(order_number, unread=0):
+    """S1/S2: "Contact seller", or "N unread messages" when there are some."""
+    return {
+        "url": reverse("order_messages:order", kwargs={"number": order_number}),
+        "unread": unread or 0,
+    }
+
+
+@register.filter
+def get_item(mapping, key):
+    return mapping.get(key) if mapping else None

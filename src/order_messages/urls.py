@@ -1,0 +1,23 @@
+from django.urls import path
+
+from . import views
+
+app_name = "order_messages"
+
+urlpatterns = [
+    path("", views.inbox, name="inbox"),
+    path("unread/", views.badge, name="badge"),
+    path("guest/<str:token>/", views.guest, name="guest"),
+    path("orders/<str:number>/", views.order, name="order"),
+    path("orders/<str:number>/<str:vendor_key>/", views.thread, name="thread"),
+    path(
+        "orders/<str:number>/<str:vendor_key>/dispute/open/",
+        views.open_dispute,
+        name="open_dispute",
+    ),
+    path(
+        "orders/<str:number>/<str:vendor_key>/dispute/close/",
+        views.close_dispute,
+        name="close_dispute",
+    ),
+]

@@ -1,0 +1,204 @@
+"""HTML pages: parse input, call one query or action, render."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core import signing
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods
+
+from . import actions, queries
+from .conf import app_settings
+from .errors import DisputeAlreadyOpen, OrderMessagesError
+from .forms import DisputeForm, MessageForm
+from .guest import guest_orders, read_guest_token, remember_guest_order
+from .templatetags.order_messages import unread_for_request
+
+INVALID = 422  # a form with errors; htmx is configured to swap it in
+
+
+def _access(request, number):
+    return queries.access_order(
+        user=request.user, order_number=number, guest_orders=guest_orders(request.session)
+    )
+
+
+def _thread_url(number, vendor_key):
+    return reverse("order_messages:thread", kwargs={"number": number, "vendor_key": vendor_key})
+
+
+@login_required
+@require_GET
+def inbox(request):
+    """S4: all the user's conversations, unread first, then newest."""
+    page = queries.inbox_page(user=request.user, cursor=request.GET.get("after"))
+    return render(
+        request,
+        "order_messages/inbox.html",
+        {"page": page, "base_template": app_settings.BASE_TEMPLATE},
+    )
+
+
+@require_GET
+def order(request, number):
+    """An order's Messages page opens on its first tab with unread messages."""
+    access = _access(request, number)
+    tabs = queries.order_tabs(access=access)
+    tab = next((t for t in tabs if t.unread), tabs[0])
+    return redirect(_thread_url(number, tab.vendor_key))
+
+
+@require_http_methods(["GET", "POST"])
+def thread(request, number, vendor_key):
+    """S3: the tabs of an order, one conversation's thread and the composer."""
+    access = _access(request, number)
+    sub_order = access.sub_order(vendor_key)
+    form = MessageForm(request.POST or None)
+    status = 200
+    if request.method == "POST":
+        if form.is_valid():
+            try:
+                message = actions.post_message(
+                    order=access.order,
+                    sub_order=sub_order,
+                    actor=access.actor_in(sub_order),
+                    body=form.cleaned_data["body"],
+                )
+            except OrderMessagesError as error:
+                form.add_error("body", error)
+            else:
+                url = f"{_thread_url(number, vendor_key)}#m-{message.seq}"
+                if not request.htmx:
+                    return redirect(url)
+                form = MessageForm()
+        if form.errors:
+            status = INVALID
+
+    tabs = queries.order_tabs(access=access)
+    tab = next(t for t in tabs if t.vendor_key == vendor_key)
+    page = None
+    if tab.conversation is not None:
+        try:
+            start = int(request.GET["from"]) if "from" in request.GET else None
+        except ValueError:
+            start = None
+        page = queries.thread_page(
+            conversation=tab.conversation, last_read_seq=tab.last_read_seq, start=start
+        )
+        if tab.unread and access.user is not None and request.method == "GET":
+            actions.mark_read(conversation=tab.conversation, user=access.user)
+            request._order_messages_unread = max(0, unread_for_request(request) - tab.unread)
+            tab.unread = 0
+    context = {
+        "base_template": app_settings.BASE_TEMPLATE,
+        "access": access,
+        "order": access.order,
+        "tabs": tabs,
+        "tab": tab,
+        "sub_order": sub_order,
+        "page": page,
+        "form": form,
+        "dispute_form": DisputeForm(),
+        "role": access.role_in(sub_order),
+        "may_handle_disputes": access.may_handle_disputes(sub_order),
+        "show_customer_email": access.role_in(sub_order) == "staff"
+        or not app_settings.MASK_CONTACTS,
+    }
+    template = "order_messages/thread.html"
+    if request.htmx and not request.htmx.boosted:
+        template = "order_messages/partials/conversation.html"
+    return render(request, template, context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def open_dispute(request, number, vendor_key):
+    """S7: the pop-up posts here; without JavaScript, GET shows the same form as a page."""
+    access = _access(request, number)
+    sub_order = access.sub_order(vendor_key)
+    queries.check_may_handle_disputes(access=access, sub_order=sub_order)
+    form = DisputeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            actions.open_dispute(
+                order=access.order,
+                sub_order=sub_order,
+                actor=access.actor_in(sub_order),
+                reason=form.cleaned_data["reason"],
+            )
+        except DisputeAlreadyOpen as error:
+            messages.error(request, error.message)
+            return redirect(_thread_url(number, vendor_key))
+        except OrderMessagesError as error:
+            form.add_error("reason", error)
+        else:
+            messages.success(request, _("A dispute has been opened successfully."))
+            return redirect(_thread_url(number, vendor_key))
+    return render(
+        request,
+        "order_messages/open_dispute.html",
+        {
+            "base_template": app_settings.BASE_TEMPLATE,
+            "order": access.order,
+            "sub_order": sub_order,
+            "dispute_form": form,
+        },
+        status=INVALID if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def close_dispute(request, number, vendor_key):
+    """S8: close after a confirmation (the pop-up, or this page without JavaScript)."""
+    access = _access(request, number)
+    sub_order = access.sub_order(vendor_key)
+    queries.check_may_handle_disputes(access=access, sub_order=sub_order)
+    tab = next(t for t in queries.order_tabs(access=access) if t.vendor_key == vendor_key)
+    if request.method == "POST":
+        if tab.conversation is not None and actions.close_dispute(
+            conversation=tab.conversation, actor=access.actor_in(sub_order)
+        ):
+            messages.success(request, _("The dispute has been closed."))
+        return redirect(_thread_url(number, vendor_key))
+    return render(
+        request,
+        "order_messages/close_dispute.html",
+        {
+            "base_template": app_settings.BASE_TEMPLATE,
+            "order": access.order,
+            "sub_order": sub_order,
+            "tab": tab,
+        },
+    )
+
+
+@require_GET
+def guest(request, token):
+    """S10: a signed link from an e-mail gives a guest this order's messages."""
+    try:
+        number, _email = read_guest_token(token)
+    except signing.SignatureExpired:
+        return render(
+            request,
+            "order_messages/guest_link_invalid.html",
+            {"base_template": app_settings.BASE_TEMPLATE, "expired": True},
+            status=410,
+        )
+    except signing.BadSignature:
+        return render(
+            request,
+            "order_messages/guest_link_invalid.html",
+            {"base_template": app_settings.BASE_TEMPLATE, "expired": False},
+            status=404,
+        )
+    remember_guest_order(request.session, number)
+    return redirect(reverse("order_messages:order", kwargs={"number": number}))
+
+
+@require_GET
+def badge(request):
+    """The header icon alone, for polling where live updates are unavailable."""
+    return render(request, "order_messages/partials/messages_icon_tag.html", {})
+
