@@ -1,13 +1,31 @@
+from datetime import timedelta
+
 import pytest
 from django.core.management import call_command
+from django.db.models import Sum
 from django.test import Client
+from django.utils import timezone
 
+from order_messages import actions
 from order_messages.adapter import get_adapter
+from order_messages.models import Conversation, Message, Participant, Role, UnreadCounter
 from order_messages.queries import access_order
+
+FAST_HASHERS = [
+    # Seeding hashes five passwords per test; PBKDF2 would make that seconds. The second
+    # entry still verifies hashes made before the override.
+    "django.contrib.auth.hashers.MD5PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
 
 
 @pytest.fixture
-def demo(db):
+def fast_passwords(settings):
+    settings.PASSWORD_HASHERS = FAST_HASHERS
+
+
+@pytest.fixture
+def demo(db, fast_passwords):
     """The demo marketplace's data (seed_demo): users by username."""
     from django.contrib.auth import get_user_model
 
@@ -43,3 +61,213 @@ def order():
         return get_adapter().get_order(number)
 
     return get
+
+
+# -- acting as demo users -------------------------------------------------------------------
+
+
+@pytest.fixture
+def access_as(demo):
+    """``access_as("alice", "1001")``; ``access_as(None, "1006")`` is the guest who holds a
+    link to that order."""
+
+    def make(username, number):
+        if username is None:
+            return access_order(user=None, order_number=number, guest_orders=[number])
+        return access_order(user=demo[username], order_number=number)
+
+    return make
+
+
+@pytest.fixture
+def post(access_as):
+    """``post("alice", "1001", "bobs-bikes", "Hello")``: post through the action, as the
+    HTML view does."""
+
+    def make(username, number, vendor_key, body="Hello"):
+        access = access_as(username, number)
+        sub_order = access.sub_order(vendor_key)
+        return actions.post_message(
+            order=access.order, sub_order=sub_order, actor=access.actor_in(sub_order), body=body
+        )
+
+    return make
+
+
+@pytest.fixture
+def dispute(access_as):
+    """``dispute.open("alice", "1002", "bobs-bikes", "Broken")`` and
+    ``dispute.close("admin", "1002", "bobs-bikes")``."""
+
+    class Disputes:
+        @staticmethod
+        def open(username, number, vendor_key, reason="It arrived broken."):
+            access = access_as(username, number)
+            sub_order = access.sub_order(vendor_key)
+            return actions.open_dispute(
+                order=access.order,
+                sub_order=sub_order,
+                actor=access.actor_in(sub_order),
+                reason=reason,
+            )
+
+        @staticmethod
+        def close(username, number, vendor_key):
+            access = access_as(username, number)
+            sub_order = access.sub_order(vendor_key)
+            return actions.close_dispute(
+                conversation=conversation_of(number, vendor_key),
+                actor=access.actor_in(sub_order),
+            )
+
+    return Disputes
+
+
+def conversation_of(number, vendor_key):
+    return Conversation.objects.get(order_number=number, vendor_key=vendor_key)
+
+
+def unread_of(user, number, vendor_key):
+    """A participant's stored unread count, or None when the user is not a participant."""
+    return (
+        Participant.objects.filter(
+            user=user, conversation__order_number=number, conversation__vendor_key=vendor_key
+        )
+        .values_list("unread_count", flat=True)
+        .first()
+    )
+
+
+def counter_of(user):
+    return UnreadCounter.objects.filter(pk=user.pk).values_list("count", flat=True).first() or 0
+
+
+def assert_counters_exact():
+    """Every stored count equals a recount from the messages (SPEC 9, "counters are exact"):
+    a participant's unread count is the messages after their last read not written by
+    them; a user's UnreadCounter is the sum over their conversations; seq is 1..N."""
+    problems = []
+    for c in Conversation.objects.all():
+        seqs = list(c.messages.order_by("seq").values_list("seq", flat=True))
+        if seqs != list(range(1, c.last_seq + 1)):
+            problems.append(f"{c}: seq {seqs} but last_seq {c.last_seq}")
+    for p in Participant.objects.select_related("conversation"):
+        recount = (
+            Message.objects.filter(conversation=p.conversation_id, seq__gt=p.last_read_seq)
+            .exclude(author_id=p.user_id)
+            .count()
+        )
+        if p.unread_count != recount:
+            problems.append(f"{p}: unread_count {p.unread_count}, recount {recount}")
+        if p.last_read_seq > p.conversation.last_seq:
+            problems.append(f"{p}: read up to {p.last_read_seq} of {p.conversation.last_seq}")
+    sums = dict(
+        Participant.objects.values_list("user_id").annotate(n=Sum("unread_count")).order_by()
+    )
+    counters = dict(UnreadCounter.objects.values_list("user_id", "count"))
+    for user_id in sums.keys() | counters.keys():
+        if counters.get(user_id) != (sums.get(user_id) or 0):
+            stored, recount = counters.get(user_id), sums.get(user_id)
+            problems.append(f"user {user_id}: UnreadCounter {stored}, recount {recount}")
+    assert not problems, "\n".join(problems)
+
+
+# -- many rows quickly ----------------------------------------------------------------------
+
+
+def make_conversations(*, customer, vendor_user, count, unread=0, start=9000, at=None):
+    """``count`` one-message conversations of ``customer`` with ``vendor_user``, written in
+    bulk with consistent counters: the newest ``unread`` ones are unread for the customer.
+    Their orders do not exist in the store; inbox pages never ask for them."""
+    at = at or timezone.now()
+    conversations = Conversation.objects.bulk_create(
+        [
+            Conversation(
+                order_number=str(start + i),
+                vendor_key="bobs-bikes",
+                vendor_name="Bob's Bikes",
+                customer=customer,
+                customer_email=customer.email,
+                customer_name=customer.get_full_name(),
+                last_seq=1,
+                last_message_at=at - timedelta(minutes=i),
+                last_message_excerpt=f"About order {start + i}",
+            )
+            for i in range(count)
+        ]
+    )
+    if conversations[0].pk is None:  # backends that do not return bulk primary keys
+        conversations = list(
+            Conversation.objects.filter(
+                order_number__in=[str(start + i) for i in range(count)]
+            ).order_by("-last_message_at")
+        )
+    Message.objects.bulk_create(
+        [
+            Message(
+                conversation=c,
+                seq=1,
+                author=vendor_user,
+                author_role=Role.VENDOR,
+                author_name=vendor_user.get_full_name(),
+                body=c.last_message_excerpt,
+            )
+            for c in conversations
+        ]
+    )
+    rows = []
+    for i, c in enumerate(conversations):
+        is_unread = i < unread
+        rows.append(
+            Participant(
+                conversation=c,
+                user=customer,
+                role=Role.CUSTOMER,
+                unread_count=1 if is_unread else 0,
+                last_read_seq=0 if is_unread else 1,
+                last_message_at=c.last_message_at,
+            )
+        )
+        rows.append(
+            Participant(
+                conversation=c,
+                user=vendor_user,
+                role=Role.VENDOR,
+                last_read_seq=1,
+                last_message_at=c.last_message_at,
+            )
+        )
+    Participant.objects.bulk_create(rows)
+    for user in (customer, vendor_user):
+        UnreadCounter.objects.get_or_create(user=user)
+    UnreadCounter.objects.filter(user=customer).update(
+        count=Participant.objects.filter(user=customer).aggregate(n=Sum("unread_count"))["n"]
+    )
+    return conversations
+
+
+def grow_thread(conversation, *, count, author, role=Role.VENDOR):
+    """Append ``count`` messages in bulk that every participant has already read."""
+    first = conversation.last_seq + 1
+    now = timezone.now()
+    Message.objects.bulk_create(
+        [
+            Message(
+                conversation=conversation,
+                seq=seq,
+                author=author,
+                author_role=role,
+                author_name=author.get_full_name(),
+                body=f"Message {seq}",
+            )
+            for seq in range(first, first + count)
+        ]
+    )
+    last = first + count - 1
+    Conversation.objects.filter(pk=conversation.pk).update(last_seq=last, last_message_at=now)
+    conversation.refresh_from_db()
+    assert not Participant.objects.filter(conversation=conversation, unread_count__gt=0).exists()
+    Participant.objects.filter(conversation=conversation).update(
+        last_read_seq=last, last_message_at=now
+    )
+    return conversation

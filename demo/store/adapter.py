@@ -25,7 +25,7 @@ class DemoStoreAdapter(StoreAdapter):
             key = item.vendor.slug if item.vendor else STORE
             names[key] = item.vendor.name if item.vendor else STORE_NAME
             groups.setdefault(key, []).append(
-                Item(name=item.name, quantity=item.quantity, price=item.price)
+                Item(name=item.name, quantity=item.quantity, price=f"€{item.price}")
             )
         # Vendors first, in the order their items were added; the store's own items last.
         keys = sorted(groups, key=lambda k: k == STORE)
@@ -38,7 +38,7 @@ class DemoStoreAdapter(StoreAdapter):
             url=order.get_absolute_url(),
             placed_at=order.placed_at,
             status=order.status,
-            total=order.total,
+            total=f"€{order.total}",
         )
 
     def get_vendor_staff(self, vendor_key):

@@ -21,10 +21,11 @@ def my_orders(request):
         Order.objects.filter(customer=request.user).prefetch_related("items__vendor")
     )
     unread = unread_by_order(user=request.user, order_numbers=[o.number for o in orders])
+    adapter = DemoStoreAdapter()
     rows = [
         {
             "order": o,
-            "sellers": sorted({i.vendor.name if i.vendor else "Demo Marketplace" for i in o.items.all()}),
+            "sellers": [s.vendor_name for s in adapter.to_order(o).sub_orders],
             "unread": unread.get(o.number, 0),
         }
         for o in orders
@@ -40,7 +41,9 @@ def order_detail(request, number):
         raise Http404("No such order.")
     info = DemoStoreAdapter().to_order(order)
     unread = unread_by_order(user=request.user, order_numbers=[number]).get(number, 0)
-    return render(request, "store/order_detail.html", {"order": order, "info": info, "unread": unread})
+    return render(
+        request, "store/order_detail.html", {"order": order, "info": info, "unread": unread}
+    )
 
 
 def mailbox(request):

@@ -10,7 +10,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.db.models import Q
@@ -26,7 +25,7 @@ STORE = "store"
 class Item:
     name: str
     quantity: int
-    price: Decimal | None = None
+    price: str = ""  # formatted by the store, with its currency
     url: str = ""
 
 
@@ -49,7 +48,7 @@ class Order:
     url: str = ""
     placed_at: object = None
     status: str = ""
-    total: Decimal | None = None
+    total: str = ""
 
     def sub_order(self, vendor_key: str) -> SubOrder | None:
         return next((s for s in self.sub_orders if s.vendor_key == vendor_key), None)

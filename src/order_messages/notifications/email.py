@@ -3,7 +3,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
@@ -21,6 +20,7 @@ logger = logging.getLogger(__name__)
 class Recipient:
     email: str
     name: str
+    is_customer: bool = False
     is_guest: bool = False
 
 
@@ -46,18 +46,26 @@ def store_inbox_wants(message: Message) -> bool:
 
 def recipients_of(message: Message) -> list[Recipient]:
     conversation = message.conversation
-    user_ids = Participant.objects.filter(conversation=conversation).values("user_id")
-    users = get_user_model().objects.filter(pk__in=user_ids, is_active=True).exclude(email="")
+    participants = (
+        Participant.objects.filter(conversation=conversation, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user")
+    )
     if message.author_id is not None:
-        users = users.exclude(pk=message.author_id)
+        participants = participants.exclude(user_id=message.author_id)
     adapter = get_adapter()
-    found = [Recipient(u.email, adapter.get_display_name(u)) for u in users]
+    found = [
+        Recipient(p.user.email, adapter.get_display_name(p.user), p.role == Role.CUSTOMER)
+        for p in participants
+    ]
     if (
         conversation.customer_id is None
         and conversation.customer_email
         and message.author_role != Role.CUSTOMER
     ):
-        found.append(Recipient(conversation.customer_email, conversation.customer_name, True))
+        found.append(
+            Recipient(conversation.customer_email, conversation.customer_name, True, True)
+        )
     if store_inbox_wants(message):
         found.append(Recipient(app_settings.STORE_EMAIL, adapter.get_store_name()))
     unique = {r.email.lower(): r for r in found}
@@ -96,7 +104,10 @@ def notify_message(*, message_id: int) -> int:
             "recipient": recipient,
             "store_name": adapter.get_store_name(),
             "messages_url": messages_url,
-            "order_url": absolute(adapter.get_order_url(order)) if order else "",
+            # The order page is the customer's; others have the Messages page only.
+            "order_url": absolute(adapter.get_order_url(order))
+            if order and recipient.is_customer and not recipient.is_guest
+            else "",
         }
         email = EmailMultiAlternatives(
             subject=subject_for(message),
