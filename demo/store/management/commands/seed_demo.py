@@ -12,6 +12,10 @@ from django.db import transaction
 from django.utils import timezone
 
 from demo.store.models import Order, OrderItem, Product, Vendor
+from order_messages.actions import mark_read, post_message
+from order_messages.adapter import get_adapter
+from order_messages.models import Conversation, Role
+from order_messages.queries import Actor
 
 PASSWORD = "demo"
 
@@ -115,6 +119,7 @@ class Command(BaseCommand):
                         quantity=quantity,
                         price=product.price,
                     )
+        self.seed_conversations(users)
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(users) + 1} users, {len(vendors)} vendors, "
@@ -122,3 +127,27 @@ class Command(BaseCommand):
                 f"Password for everyone: {PASSWORD}"
             )
         )
+
+    def seed_conversations(self, users):
+        """A finished exchange on #1002, and a guest's open question to Dave on #1006."""
+        adapter = get_adapter()
+        if not Conversation.objects.filter(order_number="1002").exists():
+            order = adapter.get_order("1002")
+            bikes = order.sub_orders[0]
+            alice = Actor(users["alice"], Role.CUSTOMER, "Alice Archer")
+            bob = Actor(users["bob"], Role.VENDOR, "Bob Baker")
+            post_message(order=order, sub_order=bikes, actor=alice,
+                         body="Hello! Does the City bike come assembled?")
+            post_message(order=order, sub_order=bikes, actor=bob,
+                         body="Hi Alice, yes: fully assembled and tuned. Just fit the pedals.")
+            post_message(order=order, sub_order=bikes, actor=alice, body="Perfect, thank you!")
+            conversation = Conversation.objects.get(order_number="1002")
+            mark_read(conversation=conversation, user=users["bob"])
+        if not Conversation.objects.filter(order_number="1006").exists():
+            order = adapter.get_order("1006")
+            post_message(
+                order=order,
+                sub_order=order.sub_orders[0],
+                actor=Actor(None, Role.CUSTOMER, order.customer_name),
+                body="Hi, I ordered as a guest. Is the sleeping bag warm enough for −5 °C nights?",
+            )
