@@ -73,7 +73,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 
 AUTH_PASSWORD_VALIDATORS = []
 LOGIN_URL = "/accounts/login/"
-LOGIN_REDIRECT_URL = "/orders/"
+LOGIN_REDIRECT_URL = "/start/"
 LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en"

@@ -34,6 +34,15 @@ def demo(db, fast_passwords):
 
 
 @pytest.fixture
+def no_conversations(demo):
+    """The demo store without the conversations seed_demo starts, for tests that count
+    from zero whatever the seed writes."""
+    Conversation.objects.all().delete()  # with their participants, messages and disputes
+    UnreadCounter.objects.all().delete()
+    return demo
+
+
+@pytest.fixture
 def client_for(demo):
     """A logged-in test client for a demo user: ``client_for("alice")``."""
 

@@ -1,7 +1,7 @@
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import Http404
-from django.shortcuts import render
+from django.shortcuts import redirect, render
 
 from order_messages.queries import unread_by_order
 
@@ -12,6 +12,14 @@ from .models import DemoEmail, Order, Product
 def home(request):
     products = Product.objects.select_related("vendor").order_by("vendor__name", "name")
     return render(request, "store/home.html", {"products": products})
+
+
+@login_required
+def start(request):
+    """Where a login lands: customers on their orders, vendors and staff on their messages."""
+    if request.user.vendors.exists() or request.user.is_staff:
+        return redirect("order_messages:inbox")
+    return redirect("store:my_orders")
 
 
 @login_required

@@ -153,16 +153,16 @@ class ThreadPage:
 
 def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | None = None):
     """The part of a thread to show: the first message, "N earlier messages", then from the
-    first unread (or the recent ones) to the end; at most THREAD_WINDOW + 1 rows unless the
-    reader asked for earlier ones (``start``)."""
+    first unread (or the recent ones) to the end; at most THREAD_WINDOW + 1 rows unless more
+    are unread or the reader asked for earlier ones (``start``)."""
     last = conversation.last_seq
     window = app_settings.THREAD_WINDOW
     first_unread = last_read_seq + 1 if last_read_seq < last else None
     if start is None:
         start = last - min(10, window) + 1
         if first_unread is not None:
+            # Every unread message is shown: the page marks them all read (S3).
             start = min(start, first_unread)
-        start = max(start, last - window + 1)
     start = max(1, min(start, last))
     if start <= 2:
         start = 1

@@ -89,7 +89,7 @@ def test_seed_story(transactional_db, demo, page_for, screenshot, mailoutbox):
     assert reason.evaluate("el => el.validity.valueMissing") is True
     expect(dialog).to_be_visible()
     expect(alice).to_have_url(re.compile(r"/messages/orders/1001/bobs-bikes/$"))
-    assert not Dispute.objects.exists()
+    assert not Dispute.objects.filter(conversation__order_number="1001").exists()
 
     reason.fill(REASON)
     dialog.get_by_role("button", name="Open dispute").click()

@@ -47,6 +47,7 @@ def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str
             opened_by_name=actor.name,
         )
         Conversation.objects.filter(pk=conversation.pk).update(open_dispute=dispute)
+        conversation.open_dispute = dispute
         staff, _role = answerers(STORE)
         members = [(user.pk, Role.STAFF) for user in staff]
         if actor.user is not None:
