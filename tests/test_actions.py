@@ -555,3 +555,43 @@ def test_signals_wait_for_the_real_commit(demo, post, received):
         raise RuntimeError
     assert len(received) == 1
     assert Message.objects.count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_counters_stay_exact_under_concurrent_posts_and_reads(demo, access_as):
+    """SPEC 9: after concurrent posts and reads every stored count equals a recount."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from django.db import connection, connections
+
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database with row locks shared by several connections")
+    accesses = {name: access_as(name, "1001") for name in ("alice", "bob", "admin")}
+
+    def work(name):
+        try:
+            access = accesses[name]
+            sub_order = access.sub_order("bobs-bikes")
+            for i in range(8):
+                actions.post_message(
+                    order=access.order,
+                    sub_order=sub_order,
+                    actor=access.actor_in(sub_order),
+                    body=f"{name} {i}",
+                )
+                conversation = conversation_of("1001", "bobs-bikes")
+                actions.mark_read(conversation=conversation, user=demo[name])
+        finally:
+            connections.close_all()
+
+    actions.post_message(
+        order=accesses["alice"].order,
+        sub_order=accesses["alice"].sub_order("bobs-bikes"),
+        actor=accesses["alice"].actor_in(accesses["alice"].sub_order("bobs-bikes")),
+        body="Start",
+    )
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        list(pool.map(work, ["alice", "bob", "admin"]))
+
+    assert conversation_of("1001", "bobs-bikes").last_seq == 25
+    assert_counters_exact()

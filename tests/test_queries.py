@@ -12,8 +12,8 @@ from order_messages.models import Participant, Role
 from tests.conftest import (
     assert_counters_exact,
     conversation_of,
-    grow_thread,
     make_conversations,
+    make_thread,
 )
 
 pytestmark = pytest.mark.usefixtures("no_conversations")
@@ -363,21 +363,6 @@ def thread_for(username, demo, number="1002", vendor_key="bobs-bikes", start=Non
 
 def seqs(page):
     return [m.seq for m in page.messages]
-
-
-def make_thread(demo, post, total, unread_for_alice=0):
-    """``total`` messages in 1002/bobs-bikes; the last ``unread_for_alice`` are Bob's and
-    unread for Alice."""
-    post("alice", "1002", "bobs-bikes", "Message 1")
-    conversation = conversation_of("1002", "bobs-bikes")
-    actions.mark_read(conversation=conversation, user=demo["bob"])
-    read = total - 1 - unread_for_alice
-    if read:
-        grow_thread(conversation, count=read, author=demo["bob"])
-    for _ in range(unread_for_alice):
-        post("bob", "1002", "bobs-bikes", "Unread")
-    assert conversation_of("1002", "bobs-bikes").last_seq == total
-    assert_counters_exact()
 
 
 def test_a_short_thread_is_shown_whole(demo, post):

@@ -11,11 +11,7 @@ STORE_NAME = "Demo Marketplace"
 
 class DemoStoreAdapter(StoreAdapter):
     def get_order(self, number):
-        order = (
-            models.Order.objects.filter(number=number)
-            .prefetch_related("items__vendor")
-            .first()
-        )
+        order = models.Order.objects.filter(number=number).prefetch_related("items__vendor").first()
         return None if order is None else self.to_order(order)
 
     def to_order(self, order: models.Order) -> Order:

@@ -93,8 +93,11 @@ class DemoEmail(models.Model):
     def record(cls, email):
         message = email.message()
         html = next(
-            (content for content, mimetype in getattr(email, "alternatives", [])
-             if mimetype == "text/html"),
+            (
+                content
+                for content, mimetype in getattr(email, "alternatives", [])
+                if mimetype == "text/html"
+            ),
             "",
         )
         headers = "\n".join(f"{name}: {value}" for name, value in message.items())

@@ -25,9 +25,7 @@ def start(request):
 @login_required
 def my_orders(request):
     """S1: the customer's orders, each with "Contact seller" or its unread count."""
-    orders = list(
-        Order.objects.filter(customer=request.user).prefetch_related("items__vendor")
-    )
+    orders = list(Order.objects.filter(customer=request.user).prefetch_related("items__vendor"))
     unread = unread_by_order(user=request.user, order_numbers=[o.number for o in orders])
     adapter = DemoStoreAdapter()
     rows = [

@@ -75,9 +75,7 @@ class Participant(models.Model):
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="participants"
     )
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+"
-    )
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     role = models.CharField(max_length=16, choices=Role.choices)
     unread_count = models.PositiveIntegerField(default=0)
     last_read_seq = models.PositiveBigIntegerField(default=0)

@@ -72,9 +72,7 @@ def access_order(*, user, order_number: str, guest_orders: Collection[str] = ())
     if order is None:
         raise Http404("No such order.")
     authenticated = user is not None and user.is_authenticated
-    is_customer = (authenticated and order.customer_id == user.pk) or (
-        order.number in guest_orders
-    )
+    is_customer = (authenticated and order.customer_id == user.pk) or (order.number in guest_orders)
     vendor_keys = frozenset(adapter.get_user_vendor_keys(user)) if authenticated else frozenset()
     can_manage = authenticated and adapter.can_manage_conversations(user)
     targets = conversation_targets(order)

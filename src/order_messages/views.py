@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.contrib.auth.views import redirect_to_login
 from django.core import signing
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -15,7 +19,6 @@ from .conf import app_settings
 from .errors import DisputeAlreadyOpen, OrderMessagesError
 from .forms import DisputeForm, MessageForm
 from .guest import guest_orders, read_guest_token, remember_guest_order
-from .templatetags.order_messages import unread_for_request
 
 INVALID = 422  # a form with errors; htmx is configured to swap it in
 
@@ -24,6 +27,22 @@ def _access(request, number):
     return queries.access_order(
         user=request.user, order_number=number, guest_orders=guest_orders(request.session)
     )
+
+
+def _login_if_anonymous(view):
+    """A logged-out customer following a link from an e-mail is asked to log in rather than
+    told the order does not exist. Guests get in through their signed link instead."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            if request.user.is_authenticated:
+                raise
+            return redirect_to_login(request.get_full_path())
+
+    return wrapper
 
 
 def _thread_url(number, vendor_key):
@@ -42,6 +61,7 @@ def inbox(request):
     )
 
 
+@_login_if_anonymous
 @require_GET
 def order(request, number):
     """An order's Messages page opens on its first tab with unread messages."""
@@ -51,12 +71,13 @@ def order(request, number):
     return redirect(_thread_url(number, tab.vendor_key))
 
 
+@_login_if_anonymous
 @require_http_methods(["GET", "POST"])
 def thread(request, number, vendor_key):
     """S3: the tabs of an order, one conversation's thread and the composer."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
-    form = MessageForm(request.POST or None)
+    form = MessageForm(request.POST if request.method == "POST" else None)
     status = 200
     if request.method == "POST":
         if form.is_valid():
@@ -89,8 +110,9 @@ def thread(request, number, vendor_key):
             conversation=tab.conversation, last_read_seq=tab.last_read_seq, start=start
         )
         if tab.unread and access.user is not None and request.method == "GET":
-            actions.mark_read(conversation=tab.conversation, user=access.user)
-            request._order_messages_unread = max(0, unread_for_request(request) - tab.unread)
+            read = actions.mark_read(conversation=tab.conversation, user=access.user)
+            if hasattr(request, "_order_messages_unread"):  # a badge count read before marking
+                request._order_messages_unread = max(0, request._order_messages_unread - read)
             tab.unread = 0
     context = {
         "base_template": app_settings.BASE_TEMPLATE,
@@ -113,13 +135,14 @@ def thread(request, number, vendor_key):
     return render(request, template, context, status=status)
 
 
+@_login_if_anonymous
 @require_http_methods(["GET", "POST"])
 def open_dispute(request, number, vendor_key):
     """S7: the pop-up posts here; without JavaScript, GET shows the same form as a page."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
     queries.check_may_handle_disputes(access=access, sub_order=sub_order)
-    form = DisputeForm(request.POST or None)
+    form = DisputeForm(request.POST if request.method == "POST" else None)
     if request.method == "POST" and form.is_valid():
         try:
             actions.open_dispute(
@@ -149,6 +172,7 @@ def open_dispute(request, number, vendor_key):
     )
 
 
+@_login_if_anonymous
 @require_http_methods(["GET", "POST"])
 def close_dispute(request, number, vendor_key):
     """S8: close after a confirmation (the pop-up, or this page without JavaScript)."""
@@ -201,4 +225,3 @@ def guest(request, token):
 def badge(request):
     """The header icon alone, for polling where live updates are unavailable."""
     return render(request, "order_messages/partials/messages_icon_tag.html", {})
-

@@ -88,4 +88,3 @@ def close_dispute(*, conversation: Conversation, actor: Actor) -> Dispute | None
             )
         )
     return dispute
-

@@ -98,9 +98,7 @@ def append_message(
         )
         UnreadCounter.objects.filter(user_id__in=recipients).update(count=F("count") + 1)
         if author_unread:
-            UnreadCounter.objects.filter(user_id=author_id).update(
-                count=F("count") - author_unread
-            )
+            UnreadCounter.objects.filter(user_id=author_id).update(count=F("count") - author_unread)
 
     transaction.on_commit(lambda: notify_message(message_id=message.pk))
     transaction.on_commit(

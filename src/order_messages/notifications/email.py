@@ -63,9 +63,7 @@ def recipients_of(message: Message) -> list[Recipient]:
         and conversation.customer_email
         and message.author_role != Role.CUSTOMER
     ):
-        found.append(
-            Recipient(conversation.customer_email, conversation.customer_name, True, True)
-        )
+        found.append(Recipient(conversation.customer_email, conversation.customer_name, True, True))
     if store_inbox_wants(message):
         found.append(Recipient(app_settings.STORE_EMAIL, adapter.get_store_name()))
     unique = {r.email.lower(): r for r in found}

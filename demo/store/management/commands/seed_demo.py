@@ -42,8 +42,13 @@ PRODUCTS = [
 
 # number, customer (None: guest), days ago, status, [(product, qty)]
 ORDERS = [
-    ("1001", "alice", 3, "Shipped", [("Bike helmet Aero", 1), ("Two-person tent Ridge", 1),
-                                     ("Insulated water bottle", 2)]),
+    (
+        "1001",
+        "alice",
+        3,
+        "Shipped",
+        [("Bike helmet Aero", 1), ("Two-person tent Ridge", 1), ("Insulated water bottle", 2)],
+    ),
     ("1002", "alice", 12, "Delivered", [("City bike Comfort 7", 1), ("LED bike lights set", 1)]),
     ("1003", "alice", 30, "Delivered", [("Sleeping bag −5 °C", 2)]),
     ("1004", "alice", 45, "Delivered", [("Gift card €50", 1)]),
@@ -136,10 +141,18 @@ class Command(BaseCommand):
             bikes = order.sub_orders[0]
             alice = Actor(users["alice"], Role.CUSTOMER, "Alice Archer")
             bob = Actor(users["bob"], Role.VENDOR, "Bob Baker")
-            post_message(order=order, sub_order=bikes, actor=alice,
-                         body="Hello! Does the City bike come assembled?")
-            post_message(order=order, sub_order=bikes, actor=bob,
-                         body="Hi Alice, yes: fully assembled and tuned. Just fit the pedals.")
+            post_message(
+                order=order,
+                sub_order=bikes,
+                actor=alice,
+                body="Hello! Does the City bike come assembled?",
+            )
+            post_message(
+                order=order,
+                sub_order=bikes,
+                actor=bob,
+                body="Hi Alice, yes: fully assembled and tuned. Just fit the pedals.",
+            )
             post_message(order=order, sub_order=bikes, actor=alice, body="Perfect, thank you!")
             conversation = Conversation.objects.get(order_number="1002")
             mark_read(conversation=conversation, user=users["bob"])

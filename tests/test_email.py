@@ -1,0 +1,284 @@
+"""E-mail notifications (S7, S9, B4): who gets one, what it says, where its links lead."""
+
+import re
+from unittest import mock
+
+import pytest
+from django.core.mail.backends.locmem import EmailBackend
+from django.db import transaction
+from django.test import Client
+
+from order_messages.guest import read_guest_token
+from order_messages.models import Message
+from order_messages.notifications.email import store_inbox_wants
+from tests.conftest import conversation_of
+
+pytestmark = pytest.mark.usefixtures("no_conversations")
+
+SITE = "https://shop.example"
+STORE_INBOX = "orders@marketplace.example"
+ALICE, BOB, DAVE = "alice@customers.example", "bob@bobs-bikes.example", "dave@daves-outdoor.example"
+ADMIN, GINA = "admin@marketplace.example", "gina@guests.example"
+
+
+@pytest.fixture(autouse=True)
+def site_url(settings):
+    settings.ORDER_MESSAGES_SITE_URL = SITE
+    assert settings.ORDER_MESSAGES_STORE_EMAIL == STORE_INBOX
+
+
+@pytest.fixture
+def sent(django_capture_on_commit_callbacks, mailoutbox):
+    """``sent(action, *args)``: run an action, commit, and return the e-mails by address."""
+
+    def run(action, *args, **kwargs):
+        mailoutbox.clear()
+        with django_capture_on_commit_callbacks(execute=True):
+            action(*args, **kwargs)
+        by_address = {}
+        for email in mailoutbox:
+            assert len(email.to) == 1, email.to
+            assert email.to[0] not in by_address, f"{email.to[0]} got two e-mails"
+            by_address[email.to[0]] = email
+        return by_address
+
+    return run
+
+
+def html_part(email):
+    (content, mimetype), *_ = email.alternatives
+    assert mimetype == "text/html"
+    return content
+
+
+def test_a_message_emails_the_other_participants_but_not_the_author(post, sent):
+    emails = sent(post, "alice", "1002", "bobs-bikes", "Is the bike assembled?")
+
+    assert set(emails) == {BOB}
+    email = emails[BOB]
+    assert email.subject == "Order #1002: new message"
+    assert email.from_email == "Demo Marketplace <shop@marketplace.example>"
+    assert "Hello Bob Baker," in email.body
+    assert "Alice Archer wrote about Order #1002:" in email.body
+    assert "Is the bike assembled?" in email.body
+    assert f"{SITE}/messages/orders/1002/bobs-bikes/" in email.body
+    html = html_part(email)
+    assert "Is the bike assembled?" in html
+    assert f'href="{SITE}/messages/orders/1002/bobs-bikes/"' in html
+
+
+def test_the_customer_gets_a_link_to_the_order_and_others_do_not(post, sent):
+    to_bob = sent(post, "alice", "1002", "bobs-bikes", "Question")[BOB]
+    to_alice = sent(post, "bob", "1002", "bobs-bikes", "Answer")[ALICE]
+
+    assert f"{SITE}/orders/1002/" in to_alice.body
+    assert f'href="{SITE}/orders/1002/"' in html_part(to_alice)
+    assert f"{SITE}/orders/1002/" not in to_bob.body
+    assert f"{SITE}/messages/orders/1002/bobs-bikes/" in to_alice.body
+
+
+def test_the_html_part_escapes_the_message_and_links_urls(post, sent):
+    email = sent(post, "alice", "1002", "bobs-bikes", "<b>Hi</b> see https://x.example/a")[BOB]
+
+    html = html_part(email)
+    assert "<b>Hi</b>" not in html
+    assert "&lt;b&gt;Hi&lt;/b&gt;" in html
+    assert '<a href="https://x.example/a" rel="nofollow">' in html
+    assert "<b>Hi</b> see https://x.example/a" in email.body  # the text part is plain
+
+
+def test_a_split_order_names_the_vendor(post, sent):
+    email = sent(post, "alice", "1001", "daves-outdoor", "About the tent")[DAVE]
+
+    assert email.subject == "Order #1001: new message"
+    assert "Order #1001 — Dave's Outdoor" in email.body
+
+
+def test_a_message_to_the_store_emails_its_staff_and_its_orders_address(post, sent):
+    emails = sent(post, "alice", "1004", "store", "About my gift card")
+
+    assert set(emails) == {ADMIN, STORE_INBOX}
+    assert "About my gift card" in emails[STORE_INBOX].body
+
+
+def test_a_store_staff_reply_does_not_email_the_stores_orders_address(post, sent):
+    post("alice", "1004", "store", "Question")
+
+    emails = sent(post, "admin", "1004", "store", "Answer")
+
+    assert set(emails) == {ALICE}
+
+
+def test_store_staff_reading_along_get_no_email(post, sent):
+    emails = sent(post, "bob", "1002", "bobs-bikes", "Your bike ships today")
+
+    assert set(emails) == {ALICE}
+
+
+def test_an_opened_dispute_emails_the_vendor_the_store_staff_and_the_orders_address(
+    post, dispute, sent
+):
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+
+    emails = sent(dispute.open, "alice", "1002", "bobs-bikes", "The wheel is bent.")
+
+    assert set(emails) == {BOB, ADMIN, STORE_INBOX}
+    for email in emails.values():
+        assert email.subject == "Order #1002: dispute opened"
+        assert "Alice Archer opened a dispute about Order #1002." in email.body
+        assert "The wheel is bent." in email.body
+        assert "The wheel is bent." in html_part(email)
+
+
+def test_a_closed_dispute_emails_the_others(post, dispute, sent):
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+    dispute.open("alice", "1002", "bobs-bikes", "The wheel is bent.")
+
+    emails = sent(dispute.close, "admin", "1002", "bobs-bikes")
+
+    assert set(emails) == {ALICE, BOB}  # staff wrote it: not the orders address
+    assert emails[ALICE].subject == "Order #1002: dispute closed"
+    assert "Ada Admin closed the dispute about Order #1002." in emails[ALICE].body
+
+
+def test_while_a_dispute_is_open_the_store_hears_every_message(post, dispute, sent):
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+    dispute.open("alice", "1002", "bobs-bikes", "The wheel is bent.")
+
+    emails = sent(post, "bob", "1002", "bobs-bikes", "I will send a new wheel.")
+
+    assert set(emails) == {ALICE, ADMIN, STORE_INBOX}
+
+
+def test_a_guest_gets_a_signed_link_that_opens_their_order(post, sent):
+    post(None, "1006", "daves-outdoor", "Warm enough?")
+
+    emails = sent(post, "dave", "1006", "daves-outdoor", "Yes, down to -5.")
+
+    assert set(emails) == {GINA}
+    email = emails[GINA]
+    assert "Hello Gina Guest," in email.body
+    found = re.search(rf"{re.escape(SITE)}/messages/guest/([^/\s]+)/", email.body)
+    assert found, email.body
+    assert read_guest_token(found.group(1)) == ("1006", GINA)
+    assert f'href="{found.group(0)}"' in html_part(email)
+    assert "/orders/1006/" not in email.body.replace("/messages/orders/", "")
+
+    client = Client()
+    response = client.get(found.group(0).removeprefix(SITE), follow=True)
+    assert response.status_code == 200
+    assert "Yes, down to -5." in response.content.decode()
+
+
+def test_a_guests_own_message_is_not_emailed_back(post, sent):
+    emails = sent(post, None, "1006", "daves-outdoor", "Warm enough?")
+
+    assert set(emails) == {DAVE}
+
+
+def test_users_without_an_address_or_inactive_get_no_email(demo, post, sent):
+    demo["bob"].email = ""
+    demo["bob"].save()
+    assert sent(post, "alice", "1002", "bobs-bikes", "Hello") == {}
+
+    demo["dave"].is_active = False
+    demo["dave"].save()
+    assert sent(post, "alice", "1003", "daves-outdoor", "Hello") == {}
+
+
+def test_one_failing_address_does_not_stop_the_others(post, dispute, sent):
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+    real_send = EmailBackend.send_messages
+
+    def flaky(backend, messages):
+        if messages[0].to == [ADMIN]:
+            raise ConnectionError("mail server hiccup")
+        return real_send(backend, messages)
+
+    with mock.patch.object(EmailBackend, "send_messages", flaky):
+        emails = sent(dispute.open, "alice", "1002", "bobs-bikes", "Bent.")
+
+    assert set(emails) == {BOB, STORE_INBOX}
+
+
+def test_nothing_is_emailed_when_the_transaction_rolls_back(
+    post, django_capture_on_commit_callbacks, mailoutbox
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            post("alice", "1002", "bobs-bikes", "Never sent")
+            raise RuntimeError
+
+    assert mailoutbox == []
+
+
+def test_nothing_is_emailed_before_commit(post, django_capture_on_commit_callbacks, mailoutbox):
+    with django_capture_on_commit_callbacks() as callbacks:
+        post("alice", "1002", "bobs-bikes", "Hello")
+
+    assert mailoutbox == []
+    for callback in callbacks:
+        callback()
+    assert [email.to for email in mailoutbox] == [[BOB]]
+
+
+# -- B4: when the store's orders address hears of a message -----------------------------------
+
+
+def latest(number, vendor_key):
+    return Message.objects.filter(conversation=conversation_of(number, vendor_key)).latest("seq")
+
+
+def test_b4_a_customer_message_to_the_store_goes_to_the_store_inbox(post):
+    post("alice", "1004", "store", "Hello store")
+
+    assert store_inbox_wants(latest("1004", "store"))
+
+
+def test_b4_a_vendor_conversation_without_dispute_does_not(post):
+    post("alice", "1002", "bobs-bikes", "Hello Bob")
+    assert not store_inbox_wants(latest("1002", "bobs-bikes"))
+
+    post("bob", "1002", "bobs-bikes", "Hello Alice")
+    assert not store_inbox_wants(latest("1002", "bobs-bikes"))
+
+
+def test_b4_opening_and_closing_a_dispute_do(post, dispute):
+    post("alice", "1002", "bobs-bikes")
+    dispute.open("alice", "1002", "bobs-bikes")
+    assert latest("1002", "bobs-bikes").kind == Message.Kind.DISPUTE_OPENED
+    assert store_inbox_wants(latest("1002", "bobs-bikes"))
+
+    dispute.close("alice", "1002", "bobs-bikes")
+    assert latest("1002", "bobs-bikes").kind == Message.Kind.DISPUTE_CLOSED
+    assert store_inbox_wants(latest("1002", "bobs-bikes"))
+
+
+def test_b4_any_message_while_a_dispute_is_open_does(post, dispute):
+    post("alice", "1002", "bobs-bikes")
+    dispute.open("alice", "1002", "bobs-bikes")
+
+    post("bob", "1002", "bobs-bikes", "Let me check")
+    assert store_inbox_wants(latest("1002", "bobs-bikes"))
+
+    dispute.close("alice", "1002", "bobs-bikes")
+    post("bob", "1002", "bobs-bikes", "Glad it is solved")
+    assert not store_inbox_wants(latest("1002", "bobs-bikes"))
+
+
+def test_b4_store_staff_never_email_the_store_inbox(post, dispute):
+    post("admin", "1004", "store", "Your gift card is on its way")
+    assert not store_inbox_wants(latest("1004", "store"))
+
+    dispute.open("admin", "1002", "bobs-bikes", "Opened by the store")
+    assert not store_inbox_wants(latest("1002", "bobs-bikes"))
+
+
+def test_b4_without_a_store_address_nothing_goes_there(post, dispute, settings, sent):
+    settings.ORDER_MESSAGES_STORE_EMAIL = ""
+
+    post("alice", "1004", "store", "Hello store")
+    assert not store_inbox_wants(latest("1004", "store"))
+
+    emails = sent(dispute.open, "alice", "1002", "bobs-bikes", "Broken")
+    assert set(emails) == {BOB, ADMIN}
