@@ -1,0 +1,32 @@
+"""Opaque keyset cursors: a segment letter, a timestamp and a primary key."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def encode_cursor(segment: str, at: datetime, pk: int) -> str:
+    micros = (at - EPOCH) // timedelta(microseconds=1)
+    return f"{segment}{micros}.{pk}"
+
+
+def decode_cursor(cursor: str | None, segments: str) -> tuple[str, datetime, int] | None:
+    """(segment, timestamp, pk), or None for anything that is not a cursor we made."""
+    try:
+        segment, rest = cursor[0], cursor[1:]
+        micros, pk = rest.split(".")
+        if segment not in segments:
+            raise ValueError
+        return segment, EPOCH + timedelta(microseconds=int(micros)), int(pk)
+    except (TypeError, ValueError, IndexError, OverflowError, OSError):
+        return None
+
+
+def after(position: tuple[str, datetime, int], field: str = "last_message_at"):
+    """Rows strictly after the cursor in (-field, -pk) order."""
+    from django.db.models import Q
+
+    _, at, pk = position
+    return Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk})

@@ -1,0 +1,94 @@
+"""One order's conversations (the tabs) and the visible part of one thread."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import OuterRef, Q, Subquery
+
+from ..adapter import STORE, SubOrder
+from ..conf import app_settings
+from ..models import Conversation, Message, Participant
+from .access import OrderAccess
+
+
+@dataclass
+class Tab:
+    sub_order: SubOrder
+    conversation: Conversation | None
+    unread: int = 0
+    last_read_seq: int = 0
+
+    @property
+    def vendor_key(self):
+        return self.sub_order.vendor_key
+
+    @property
+    def is_store(self):
+        return self.sub_order.vendor_key == STORE
+
+
+def order_tabs(*, access: OrderAccess) -> list[Tab]:
+    """One tab per visible conversation of the order, with this user's unread counts."""
+    keys = [s.vendor_key for s in access.sub_orders]
+    conversations = Conversation.objects.filter(
+        order_number=access.order.number, vendor_key__in=keys
+    ).select_related("open_dispute")
+    if access.user is not None:
+        mine = Participant.objects.filter(conversation=OuterRef("pk"), user=access.user)
+        conversations = conversations.annotate(
+            my_unread=Subquery(mine.values("unread_count")[:1]),
+            my_last_read=Subquery(mine.values("last_read_seq")[:1]),
+        )
+    by_key = {c.vendor_key: c for c in conversations}
+    tabs = []
+    for sub_order in access.sub_orders:
+        conversation = by_key.get(sub_order.vendor_key)
+        tab = Tab(sub_order=sub_order, conversation=conversation)
+        if conversation is not None:
+            tab.unread = getattr(conversation, "my_unread", None) or 0
+            my_last_read = getattr(conversation, "my_last_read", None)
+            # Someone who is not a participant (staff reading along) has nothing unread.
+            tab.last_read_seq = conversation.last_seq if my_last_read is None else my_last_read
+        tabs.append(tab)
+    return tabs
+
+
+@dataclass
+class ThreadPage:
+    messages: list[Message]
+    first: Message | None = None  # shown above the collapsed part
+    hidden: int = 0  # messages collapsed between ``first`` and ``messages``
+    first_unread_seq: int | None = None
+    expand_from: int | None = None
+
+
+def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | None = None):
+    """The part of a thread to show: the first message, "N earlier messages", then from the
+    first unread (or the recent ones) to the end; at most THREAD_WINDOW + 1 rows unless more
+    are unread or the reader asked for earlier ones (``start``)."""
+    last = conversation.last_seq
+    window = app_settings.THREAD_WINDOW
+    first_unread = last_read_seq + 1 if last_read_seq < last else None
+    if start is None:
+        start = last - min(10, window) + 1
+        if first_unread is not None:
+            # Every unread message is shown: the page marks them all read (S3).
+            start = min(start, first_unread)
+    start = max(1, min(start, last))
+    if start <= 2:
+        start = 1
+    rows = []
+    if last:
+        rows = list(
+            Message.objects.filter(conversation=conversation)
+            .filter(Q(seq__gte=start) | Q(seq=1))
+            .order_by("seq")
+        )
+    page = ThreadPage(messages=rows, first_unread_seq=first_unread)
+    if start > 1 and rows and rows[0].seq == 1:
+        page.first = rows[0]
+        page.messages = rows[1:]
+        page.hidden = start - 2
+        page.expand_from = max(2, start - window)
+    return page
