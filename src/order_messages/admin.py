@@ -1,11 +1,40 @@
+"""The Django admin for the store owner: find conversations, see who takes part, read the
+thread and its disputes.
+
+Everything here is read-only. Messages and disputes are evidence, so nobody adds, edits or
+deletes them from the admin; replying and opening or closing a dispute happen on the
+Messages pages, which call the actions. Store staff (``manage_conversations``) may view
+these pages without the per-model view permissions.
+"""
+
+import re
+
 from django.contrib import admin
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
 
 from .models import Conversation, Dispute, Message, Participant
 
+MANAGE_CONVERSATIONS = "order_messages.manage_conversations"
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+
+def thread_url(conversation: Conversation) -> str:
+    return reverse(
+        "order_messages:thread",
+        kwargs={"number": conversation.order_number, "vendor_key": conversation.vendor_key},
+    )
+
+
+class ReadOnly:
+    """View-only for store staff and anyone with the model's view permission."""
+
+    def has_view_permission(self, request, obj=None):
+        return request.user.has_perm(MANAGE_CONVERSATIONS) or super().has_view_permission(
+            request, obj
+        )
+
+    def has_module_permission(self, request):
+        return request.user.has_perm(MANAGE_CONVERSATIONS) or super().has_module_permission(request)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -13,17 +42,13 @@ class ReadOnlyInline(admin.TabularInline):
     def has_change_permission(self, request, obj=None):
         return False
 
-
-class MessageInline(ReadOnlyInline):
-    model = Message
-    fields = ["seq", "kind", "author_name", "author_role", "body", "created_at"]
-    readonly_fields = fields
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
-class ParticipantInline(ReadOnlyInline):
-    model = Participant
-    fields = ["user", "role", "unread_count", "last_read_seq"]
-    readonly_fields = fields
+class ReadOnlyInline(ReadOnly, admin.TabularInline):
+    extra = 0
+    can_delete = False
 
 
 class DisputeInline(ReadOnlyInline):
@@ -32,13 +57,122 @@ class DisputeInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class ParticipantInline(ReadOnlyInline):
+    model = Participant
+    fields = ["user", "role", "unread_count", "last_read_seq", "joined_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("user")
+
+
+class MessageInline(ReadOnlyInline):
+    model = Message
+    fields = ["seq", "created_at", "author_name", "author_role", "kind", "body"]
+    readonly_fields = fields
+
+
+class OpenDisputeFilter(admin.SimpleListFilter):
+    title = _("open dispute")
+    parameter_name = "dispute"
+
+    def lookups(self, request, model_admin):
+        return [("yes", _("Yes")), ("no", _("No"))]
+
+    def queryset(self, request, queryset):
+        if self.value() == "yes":
+            return queryset.filter(open_dispute__isnull=False)
+        if self.value() == "no":
+            return queryset.filter(open_dispute__isnull=True)
+        return queryset
+
+
+class OrderNumberSearch:
+    """Searching "#1001" finds order 1001, as the store writes order numbers."""
+
+    def get_search_results(self, request, queryset, search_term):
+        search_term = re.sub(r"(^|\s)#(?=\S)", r"\1", search_term)
+        return super().get_search_results(request, queryset, search_term)
+
+
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "vendor_name", "customer_name", "last_seq", "last_message_at"]
-    list_filter = ["vendor_name"]
-    search_fields = ["order_number", "customer_name", "customer_email"]
-    readonly_fields = [f.name for f in Conversation._meta.fields]
+class ConversationAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
+    list_display = [
+        "__str__",
+        "vendor_name",
+        "customer_name",
+        "customer_email",
+        "messages_count",
+        "last_message_at",
+        "in_dispute",
+    ]
+    list_filter = [OpenDisputeFilter, "vendor_name"]
+    search_fields = ["=order_number", "customer_name", "customer_email"]
+    search_help_text = _("Order number, customer name or e-mail address.")
+    ordering = ["-last_message_at", "-id"]
+    show_full_result_count = False
+    fields = [
+        "order_number",
+        "vendor_name",
+        "vendor_key",
+        "customer_name",
+        "customer_email",
+        "customer",
+        "created_at",
+        "last_message_at",
+        "last_seq",
+        "open_dispute",
+    ]
+    readonly_fields = fields
     inlines = [DisputeInline, ParticipantInline, MessageInline]
 
-    def has_add_permission(self, request):
-        return False
+    def view_on_site(self, obj):
+        return thread_url(obj)
+
+    @admin.display(description=_("messages"), ordering="last_seq")
+    def messages_count(self, obj):
+        return obj.last_seq
+
+    @admin.display(description=_("open dispute"), boolean=True, ordering="open_dispute")
+    def in_dispute(self, obj):
+        return obj.has_open_dispute
+
+
+@admin.register(Dispute)
+class DisputeAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
+    list_display = ["conversation", "status", "opened_by_name", "opened_at", "closed_at"]
+    list_filter = ["status"]
+    list_select_related = ["conversation"]
+    search_fields = ["=conversation__order_number", "opened_by_name", "reason"]
+    search_help_text = _("Order number, who opened it, or words of the reason.")
+    date_hierarchy = "opened_at"
+    fields = [
+        "conversation",
+        "status",
+        "reason",
+        "opened_by_name",
+        "opened_at",
+        "closed_by_name",
+        "closed_at",
+    ]
+    readonly_fields = fields
+
+    def view_on_site(self, obj):
+        return thread_url(obj.conversation)
+
+
+@admin.register(Message)
+class MessageAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
+    """For finding a message; its text can be read here and never changed."""
+
+    list_display = ["conversation", "seq", "created_at", "author_name", "author_role", "kind"]
+    list_filter = ["kind", "author_role"]
+    list_select_related = ["conversation"]
+    search_fields = ["=conversation__order_number", "author_name"]
+    search_help_text = _("Order number or author.")
+    show_full_result_count = False
+    fields = ["conversation", "seq", "created_at", "author_name", "author_role", "kind", "body"]
+    readonly_fields = fields
+
+    def view_on_site(self, obj):
+        return f"{thread_url(obj.conversation)}#m-{obj.seq}"

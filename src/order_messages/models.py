@@ -149,6 +149,10 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="om_gapless_seq"),
         ]
+        # The dashboard's messages-per-day series reads a date range of these.
+        indexes = [
+            models.Index(fields=["created_at"], condition=Q(kind="message"), name="om_message_day")
+        ]
         ordering = ["conversation", "seq"]
         verbose_name = _("message")
         verbose_name_plural = _("messages")
@@ -204,3 +208,20 @@ class Dispute(models.Model):
 
     def __str__(self):
         return f"{self.conversation}: {self.get_status_display()}"
+
+
+class DashboardSeen(models.Model):
+    """When a user last looked at the dashboard, so that disputes opened since then are
+    announced once (B3)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    disputes_seen_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("dashboard visit")
+        verbose_name_plural = _("dashboard visits")
+
+    def __str__(self):
+        return f"{self.user_id}: {self.disputes_seen_at:%Y-%m-%d %H:%M}"

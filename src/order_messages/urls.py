@@ -1,11 +1,15 @@
 from django.urls import path
 
-from . import views
+from .views import backoffice
+from .views import dashboard as dashboard_views
+from .views import storefront as views
 
 app_name = "order_messages"
 
 urlpatterns = [
     path("", views.inbox, name="inbox"),
+    path("mark/", backoffice.mark, name="mark"),
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("unread/", views.badge, name="badge"),
     path("guest/<str:token>/", views.guest, name="guest"),
     path("orders/<str:number>/", views.order, name="order"),

@@ -133,3 +133,26 @@ def mark_read(*, conversation: Conversation, user) -> int:
         if unread:
             UnreadCounter.objects.filter(user=user).update(count=F("count") - unread)
     return unread
+
+
+def mark_unread(*, conversation: Conversation, user, role: str) -> int:
+    """Flag the conversation's last message unread for the user, who joins the conversation
+    if they were only reading along (store staff). Returns 1 if the count changed, else 0."""
+    with transaction.atomic():
+        conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
+        if conversation.last_seq == 0:
+            return 0
+        add_participants(conversation=conversation, members=[(user.pk, role)])
+        pk, unread = (
+            Participant.objects.select_for_update()
+            .filter(conversation=conversation, user=user)
+            .values_list("pk", "unread_count")
+            .get()
+        )
+        if unread:
+            return 0
+        Participant.objects.filter(pk=pk).update(
+            unread_count=1, last_read_seq=conversation.last_seq - 1
+        )
+        UnreadCounter.objects.filter(user=user).update(count=F("count") + 1)
+    return 1

@@ -1,4 +1,5 @@
-"""HTML pages: parse input, call one query or action, render."""
+"""The order's Messages page (customers, and vendors and staff reading a thread), the
+customer's inbox, guest links and the badge."""
 
 from __future__ import annotations
 
@@ -14,11 +15,12 @@ from django.urls import reverse
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
-from . import actions, queries
-from .conf import app_settings
-from .errors import DisputeAlreadyOpen, OrderMessagesError
-from .forms import DisputeForm, MessageForm
-from .guest import guest_orders, read_guest_token, remember_guest_order
+from .. import actions, queries
+from ..conf import app_settings
+from ..errors import DisputeAlreadyOpen, OrderMessagesError
+from ..forms import DisputeForm, MessageForm
+from ..guest import guest_orders, read_guest_token, remember_guest_order
+from . import backoffice
 
 INVALID = 422  # a form with errors; htmx is configured to swap it in
 
@@ -52,7 +54,10 @@ def _thread_url(number, vendor_key):
 @login_required
 @require_GET
 def inbox(request):
-    """S4: all the user's conversations, unread first, then newest."""
+    """S4: all the user's conversations, unread first, then newest. Vendors' staff and store
+    staff get the back office here, so the header icon leads everyone to their messages."""
+    if queries.in_backoffice(request.user):
+        return backoffice.conversation_list(request)
     page = queries.inbox_page(user=request.user, cursor=request.GET.get("after"))
     return render(
         request,

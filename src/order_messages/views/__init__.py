@@ -1,0 +1,1 @@
+"""HTML pages: parse input, call one query or action, render."""

@@ -1,0 +1,34 @@
+"""The back-office dashboard (B3): counters, newly opened disputes, the last 30 days."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from .. import actions, queries
+from ..charts import daily_chart
+from ..conf import app_settings
+
+
+@login_required
+@require_GET
+def dashboard(request):
+    """Shows the disputes opened since the last visit once, then counts them as seen."""
+    scope = queries.access_backoffice(user=request.user)
+    board = queries.dashboard(scope=scope)
+    actions.mark_dashboard_seen(user=request.user, at=board.as_of)
+    return render(
+        request,
+        "order_messages/dashboard.html",
+        {
+            "base_template": app_settings.BASE_TEMPLATE,
+            "scope": scope,
+            "board": board,
+            # One chart per screen size, so that its text stays readable on both.
+            "chart": daily_chart(days=board.days),
+            "compact_chart": daily_chart(
+                days=board.days, width=360, height=250, margin=(14, 8, 30, 34), label_every=14
+            ),
+        },
+    )

@@ -1,0 +1,233 @@
+"""The back office (B1): scope, filters, search, marking, pagination, who may use it."""
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from order_messages import actions, queries
+from order_messages.models import Participant, Role
+from tests.conftest import (
+    assert_counters_exact,
+    conversation_of,
+    counter_of,
+    make_conversations,
+    unread_of,
+)
+
+
+@pytest.fixture
+def talk(no_conversations, post, dispute):
+    """Conversations on 1001 with Bob and Dave, 1005 with Bob (Carol), a dispute on 1005."""
+    post("alice", "1001", "bobs-bikes", "Where is my helmet?")
+    post("alice", "1001", "daves-outdoor", "Tent poles missing")
+    post("carol", "1005", "bobs-bikes", "Helmet size question")
+    dispute.open("carol", "1005", "bobs-bikes", "Wrong size sent")
+    return no_conversations
+
+
+def rows(username, demo, **kwargs):
+    scope = queries.access_backoffice(user=demo[username])
+    return [
+        (c.order_number, c.vendor_key) for c in queries.backoffice_page(scope=scope, **kwargs).rows
+    ]
+
+
+def test_a_vendor_sees_only_their_own_conversations(talk):
+    assert rows("bob", talk) == [("1005", "bobs-bikes"), ("1001", "bobs-bikes")]
+    assert rows("dave", talk) == [("1001", "daves-outdoor")]
+
+
+def test_store_staff_see_every_conversation_newest_first(talk):
+    assert rows("admin", talk) == [
+        ("1005", "bobs-bikes"),
+        ("1001", "daves-outdoor"),
+        ("1001", "bobs-bikes"),
+    ]
+
+
+def test_customers_and_staff_without_the_permission_have_no_back_office(talk):
+    with pytest.raises(queries.backoffice.PermissionDenied):
+        queries.access_backoffice(user=talk["alice"])
+    clerk = get_user_model().objects.create_user("clerk", is_staff=True)
+    with pytest.raises(queries.backoffice.PermissionDenied):
+        queries.access_backoffice(user=clerk)
+    assert not queries.in_backoffice(clerk)
+
+
+def test_the_unread_filter_is_about_the_person_asking(talk, demo):
+    actions.mark_read(conversation=conversation_of("1005", "bobs-bikes"), user=demo["bob"])
+    assert rows("bob", talk, show="unread") == [("1001", "bobs-bikes")]
+    # The store joined 1005 through the dispute, so it has the dispute message unread there.
+    assert rows("admin", talk, show="unread") == [("1005", "bobs-bikes")]
+
+
+def test_the_disputes_filter_shows_open_disputes_only(talk, dispute):
+    assert rows("admin", talk, show="disputes") == [("1005", "bobs-bikes")]
+    dispute.close("admin", "1005", "bobs-bikes")
+    assert rows("admin", talk, show="disputes") == []
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("1005", [("1005", "bobs-bikes")]),
+        ("#1001", [("1001", "bobs-bikes")]),
+        ("carol", [("1005", "bobs-bikes")]),
+        ("HELMET", [("1005", "bobs-bikes"), ("1001", "bobs-bikes")]),
+        ("wrong size", [("1005", "bobs-bikes")]),
+        ("nothing like this", []),
+    ],
+)
+def test_search_by_order_number_customer_and_text(talk, text, expected):
+    assert rows("bob", talk, search=text) == expected
+
+
+def test_vendors_cannot_search_by_e_mail_while_contacts_are_masked(talk, settings):
+    assert rows("admin", talk, search="carol@customers") == [("1005", "bobs-bikes")]
+    assert rows("bob", talk, search="carol@customers") == []
+    settings.ORDER_MESSAGES_MASK_CONTACTS = False
+    assert rows("bob", talk, search="carol@customers") == [("1005", "bobs-bikes")]
+
+
+def test_keyset_pages_cover_everything_once(no_conversations):
+    make_conversations(
+        customer=no_conversations["alice"], vendor_user=no_conversations["bob"], count=23
+    )
+    scope = queries.access_backoffice(user=no_conversations["bob"])
+    seen, cursor = [], None
+    while True:
+        page = queries.backoffice_page(scope=scope, cursor=cursor, size=5)
+        seen += [c.pk for c in page.rows]
+        if not page.next_cursor:
+            break
+        cursor = page.next_cursor
+    assert len(seen) == len(set(seen)) == 23
+    assert queries.backoffice_page(scope=scope, cursor="garbage", size=5).rows
+
+
+def test_a_deep_page_costs_what_the_first_costs(no_conversations, django_assert_num_queries):
+    make_conversations(
+        customer=no_conversations["alice"], vendor_user=no_conversations["bob"], count=60
+    )
+    scope = queries.access_backoffice(user=no_conversations["bob"])
+    first = queries.backoffice_page(scope=scope, size=10)
+    deep = first
+    for _ in range(4):
+        deep = queries.backoffice_page(scope=scope, cursor=deep.next_cursor, size=10)
+    with django_assert_num_queries(1):
+        queries.backoffice_page(scope=scope, size=10)
+    with django_assert_num_queries(1):
+        queries.backoffice_page(scope=scope, cursor=deep.next_cursor, size=10)
+
+
+# -- marking ---------------------------------------------------------------------------------
+
+
+def test_mark_unread_then_read_keeps_counters_exact(talk, demo):
+    conversation = conversation_of("1001", "bobs-bikes")
+    actions.mark_read(conversation=conversation, user=demo["bob"])
+    assert actions.mark_unread(conversation=conversation, user=demo["bob"], role=Role.VENDOR) == 1
+    assert unread_of(demo["bob"], "1001", "bobs-bikes") == 1
+    assert actions.mark_unread(conversation=conversation, user=demo["bob"], role=Role.VENDOR) == 0
+    assert_counters_exact()
+    actions.mark_read(conversation=conversation, user=demo["bob"])
+    assert unread_of(demo["bob"], "1001", "bobs-bikes") == 0
+    assert_counters_exact()
+
+
+def test_store_staff_marking_unread_join_the_conversation(talk, demo):
+    conversation = conversation_of("1001", "daves-outdoor")
+    assert unread_of(demo["admin"], "1001", "daves-outdoor") is None
+    actions.mark_unread(conversation=conversation, user=demo["admin"], role=Role.STAFF)
+    assert Participant.objects.get(conversation=conversation, user=demo["admin"]).role == Role.STAFF
+    assert unread_of(demo["admin"], "1001", "daves-outdoor") == 1
+    assert_counters_exact()
+
+
+def test_marking_selected_conversations_through_the_page(talk, client_for, demo):
+    bob = client_for("bob")
+    ids = [conversation_of("1001", "bobs-bikes").pk, conversation_of("1005", "bobs-bikes").pk]
+    response = bob.post("/messages/mark/", {"action": "read", "conversation": ids})
+    assert response.status_code == 302
+    assert counter_of(demo["bob"]) == 0
+    response = bob.post(
+        "/messages/mark/", {"action": "unread", "conversation": ids[:1]}, follow=True
+    )
+    assert "1 conversation marked as unread." in response.content.decode()
+    assert counter_of(demo["bob"]) == 1
+    assert_counters_exact()
+
+
+def test_mark_all_as_read_follows_the_filter(talk, client_for, demo):
+    bob = client_for("bob")
+    response = bob.post("/messages/mark/", {"all": "read", "show": "unread"}, follow=True)
+    assert "2 conversations marked as read." in response.content.decode()
+    assert counter_of(demo["bob"]) == 0
+    assert_counters_exact()
+
+
+def test_a_vendor_cannot_mark_another_vendors_conversation(talk, client_for, demo):
+    before = unread_of(demo["dave"], "1001", "daves-outdoor")
+    bob = client_for("bob")
+    bob.post(
+        "/messages/mark/",
+        {"action": "read", "conversation": [conversation_of("1001", "daves-outdoor").pk]},
+    )
+    bob.post(
+        "/messages/mark/",
+        {"action": "unread", "conversation": [conversation_of("1001", "daves-outdoor").pk]},
+    )
+    assert unread_of(demo["bob"], "1001", "daves-outdoor") is None
+    assert unread_of(demo["dave"], "1001", "daves-outdoor") == before
+
+
+# -- pages -----------------------------------------------------------------------------------
+
+
+def test_the_messages_page_is_the_back_office_for_vendors_and_staff(talk, client_for):
+    page = client_for("bob").get("/messages/").content.decode()
+    assert "Open disputes" in page and "Mark as read" in page
+    assert "Order #1005" in page and "Carol Chen" in page
+    assert "carol@customers.example" not in page  # masked for vendors
+    staff_page = client_for("admin").get("/messages/").content.decode()
+    assert "carol@customers.example" in staff_page and "Dave&#x27;s Outdoor" in staff_page
+    customer_page = client_for("alice").get("/messages/").content.decode()
+    assert "Mark as read" not in customer_page
+
+
+def test_the_filters_and_search_work_through_the_page(talk, client_for):
+    admin = client_for("admin")
+    disputes = admin.get("/messages/?show=disputes").content.decode()
+    assert "Order #1005" in disputes and "Order #1001" not in disputes
+    found = admin.get("/messages/?q=tent").content.decode()
+    assert "Order #1001" in found and "Order #1005" not in found
+
+
+@pytest.mark.parametrize("username", ["alice", "clerk"])
+def test_mark_is_refused_outside_the_back_office(talk, username, demo):
+    user = demo.get(username) or get_user_model().objects.create_user(username, is_staff=True)
+    client = Client()
+    client.force_login(user)
+    response = client.post(
+        "/messages/mark/",
+        {"action": "unread", "conversation": [conversation_of("1001", "bobs-bikes").pk]},
+    )
+    assert response.status_code == 403
+    assert unread_of(user, "1001", "bobs-bikes") in (None, 0)
+
+
+def test_staff_without_the_permission_see_nothing_of_the_back_office(talk):
+    clerk = get_user_model().objects.create_user("clerk", is_staff=True)
+    client = Client()
+    client.force_login(clerk)
+    page = client.get("/messages/")
+    assert page.status_code == 200 and "Order #1005" not in page.content.decode()
+    assert client.get("/messages/orders/1005/bobs-bikes/").status_code == 404
+
+
+@pytest.mark.parametrize("mode, allow", [("warehouse", False), ("single", False)])
+def test_vendors_see_nothing_in_modes_without_vendor_conversations(talk, settings, mode, allow):
+    settings.ORDER_MESSAGES_MODE = mode
+    settings.ORDER_MESSAGES_ALLOW_VENDOR_COMMUNICATION = allow
+    assert rows("bob", talk) == []
+    assert len(rows("admin", talk)) == 3
