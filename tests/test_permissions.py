@@ -2,6 +2,7 @@
 nothing."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import Client
 
 from order_messages.models import Conversation, Dispute, Message, Participant, UnreadCounter
@@ -22,9 +23,14 @@ PAGES = {
     "close": ("post", THREAD + "dispute/close/", None),
     "badge": ("get", "/messages/unread/", None),
     "order_detail": ("get", "/orders/1001/", None),
+    "dashboard": ("get", "/messages/dashboard/", None),
+    "mark_read": ("post", "/messages/mark/", {"action": "read", "conversation": "THREAD"}),
+    "mark_unread": ("post", "/messages/mark/", {"action": "unread", "conversation": "THREAD"}),
+    "mark_all": ("post", "/messages/mark/", {"all": "read"}),
 }
 
 OK, REDIRECT, FORBIDDEN, MISSING, TO_LOGIN = 200, 302, 403, 404, "login"
+IGNORED = "ignored"  # redirected back to the list, and nothing changed
 
 # What each visitor gets on order #1001's conversation with Bob's Bikes.
 EXPECTED = {
@@ -39,6 +45,10 @@ EXPECTED = {
         "close": TO_LOGIN,
         "badge": OK,
         "order_detail": TO_LOGIN,
+        "dashboard": TO_LOGIN,
+        "mark_read": TO_LOGIN,
+        "mark_unread": TO_LOGIN,
+        "mark_all": TO_LOGIN,
     },
     "alice": {  # the customer
         "inbox": OK,
@@ -51,6 +61,10 @@ EXPECTED = {
         "close": REDIRECT,
         "badge": OK,
         "order_detail": OK,
+        "dashboard": FORBIDDEN,
+        "mark_read": FORBIDDEN,
+        "mark_unread": FORBIDDEN,
+        "mark_all": FORBIDDEN,
     },
     "carol": {  # another customer
         "inbox": OK,
@@ -63,6 +77,10 @@ EXPECTED = {
         "close": MISSING,
         "badge": OK,
         "order_detail": MISSING,
+        "dashboard": FORBIDDEN,
+        "mark_read": FORBIDDEN,
+        "mark_unread": FORBIDDEN,
+        "mark_all": FORBIDDEN,
     },
     "bob": {  # the vendor of this conversation
         "inbox": OK,
@@ -75,6 +93,10 @@ EXPECTED = {
         "close": FORBIDDEN,
         "badge": OK,
         "order_detail": MISSING,
+        "dashboard": OK,
+        "mark_read": REDIRECT,
+        "mark_unread": REDIRECT,
+        "mark_all": REDIRECT,
     },
     "dave": {  # a vendor of another sub-order of the same order
         "inbox": OK,
@@ -87,6 +109,10 @@ EXPECTED = {
         "close": MISSING,
         "badge": OK,
         "order_detail": MISSING,
+        "dashboard": OK,
+        "mark_read": IGNORED,
+        "mark_unread": IGNORED,
+        "mark_all": REDIRECT,
     },
     "admin": {  # store staff
         "inbox": OK,
@@ -99,6 +125,26 @@ EXPECTED = {
         "close": REDIRECT,
         "badge": OK,
         "order_detail": MISSING,  # the storefront page is the customer's
+        "dashboard": OK,
+        "mark_read": REDIRECT,
+        "mark_unread": REDIRECT,
+        "mark_all": REDIRECT,
+    },
+    "clerk": {  # store staff without manage_conversations: a customer like any other
+        "inbox": OK,
+        "order": MISSING,
+        "thread": MISSING,
+        "post": MISSING,
+        "open_form": MISSING,
+        "open": MISSING,
+        "close_form": MISSING,
+        "close": MISSING,
+        "badge": OK,
+        "order_detail": MISSING,
+        "dashboard": FORBIDDEN,
+        "mark_read": FORBIDDEN,
+        "mark_unread": FORBIDDEN,
+        "mark_all": FORBIDDEN,
     },
 }
 
@@ -140,14 +186,22 @@ def world(demo, post, dispute):
 
 def client_as(demo, who):
     client = Client()
-    if who != "anonymous":
+    if who == "clerk":
+        user = get_user_model().objects.create_user(username="clerk", is_staff=True)
+        client.force_login(user)
+    elif who != "anonymous":
         client.force_login(demo[who])
     return client
 
 
 def request(client, page):
     method, path, data = PAGES[page]
-    return getattr(client, method)(path, data or {})
+    data = dict(data or {})
+    if data.get("conversation") == "THREAD":
+        data["conversation"] = Conversation.objects.get(
+            order_number="1001", vendor_key="bobs-bikes"
+        ).pk
+    return getattr(client, method)(path, data)
 
 
 @pytest.mark.parametrize("who, page", CASES)
@@ -161,10 +215,13 @@ def test_every_page_for_every_visitor(demo, world, who, page):
     if expected == TO_LOGIN:
         assert response.status_code == 302
         assert response["Location"].startswith(LOGIN + "?next=")
+    elif expected == IGNORED:
+        assert response.status_code == 302
+        assert response["Location"] == "/messages/"
     else:
         assert response.status_code == expected
     after = snapshot()
-    if expected in (TO_LOGIN, FORBIDDEN, MISSING):
+    if expected in (TO_LOGIN, FORBIDDEN, MISSING, IGNORED):
         assert after == before
     elif page in ("post", "open", "close"):
         assert after["messages"] != before["messages"]
