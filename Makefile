@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test lint install clean
+.PHONY: demo test lint install clean messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -26,6 +26,18 @@ test: install
 lint: install
 	$(VENV)/bin/ruff check src demo tests
 	$(VENV)/bin/ruff format --check src demo tests
+
+# The German catalogues: the app's (src/order_messages/locale) with only its own strings, and
+# the demo's (demo/locale). makemessages keeps the existing translations; new or changed
+# strings come in empty or fuzzy and must be translated before the i18n tests pass.
+MAKEMESSAGES := makemessages --locale=de --no-obsolete --add-location=file
+
+messages: install
+	cd src/order_messages && mkdir -p locale && ../../$(PY) ../../manage.py $(MAKEMESSAGES) \
+		--ignore=migrations --ignore=static
+	cd demo && mkdir -p locale && ../$(PY) ../manage.py $(MAKEMESSAGES) \
+		--ignore=store/migrations --ignore=store/static
+	$(PY) manage.py compilemessages --locale=de --ignore=$(VENV) --ignore=build
 
 clean:
 	rm -rf $(VENV) db.sqlite3* build *.egg-info src/*.egg-info

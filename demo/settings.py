@@ -28,6 +28,9 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # Where Django's docs put it: after the session, before CommonMiddleware (which resolves
+    # URLs in the active language) and everything that renders.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -48,6 +51,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "order_messages.context_processors.order_messages",
@@ -77,6 +81,11 @@ LOGIN_REDIRECT_URL = "/start/"
 LOGOUT_REDIRECT_URL = "/"
 
 LANGUAGE_CODE = "en"
+# English is the default; a visitor gets German from their browser (Accept-Language) or
+# from the language chooser in the footer, which sets the language cookie.
+LANGUAGES = [("en", "English"), ("de", "Deutsch")]
+# The demo's own catalogue; the app ships its own in order_messages/locale.
+LOCALE_PATHS = [BASE_DIR / "demo" / "locale"]
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True

@@ -304,3 +304,11 @@ def make_thread(demo, post, total, unread_for_alice=0):
         post("bob", "1002", "bobs-bikes", "Unread")
     assert conversation_of("1002", "bobs-bikes").last_seq == total
     assert_counters_exact()
+
+
+def deliver_notifications(*, after=None):
+    """Run the notification worker as if the batching delay (``after``, default: two days,
+    past any digest hour) had passed. Returns the worker's report."""
+    from order_messages.notifications.worker import deliver_all
+
+    return deliver_all(now=timezone.now() + (after or timedelta(days=2)))

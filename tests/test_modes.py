@@ -10,10 +10,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import Http404
 
 from order_messages import actions
-from order_messages.models import Participant, Role
+from order_messages.models import Notification, Participant, Role
 from order_messages.queries import access_order, order_tabs
 from order_messages.routing import conversation_targets
-from tests.conftest import assert_counters_exact, conversation_of, counter_of, unread_of
+from tests.conftest import (
+    assert_counters_exact,
+    conversation_of,
+    counter_of,
+    deliver_notifications,
+    unread_of,
+)
 
 pytestmark = pytest.mark.usefixtures("no_conversations")
 
@@ -67,8 +73,10 @@ def sent(django_capture_on_commit_callbacks, mailoutbox):
 
     def run(action, *args, **kwargs):
         mailoutbox.clear()
+        Notification.objects.all().delete()  # only what this action sends
         with django_capture_on_commit_callbacks(execute=True):
             action(*args, **kwargs)
+        deliver_notifications()
         addresses = [address for email in mailoutbox for address in email.to]
         assert len(addresses) == len(set(addresses)), addresses
         return set(addresses)
@@ -449,6 +457,7 @@ def test_a_customer_posts_through_the_page_into_the_modes_conversation(
     key = helmet_conversation(mode)
     with django_capture_on_commit_callbacks(execute=True):
         response = client_for("alice").post(THREAD.format("1001", key), {"body": "Hello"})
+    deliver_notifications()
 
     assert response.status_code == 302
     assert conversation_of("1001", key).last_seq == 1

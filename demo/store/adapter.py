@@ -5,6 +5,7 @@ from django.contrib.auth import get_user_model
 from order_messages.adapter import STORE, Item, Order, StoreAdapter, SubOrder
 
 from . import models
+from .formats import money
 
 STORE_NAME = "Demo Marketplace"
 
@@ -21,7 +22,7 @@ class DemoStoreAdapter(StoreAdapter):
             key = item.vendor.slug if item.vendor else STORE
             names[key] = item.vendor.name if item.vendor else STORE_NAME
             groups.setdefault(key, []).append(
-                Item(name=item.name, quantity=item.quantity, price=f"€{item.price}")
+                Item(name=item.name, quantity=item.quantity, price=money(item.price))
             )
         # Vendors first, in the order their items were added; the store's own items last.
         keys = sorted(groups, key=lambda k: k == STORE)
@@ -33,8 +34,8 @@ class DemoStoreAdapter(StoreAdapter):
             sub_orders=tuple(SubOrder(k, names[k], tuple(groups[k])) for k in keys),
             url=order.get_absolute_url(),
             placed_at=order.placed_at,
-            status=order.status,
-            total=f"€{order.total}",
+            status=str(order.status_label),
+            total=money(order.total),
         )
 
     def get_vendor_staff(self, vendor_key):

@@ -4,13 +4,17 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 
 def not_reserved(value):
     from order_messages.adapter import STORE
 
     if value == STORE:
-        raise ValidationError(f"“{STORE}” is reserved for the store's own sub-order.")
+        raise ValidationError(
+            gettext("“%(key)s” is reserved for the store's own sub-order.") % {"key": STORE}
+        )
 
 
 class Vendor(models.Model):
@@ -30,6 +34,14 @@ class Product(models.Model):
 
     def __str__(self):
         return self.name
+
+
+#: The statuses the demo's orders have; stored as the English word, shown translated.
+STATUS_LABELS = {
+    "Processing": _("Processing"),
+    "Shipped": _("Shipped"),
+    "Delivered": _("Delivered"),
+}
 
 
 class Order(models.Model):
@@ -55,6 +67,10 @@ class Order(models.Model):
 
     def get_absolute_url(self):
         return reverse("store:order_detail", kwargs={"number": self.number})
+
+    @property
+    def status_label(self):
+        return STATUS_LABELS.get(self.status, self.status)
 
     @property
     def total(self):

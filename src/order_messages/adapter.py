@@ -98,6 +98,11 @@ class StoreAdapter:
     def get_store_name(self) -> str:
         return "Store"
 
+    def get_user_language(self, user) -> str | None:
+        """The language of e-mails to this user, e.g. "de"; None: ``LANGUAGE_CODE``.
+        A language chosen on the e-mail preferences page comes first."""
+        return None
+
     # -- URLs ---------------------------------------------------------------------------
     def get_order_url(self, order: Order) -> str:
         return order.url

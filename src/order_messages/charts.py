@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from django.utils.formats import date_format
+from django.utils.translation import pgettext
 
 
 class DailyCounts(Protocol):
@@ -144,6 +145,9 @@ def daily_chart(
     slot = plot_width / max(len(days), 1)
     bar_width = round(slot * bar_ratio, 2)
     bars, markers, x_labels = [], [], []
+    # Translators: how the dates under the dashboard chart are written, in the notation of
+    # Django's "date" template filter ("M j" gives "Mar 5").
+    label_format = pgettext("date format of the chart's axis", "M j")
     for i, day in enumerate(days):
         centre = left + slot * (i + 0.5)
         y = y_of(day.messages)
@@ -161,7 +165,7 @@ def daily_chart(
             Marker(x=round(centre, 2), y=y_of(day.disputes), value=day.disputes, date=day.date)
         )
         if (len(days) - 1 - i) % label_every == 0:
-            text = date_format(day.date, "M j")
+            text = date_format(day.date, label_format)
             if i == len(days) - 1:  # flush with the plot's end, so it cannot overflow
                 x_labels.append(Label(x=right, text=text, date=day.date, anchor="end"))
             else:

@@ -29,6 +29,29 @@ DEFAULTS = {
     # Seconds between polls of the unread badge when live updates are unavailable.
     "POLL_INTERVAL": 30,
     "FROM_EMAIL": None,
+    # -- notifications (N1-N4) --
+    # Seconds a burst of messages is collected into one e-mail per recipient.
+    "EMAIL_BATCH_DELAY": 120,
+    # Local hour (TIME_ZONE) at which daily digests go out.
+    "DIGEST_HOUR": 8,
+    # Temporary delivery failures are retried after RETRY_BASE, 2x, 4x ... seconds (at most
+    # RETRY_MAX apart), MAX_ATTEMPTS times in all; then the e-mail is marked failed.
+    "EMAIL_MAX_ATTEMPTS": 8,
+    "EMAIL_RETRY_BASE": 30,
+    "EMAIL_RETRY_MAX": 3600,
+    # Seconds a worker holds the e-mails it claimed before another worker may take them.
+    "EMAIL_CLAIM_SECONDS": 300,
+    # Domain of Message-ID headers; empty: the host of SITE_URL.
+    "MESSAGE_ID_DOMAIN": "",
+    # Domain whose mail reaches `receive_email` or an inbound webhook; empty: no reply by
+    # e-mail (no Reply-To header).
+    "REPLY_DOMAIN": "",
+    # A reply address works this many days after the e-mail that carried it.
+    "REPLY_ADDRESS_MAX_AGE_DAYS": 90,
+    # Inbound e-mails accepted per sender address per hour.
+    "INBOUND_RATE_LIMIT": 30,
+    # Larger inbound e-mails are refused.
+    "INBOUND_MAX_BYTES": 2_000_000,
     # The host's base template; the app's pages fill its ``title`` and ``content`` blocks.
     "BASE_TEMPLATE": "base.html",
 }

@@ -1,7 +1,9 @@
 from django import forms
+from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
+from .models import NotificationSettings
 
 
 class MessageForm(forms.Form):
@@ -27,3 +29,18 @@ class DisputeForm(forms.Form):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["reason"].widget.attrs["maxlength"] = app_settings.MAX_REASON_LENGTH
+
+
+class PreferencesForm(forms.Form):
+    frequency = forms.ChoiceField(
+        label=_("E-mail about new messages"),
+        choices=NotificationSettings.Frequency.choices,
+        widget=forms.RadioSelect,
+    )
+    language = forms.ChoiceField(label=_("Language of e-mails"), required=False)
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["language"].choices = [("", _("The shop's language"))] + [
+            (code, name) for code, name in settings.LANGUAGES
+        ]

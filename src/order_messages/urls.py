@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import backoffice
+from .views import backoffice, email_settings
 from .views import dashboard as dashboard_views
 from .views import storefront as views
 
@@ -11,6 +11,9 @@ urlpatterns = [
     path("mark/", backoffice.mark, name="mark"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("unread/", views.badge, name="badge"),
+    path("preferences/", email_settings.preferences, name="preferences"),
+    path("preferences/unmute/<int:conversation_id>/", email_settings.unmute, name="unmute"),
+    path("unsubscribe/<str:token>/", email_settings.unsubscribe, name="unsubscribe"),
     path("guest/<str:token>/", views.guest, name="guest"),
     path("orders/<str:number>/", views.order, name="order"),
     path("orders/<str:number>/<str:vendor_key>/", views.thread, name="thread"),

@@ -6,6 +6,8 @@ import re
 
 import pytest
 
+from tests.conftest import deliver_notifications
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 CAROL_ASKS = "Is the camping stove compatible with standard gas cartridges?"
@@ -84,5 +86,6 @@ def test_back_office_story(conversations, page_for, screenshot, mailoutbox):
     expect(admin.get_by_text("No open disputes.")).to_be_visible()
 
     assert not Dispute.objects.filter(status="open").exists()
+    deliver_notifications()
     closed_mail = [m for m in mailoutbox if "dispute closed" in m.subject]
     assert "alice@customers.example" in {to for m in closed_mail for to in m.to}

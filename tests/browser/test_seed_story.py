@@ -5,6 +5,8 @@ import re
 
 import pytest
 
+from tests.conftest import deliver_notifications
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ALICE_ASKS = "Hello Bob, the helmet in order 1001 has not arrived yet. Any news?"
@@ -105,6 +107,7 @@ def test_seed_story(transactional_db, demo, page_for, screenshot, mailoutbox):
 
     # The seller and the store's orders address are told by e-mail (locmem outbox: the
     # live server runs in this process).
+    deliver_notifications()
     dispute_mail = [m for m in mailoutbox if "dispute" in m.subject.lower()]
     for address in ("bob@bobs-bikes.example", "orders@marketplace.example"):
         sent = [m for m in dispute_mail if address in m.to]

@@ -4,6 +4,7 @@ counters and the notifications together, and sends its side effects after commit
 from .dashboard import mark_dashboard_seen
 from .disputes import close_dispute, open_dispute
 from .messages import mark_read, mark_unread, post_message
+from .notifications import mute_conversation, save_email_preferences, unmute_conversation
 
 __all__ = [
     "close_dispute",
@@ -12,4 +13,7 @@ __all__ = [
     "mark_unread",
     "open_dispute",
     "post_message",
+    "mute_conversation",
+    "save_email_preferences",
+    "unmute_conversation",
 ]

@@ -10,7 +10,7 @@ from ..adapter import Order, SubOrder
 from ..conf import app_settings
 from ..errors import EmptyMessage, MessageTooLong
 from ..models import Conversation, Message, Participant, UnreadCounter
-from ..notifications import notify_message
+from ..notifications.outbox import queue_notifications
 from ..queries import Actor
 from .conversations import add_participants, ensure_conversation
 
@@ -100,7 +100,7 @@ def append_message(
         if author_unread:
             UnreadCounter.objects.filter(user_id=author_id).update(count=F("count") - author_unread)
 
-    transaction.on_commit(lambda: notify_message(message_id=message.pk))
+    queue_notifications(message=message, conversation=conversation)
     transaction.on_commit(
         lambda: signals.message_posted.send(
             sender=Message, message=message, conversation=conversation

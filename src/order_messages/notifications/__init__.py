@@ -1,5 +1,2 @@
-"""E-mail about new messages and dispute events (S7, S9, B4), sent after commit."""
-
-from .email import notify_message
-
-__all__ = ["notify_message"]
+"""E-mail notifications: the outbox rows written with each change (outbox), their
+delivery (worker, email), and replies that come back by e-mail (inbound)."""

@@ -1,27 +1,28 @@
+"""Turning notification rows into e-mails (N3): text and HTML from templates a store can
+override, in the recipient's language, threaded per conversation, with reply and
+one-click unsubscribe addresses."""
+
 from __future__ import annotations
 
-import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.translation import gettext
+from django.utils import timezone, translation
 
-from ..adapter import STORE, get_adapter
+from ..adapter import Order, get_adapter
 from ..conf import app_settings
 from ..guest import make_guest_token
-from ..models import Message, Participant, Role
+from ..models import Conversation, Message, Participant
+from ..models.notifications import Audience, Mute, Notification, NotificationSettings
+from .outbox import message_id_domain
+from .tokens import make_reply_address, make_unsubscribe_token
 
-logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class Recipient:
-    email: str
-    name: str
-    is_customer: bool = False
-    is_guest: bool = False
+# How many earlier e-mails of the thread a References header names.
+REFERENCES_KEPT = 10
 
 
 def absolute(path: str) -> str:
@@ -30,97 +31,233 @@ def absolute(path: str) -> str:
     return app_settings.SITE_URL.rstrip("/") + path
 
 
-def store_inbox_wants(message: Message) -> bool:
-    """B4: the store's orders address hears of a message not written by store staff when
-    the conversation is with the store, the message is a dispute event, or a dispute is open.
-    """
-    if not app_settings.STORE_EMAIL or message.author_role == Role.STAFF:
+def language_of(notification: Notification) -> str:
+    if notification.user_id is not None:
+        chosen = (
+            NotificationSettings.objects.filter(user_id=notification.user_id)
+            .values_list("language", flat=True)
+            .first()
+        )
+        if chosen:
+            return chosen
+        language = get_adapter().get_user_language(notification.user)
+        if language:
+            return language
+    return settings.LANGUAGE_CODE
+
+
+def messages_link(notification: Notification, conversation: Conversation, order: Order | None):
+    """Where the recipient reads the conversation: a signed link for a guest."""
+    if notification.audience == Audience.GUEST:
+        if order is None:
+            return ""
+        return absolute(reverse("order_messages:guest", kwargs={"token": make_guest_token(order)}))
+    return absolute(
+        reverse(
+            "order_messages:thread",
+            kwargs={"number": conversation.order_number, "vendor_key": conversation.vendor_key},
+        )
+    )
+
+
+def thread_root(conversation: Conversation) -> str:
+    """A Message-ID no e-mail carries: every e-mail of the conversation refers to it, so
+    mail clients thread them together even when some are missing."""
+    return f"<om.conversation.{conversation.pk}@{message_id_domain()}>"
+
+
+def thread_headers(notification: Notification) -> dict[str, str]:
+    earlier = list(
+        Notification.objects.filter(
+            conversation_id=notification.conversation_id,
+            email=notification.email,
+            status=Notification.Status.SENT,
+        )
+        .exclude(pk=notification.pk)
+        .order_by("-sent_at")
+        .values_list("message_id", flat=True)[:REFERENCES_KEPT]
+    )
+    references = [thread_root(notification.conversation), *reversed(earlier)]
+    return {"In-Reply-To": references[-1], "References": " ".join(references)}
+
+
+def unread_messages(notification: Notification) -> list[Message]:
+    """The messages of the batch the recipient still has to read, oldest first."""
+    messages = Message.objects.filter(
+        conversation_id=notification.conversation_id,
+        kind=Message.Kind.MESSAGE,
+        seq__gte=notification.first_seq,
+        seq__lte=notification.last_seq,
+    ).order_by("seq")
+    if notification.user_id is not None:
+        read_up_to = (
+            Participant.objects.filter(
+                conversation_id=notification.conversation_id, user_id=notification.user_id
+            )
+            .values_list("last_read_seq", flat=True)
+            .first()
+        )
+        messages = messages.filter(seq__gt=read_up_to or 0).exclude(author_id=notification.user_id)
+    elif notification.audience == Audience.GUEST:
+        messages = messages.exclude(author_role="customer")
+    elif notification.audience == Audience.STORE:
+        messages = messages.exclude(author_role="staff")
+    return list(messages)
+
+
+def wants_message_emails(notification: Notification) -> bool:
+    """Preferences as they are now: they may have changed since the row was written."""
+    if Mute.objects.filter(
+        conversation_id=notification.conversation_id, email__iexact=notification.email
+    ).exists():
         return False
-    conversation = message.conversation
+    if notification.user_id is None:
+        return True
+    frequency = (
+        NotificationSettings.objects.filter(user_id=notification.user_id)
+        .values_list("frequency", flat=True)
+        .first()
+    )
+    return frequency != NotificationSettings.Frequency.OFF
+
+
+def render(template: str, context: dict) -> tuple[str, str, str]:
+    """(subject, text, html) of ``order_messages/emails/<template>``."""
+    base = f"order_messages/emails/{template}"
+    subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+    context = {**context, "subject": subject}
     return (
-        conversation.vendor_key == STORE
-        or message.kind != Message.Kind.MESSAGE
-        or conversation.open_dispute_id is not None
+        subject,
+        render_to_string(f"{base}.txt", context),
+        render_to_string(f"{base}.html", context),
     )
 
 
-def recipients_of(message: Message) -> list[Recipient]:
-    conversation = message.conversation
-    participants = (
-        Participant.objects.filter(conversation=conversation, user__is_active=True)
-        .exclude(user__email="")
-        .select_related("user")
-    )
-    if message.author_id is not None:
-        participants = participants.exclude(user_id=message.author_id)
-    adapter = get_adapter()
-    found = [
-        Recipient(p.user.email, adapter.get_display_name(p.user), p.role == Role.CUSTOMER)
-        for p in participants
-    ]
-    if (
-        conversation.customer_id is None
-        and conversation.customer_email
-        and message.author_role != Role.CUSTOMER
-    ):
-        found.append(Recipient(conversation.customer_email, conversation.customer_name, True, True))
-    if store_inbox_wants(message):
-        found.append(Recipient(app_settings.STORE_EMAIL, adapter.get_store_name()))
-    unique = {r.email.lower(): r for r in found}
-    return list(unique.values())
+def common_headers() -> dict[str, str]:
+    # RFC 3834: tells auto-responders not to answer, so vacation replies cannot loop.
+    return {"Auto-Submitted": "auto-generated", "X-Auto-Response-Suppress": "All"}
 
 
-def subject_for(message: Message) -> str:
-    number = message.conversation.order_number
-    if message.kind == Message.Kind.DISPUTE_OPENED:
-        return gettext("Order #%(number)s: dispute opened") % {"number": number}
-    if message.kind == Message.Kind.DISPUTE_CLOSED:
-        return gettext("Order #%(number)s: dispute closed") % {"number": number}
-    return gettext("Order #%(number)s: new message") % {"number": number}
+@dataclass
+class Prepared:
+    """An e-mail ready to send, or ``email is None`` when nothing needs saying any more."""
+
+    email: EmailMultiAlternatives | None
+    reason: str = ""
 
 
-def notify_message(*, message_id: int) -> int:
-    """Send the e-mails for one message. Returns how many were sent."""
-    message = Message.objects.select_related("conversation").get(pk=message_id)
-    conversation = message.conversation
+def prepare(notification: Notification) -> Prepared:
+    """The e-mail for one notification row (not a digest)."""
+    conversation = notification.conversation
+    if notification.kind == Message.Kind.MESSAGE:
+        if not wants_message_emails(notification):
+            return Prepared(None, "muted or switched off")
+        messages = unread_messages(notification)
+        if not messages:
+            return Prepared(None, "already read")
+        event = None
+    else:
+        messages = []
+        event = Message.objects.get(conversation=conversation, seq=notification.first_seq)
     adapter = get_adapter()
     order = adapter.get_order(conversation.order_number)
-    thread_path = reverse(
-        "order_messages:thread",
-        kwargs={"number": conversation.order_number, "vendor_key": conversation.vendor_key},
+    reply_to = ""
+    if notification.audience != Audience.STORE:
+        reply_to = make_reply_address(
+            conversation_id=conversation.pk,
+            user_id=notification.user_id,
+            today=timezone.localdate(),
+        )
+    unsubscribe_url = absolute(
+        reverse(
+            "order_messages:unsubscribe",
+            kwargs={
+                "token": make_unsubscribe_token(
+                    conversation_id=conversation.pk, email=notification.email
+                )
+            },
+        )
     )
-    sent = 0
-    for recipient in recipients_of(message):
-        messages_url = absolute(thread_path)
-        if recipient.is_guest and order is not None:
-            messages_url = absolute(
-                reverse("order_messages:guest", kwargs={"token": make_guest_token(order)})
-            )
+    with translation.override(language_of(notification)):
         context = {
-            "message": message,
             "conversation": conversation,
-            "recipient": recipient,
+            "recipient_name": notification.name or notification.email,
+            "messages": messages,
+            "event": event,
             "store_name": adapter.get_store_name(),
-            "messages_url": messages_url,
+            "messages_url": messages_link(notification, conversation, order),
             # The order page is the customer's; others have the Messages page only.
             "order_url": absolute(adapter.get_order_url(order))
-            if order and recipient.is_customer and not recipient.is_guest
+            if order and notification.audience == Audience.CUSTOMER
+            else "",
+            "reply_enabled": bool(reply_to),
+            "unsubscribe_url": unsubscribe_url,
+            "preferences_url": absolute(reverse("order_messages:preferences"))
+            if notification.user_id is not None
             else "",
         }
-        email = EmailMultiAlternatives(
-            subject=subject_for(message),
-            body=render_to_string("order_messages/emails/message.txt", context),
-            from_email=app_settings.FROM_EMAIL,
-            to=[recipient.email],
-        )
-        email.attach_alternative(
-            render_to_string("order_messages/emails/message.html", context), "text/html"
-        )
-        try:
-            email.send()
-            sent += 1
-        except Exception:
-            # The durable outbox (retries) replaces this; until then one bad address or a
-            # mail server hiccup must not stop the others or the request.
-            logger.exception("Could not send message e-mail to %s", recipient.email)
-    return sent
+        subject, text, html = render(notification.kind, context)
+    headers = {
+        "Message-ID": notification.message_id,
+        **thread_headers(notification),
+        **common_headers(),
+        "List-Unsubscribe": f"<{unsubscribe_url}>",
+        "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+    }
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=app_settings.FROM_EMAIL,
+        to=[notification.email],
+        reply_to=[reply_to] if reply_to else None,
+        headers=headers,
+    )
+    email.attach_alternative(html, "text/html")
+    return Prepared(email)
+
+
+def prepare_digest(notifications: Sequence[Notification]) -> Prepared:
+    """One e-mail listing what is unread in each conversation of the recipient's digest."""
+    first = notifications[0]
+    if first.user_id is not None and (
+        NotificationSettings.objects.filter(user_id=first.user_id)
+        .values_list("frequency", flat=True)
+        .first()
+        == NotificationSettings.Frequency.OFF
+    ):
+        return Prepared(None, "switched off")
+    sections = []
+    for notification in notifications:
+        if not wants_message_emails(notification):
+            continue
+        messages = unread_messages(notification)
+        if messages:
+            conversation = notification.conversation
+            sections.append(
+                {
+                    "conversation": conversation,
+                    "messages": messages,
+                    "messages_url": messages_link(notification, conversation, None),
+                }
+            )
+    if not sections:
+        return Prepared(None, "already read")
+    adapter = get_adapter()
+    with translation.override(language_of(first)):
+        context = {
+            "recipient_name": first.name or first.email,
+            "sections": sections,
+            "total": sum(len(s["messages"]) for s in sections),
+            "store_name": adapter.get_store_name(),
+            "preferences_url": absolute(reverse("order_messages:preferences")),
+        }
+        subject, text, html = render("digest", context)
+    email = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=app_settings.FROM_EMAIL,
+        to=[first.email],
+        headers={"Message-ID": first.message_id, **common_headers()},
+    )
+    email.attach_alternative(html, "text/html")
+    return Prepared(email)

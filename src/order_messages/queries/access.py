@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
+from django.utils.translation import gettext
 
 from ..adapter import Order, SubOrder, get_adapter
 from ..models import Role
@@ -87,4 +88,4 @@ def access_order(*, user, order_number: str, guest_orders: Collection[str] = ())
 
 def check_may_handle_disputes(*, access: OrderAccess, sub_order: SubOrder) -> None:
     if not access.may_handle_disputes(sub_order):
-        raise PermissionDenied("Only the customer and the store handle disputes.")
+        raise PermissionDenied(gettext("Only the customer and the store handle disputes."))

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.utils.translation import gettext
 
 from ..adapter import get_adapter
 from ..conf import app_settings
@@ -44,7 +45,7 @@ def access_backoffice(*, user) -> Scope:
     is_store = adapter.can_manage_conversations(user)
     vendor_keys = frozenset(adapter.get_user_vendor_keys(user))
     if not (is_store or vendor_keys):
-        raise PermissionDenied("Only vendors and store staff have a back office.")
+        raise PermissionDenied(gettext("Only vendors and store staff have a back office."))
     return Scope(user=user, vendor_keys=vendor_keys, is_store=is_store)
 
 

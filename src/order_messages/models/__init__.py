@@ -1,0 +1,26 @@
+"""The app's tables: conversations and what hangs off them, and the notification outbox."""
+
+from .conversations import (
+    Conversation,
+    DashboardSeen,
+    Dispute,
+    Message,
+    Participant,
+    Role,
+    UnreadCounter,
+)
+from .notifications import InboundMail, Mute, Notification, NotificationSettings
+
+__all__ = [
+    "Conversation",
+    "DashboardSeen",
+    "Dispute",
+    "InboundMail",
+    "Message",
+    "Mute",
+    "Notification",
+    "NotificationSettings",
+    "Participant",
+    "Role",
+    "UnreadCounter",
+]

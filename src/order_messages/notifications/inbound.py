@@ -1,0 +1,208 @@
+"""Replies by e-mail (N4): verify the reply address and the sender, strip the quoted
+history, post the rest as the sender's message. Whatever cannot be verified is kept for
+staff as unrouted mail; automatic replies and bounces are never posted."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import logging
+from dataclasses import dataclass
+from datetime import timedelta
+from email.utils import getaddresses, parseaddr
+
+from django.contrib.auth import get_user_model
+from django.db import IntegrityError, transaction
+from django.http import Http404
+from django.utils import timezone
+
+from .. import actions, queries
+from ..conf import app_settings
+from ..errors import OrderMessagesError
+from ..models import Conversation, InboundMail
+from .replies import reply_text
+from .tokens import ExpiredReplyAddress, InvalidReplyAddress, read_reply_address
+
+logger = logging.getLogger(__name__)
+
+Status = InboundMail.Status
+
+# sysexits.h, as MTAs read a pipe's exit code.
+EX_OK, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL = 0, 65, 67, 75
+
+AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
+DAEMONS = {"mailer-daemon", "postmaster", "noreply", "no-reply"}
+
+
+class RateLimited(Exception):
+    """Too many e-mails from this sender lately; the MTA should try again later."""
+
+
+@dataclass
+class Outcome:
+    status: str
+    reason: str = ""
+    inbound: InboundMail | None = None
+    exit_code: int = EX_OK
+
+
+def _clean(text: str, limit: int) -> str:
+    return str(text or "").replace("\x00", "")[:limit]
+
+
+def automatic_reason(message) -> str:
+    """Why this looks like mail no person wrote (RFC 3834, bounces, lists), or ""."""
+    auto = str(message.get("Auto-Submitted", "")).strip().lower()
+    if auto and auto != "no":
+        return f"Auto-Submitted: {auto}"
+    if str(message.get("Precedence", "")).strip().lower() in AUTOMATIC_PRECEDENCE:
+        return "Precedence: " + str(message.get("Precedence")).strip().lower()
+    for header in ("X-Autoreply", "X-Autorespond", "X-Auto-Reply"):
+        if message.get(header):
+            return f"{header} present"
+    if message.get("List-Id") or message.get("List-Unsubscribe"):
+        return "sent by a mailing list"
+    return_path = message.get("Return-Path")
+    if return_path is not None and str(return_path).strip() in ("<>", ""):
+        return "empty return path (a bounce)"
+    if message.get_content_type() == "multipart/report":
+        return "delivery report"
+    sender = parseaddr(str(message.get("From", "")))[1].lower()
+    if sender.partition("@")[0] in DAEMONS:
+        return "sent by a mail system"
+    if sender.startswith("reply+") or sender == parseaddr(app_settings.FROM_EMAIL or "")[1].lower():
+        return "sent by this shop (a loop)"
+    return ""
+
+
+def reply_addresses(message, envelope_recipient: str = "") -> list[str]:
+    """Candidate reply addresses, the envelope's first: it is what the MTA delivered to."""
+    fields = [envelope_recipient] if envelope_recipient else []
+    for header in ("Delivered-To", "X-Original-To", "To", "Cc"):
+        fields += [str(value) for value in message.get_all(header, [])]
+    found = []
+    for _name, address in getaddresses(fields):
+        if address.lower().startswith("reply+") and address not in found:
+            found.append(address)
+    return found
+
+
+def _record(*, status, reason, parsed=None, raw=b"", sender="", **extra) -> InboundMail:
+    get = (lambda name: str(parsed.get(name, ""))) if parsed is not None else (lambda name: "")
+    return InboundMail.objects.create(
+        status=status,
+        reason=reason[:200],
+        sender=_clean(sender, 320),
+        recipient=_clean(extra.pop("recipient", get("To")), 320),
+        subject=_clean(get("Subject"), 300),
+        message_id=_clean(get("Message-ID").strip(), 255),
+        raw=_clean(raw.decode("utf-8", "replace"), app_settings.INBOUND_MAX_BYTES),
+        **extra,
+    )
+
+
+def _queue(reason: str, exit_code: int = EX_OK, **fields) -> Outcome:
+    inbound = _record(status=Status.UNROUTED, reason=reason, **fields)
+    logger.info("Inbound e-mail not routed: %s", reason)
+    return Outcome(Status.UNROUTED, reason, inbound, exit_code)
+
+
+def check_rate(sender: str) -> None:
+    since = timezone.now() - timedelta(hours=1)
+    recent = InboundMail.objects.filter(sender=sender, received_at__gte=since).count()
+    if recent >= app_settings.INBOUND_RATE_LIMIT:
+        raise RateLimited(sender)
+
+
+def receive(raw: bytes, *, envelope_recipient: str = "") -> Outcome:
+    """Handle one inbound e-mail as received (RFC 822 bytes). Raises RateLimited."""
+    if len(raw) > app_settings.INBOUND_MAX_BYTES:
+        return _queue("too large", EX_DATAERR, raw=raw[:4096])
+    try:
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        sender = parseaddr(str(parsed.get("From", "")))[1].lower()
+    except Exception:  # noqa: BLE001 — malformed headers are the sender's problem
+        return _queue("unreadable", EX_DATAERR, raw=raw)
+    fields = {"parsed": parsed, "raw": raw, "sender": sender}
+
+    automatic = automatic_reason(parsed)
+    if automatic:
+        inbound = _record(status=Status.IGNORED, reason=automatic, **fields)
+        return Outcome(Status.IGNORED, automatic, inbound)
+    message_id = str(parsed.get("Message-ID", "")).strip()
+    if (
+        message_id
+        and InboundMail.objects.filter(message_id=message_id, status=Status.POSTED).exists()
+    ):
+        inbound = _record(status=Status.DUPLICATE, reason="already posted", **fields)
+        return Outcome(Status.DUPLICATE, "already posted", inbound)
+    check_rate(sender)
+
+    candidates = reply_addresses(parsed, envelope_recipient)
+    if not candidates:
+        return _queue("no reply address", **fields)
+    fields["recipient"] = candidates[0]
+    try:
+        address = read_reply_address(candidates[0], today=timezone.localdate())
+    except ExpiredReplyAddress:
+        # Signed by us, so the sender is probably real: tell them through the bounce.
+        return _queue("expired reply address", EX_NOUSER, **fields)
+    except InvalidReplyAddress:
+        return _queue("forged or unknown reply address", **fields)
+
+    conversation = Conversation.objects.filter(pk=address.conversation_id).first()
+    if conversation is None:
+        return _queue("conversation no longer exists", **fields)
+    fields["conversation"] = conversation
+    if address.user_id is None:
+        user, expected = None, conversation.customer_email
+        if conversation.customer_id is not None:
+            return _queue("not a guest's conversation", **fields)
+    else:
+        user = get_user_model().objects.filter(pk=address.user_id, is_active=True).first()
+        expected = user.email if user else ""
+    if not expected or sender != expected.lower():
+        return _queue("sender does not match the reply address", **fields)
+    try:
+        access = queries.access_order(
+            user=user,
+            order_number=conversation.order_number,
+            guest_orders=[conversation.order_number] if user is None else (),
+        )
+        sub_order = access.sub_order(conversation.vendor_key)
+    except Http404:
+        return _queue("the sender may no longer write here", **fields)
+
+    body = reply_text(parsed)
+    if not body:
+        return _queue("nothing but quoted text", **fields)
+    try:
+        with transaction.atomic():
+            posted = actions.post_message(
+                order=access.order, sub_order=sub_order, actor=access.actor_in(sub_order), body=body
+            )
+            inbound = _record(status=Status.POSTED, reason="", posted=posted, **fields)
+    except IntegrityError:  # the same e-mail, posted meanwhile by a parallel delivery
+        inbound = _record(status=Status.DUPLICATE, reason="already posted", **fields)
+        return Outcome(Status.DUPLICATE, "already posted", inbound)
+    except OrderMessagesError as error:
+        return _queue(f"refused: {' '.join(error.messages)}", **fields)
+    return Outcome(Status.POSTED, "", inbound)
+
+
+def receive_from_webhook(raw: bytes, *, envelope_recipient: str = "") -> Outcome:
+    """Inbound webhooks cannot ask the provider to retry later: rate-limited mail is kept."""
+    try:
+        return receive(raw, envelope_recipient=envelope_recipient)
+    except RateLimited as limited:
+        parsed = email.message_from_bytes(raw, policy=email.policy.default)
+        return _queue("rate limited", parsed=parsed, raw=raw, sender=str(limited.args[0]))
+
+
+def handle_anymail_inbound(sender, event, esp_name, **kwargs) -> None:
+    """``anymail.signals.inbound`` receiver: every provider's inbound webhook lands here."""
+    message = event.message
+    raw = message.as_bytes() if message is not None else b""
+    envelope = getattr(message, "envelope_recipient", None) or ""
+    outcome = receive_from_webhook(raw, envelope_recipient=envelope)
+    logger.info("Inbound e-mail from %s webhook: %s %s", esp_name, outcome.status, outcome.reason)

@@ -1,0 +1,160 @@
+"""Writing notification rows in the transaction of the change they tell of (N1, N2)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from urllib.parse import urlsplit
+
+from django.utils import timezone
+
+from ..adapter import STORE, get_adapter
+from ..conf import app_settings
+from ..models import Conversation, Message, Participant, Role
+from ..models.notifications import Audience, Notification, NotificationSettings
+
+AUDIENCE_OF_ROLE = {
+    Role.CUSTOMER: Audience.CUSTOMER,
+    Role.VENDOR: Audience.VENDOR,
+    Role.STAFF: Audience.STAFF,
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    audience: str
+    user_id: int | None = None
+
+
+def store_inbox_wants(message: Message, conversation: Conversation | None = None) -> bool:
+    """B4: the store's orders address hears of a message not written by store staff when
+    the conversation is with the store, the message is a dispute event, or a dispute is open.
+    """
+    if not app_settings.STORE_EMAIL or message.author_role == Role.STAFF:
+        return False
+    conversation = conversation or message.conversation
+    return (
+        conversation.vendor_key == STORE
+        or message.kind != Message.Kind.MESSAGE
+        or conversation.open_dispute_id is not None
+    )
+
+
+def recipients_of(message: Message, conversation: Conversation) -> list[Recipient]:
+    """Everyone to be told of the message except its author, one entry per address."""
+    participants = (
+        Participant.objects.filter(conversation=conversation, user__is_active=True)
+        .exclude(user__email="")
+        .select_related("user")
+        .order_by("user_id")
+    )
+    if message.author_id is not None:
+        participants = participants.exclude(user_id=message.author_id)
+    adapter = get_adapter()
+    found = [
+        Recipient(
+            p.user.email, adapter.get_display_name(p.user), AUDIENCE_OF_ROLE[p.role], p.user_id
+        )
+        for p in participants
+    ]
+    if (
+        conversation.customer_id is None
+        and conversation.customer_email
+        and message.author_role != Role.CUSTOMER
+    ):
+        found.append(
+            Recipient(conversation.customer_email, conversation.customer_name, Audience.GUEST)
+        )
+    if store_inbox_wants(message, conversation):
+        found.append(Recipient(app_settings.STORE_EMAIL, adapter.get_store_name(), Audience.STORE))
+    unique = {}
+    for recipient in found:
+        unique.setdefault(recipient.email.lower(), recipient)
+    return list(unique.values())
+
+
+def message_id_domain() -> str:
+    return app_settings.MESSAGE_ID_DOMAIN or urlsplit(app_settings.SITE_URL).hostname or "localhost"
+
+
+def new_message_id() -> str:
+    return f"<om.{uuid.uuid4().hex}@{message_id_domain()}>"
+
+
+def next_digest_time(now: datetime) -> datetime:
+    local = timezone.localtime(now)
+    at = local.replace(hour=app_settings.DIGEST_HOUR, minute=0, second=0, microsecond=0)
+    return at if at > local else at + timedelta(days=1)
+
+
+def _row(recipient: Recipient, message: Message, conversation, *, due_at, digest=False):
+    return Notification(
+        conversation=conversation,
+        user_id=recipient.user_id,
+        email=recipient.email,
+        name=recipient.name[:200],
+        audience=recipient.audience,
+        kind=message.kind,
+        first_seq=message.seq,
+        last_seq=message.seq,
+        digest=digest,
+        due_at=due_at,
+        message_id=new_message_id(),
+    )
+
+
+def queue_notifications(*, message: Message, conversation: Conversation) -> None:
+    """Write the e-mails a new message or dispute event calls for.
+
+    Runs inside the poster's transaction, holding the conversation's row lock, so two
+    posts never race for the same batch. A dispute event is its own e-mail, due at once and
+    sent whatever the recipient's preferences; a message joins the recipient's open batch
+    for the conversation or opens one, due after the batching delay (or at digest time).
+    """
+    recipients = recipients_of(message, conversation)
+    if not recipients:
+        return
+    now = timezone.now()
+    if message.kind != Message.Kind.MESSAGE:
+        Notification.objects.bulk_create(
+            [_row(r, message, conversation, due_at=now) for r in recipients]
+        )
+        return
+
+    user_ids = [r.user_id for r in recipients if r.user_id is not None]
+    frequency = dict(
+        NotificationSettings.objects.filter(user_id__in=user_ids).values_list(
+            "user_id", "frequency"
+        )
+    )
+    Frequency = NotificationSettings.Frequency
+    wanted = [r for r in recipients if frequency.get(r.user_id) != Frequency.OFF]
+    # FOR UPDATE waits for a worker that is claiming one of these rows; a row it claimed is
+    # no longer pending, so the message then starts a new batch rather than being lost.
+    open_batches = dict(
+        Notification.objects.select_for_update()
+        .filter(
+            conversation=conversation,
+            kind=Message.Kind.MESSAGE,
+            status=Notification.Status.PENDING,
+            email__in=[r.email for r in wanted],
+        )
+        .values_list("email", "pk")
+    )
+    if open_batches:
+        Notification.objects.filter(pk__in=open_batches.values()).update(last_seq=message.seq)
+    delay = timedelta(seconds=app_settings.EMAIL_BATCH_DELAY)
+    rows = []
+    for recipient in wanted:
+        if recipient.email in open_batches:
+            continue
+        if frequency.get(recipient.user_id) == Frequency.DIGEST:
+            rows.append(
+                _row(recipient, message, conversation, due_at=next_digest_time(now), digest=True)
+            )
+        else:
+            rows.append(_row(recipient, message, conversation, due_at=now + delay))
+    Notification.objects.bulk_create(rows)

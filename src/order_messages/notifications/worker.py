@@ -1,0 +1,191 @@
+"""Delivering the outbox (N1): claim due rows, send, record; retry what failed for now.
+
+Several workers may run at once: on PostgreSQL each claims its rows with
+``SELECT … FOR UPDATE SKIP LOCKED``; on SQLite claims are serialised by the write lock.
+A claim lapses after ``EMAIL_CLAIM_SECONDS``, so the rows of a worker that died are sent
+by another, with the same Message-ID.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import socket
+import uuid
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from django.core.mail import get_connection
+from django.db import transaction
+from django.utils import timezone
+
+from ..conf import app_settings
+from ..models.notifications import Notification
+from .email import Prepared, prepare, prepare_digest
+
+logger = logging.getLogger(__name__)
+
+Status = Notification.Status
+
+
+@dataclass
+class Report:
+    sent: int = 0
+    skipped: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.skipped + self.retrying + self.failed
+
+
+def claim_due(*, limit: int, now: datetime) -> tuple[str, list[int]]:
+    """Take up to ``limit`` due rows for this worker. Returns (claim, row ids)."""
+    claim = uuid.uuid4().hex
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status__in=[Status.PENDING, Status.SENDING], due_at__lte=now)
+            .order_by("due_at", "pk")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            Notification.objects.filter(pk__in=ids).update(
+                status=Status.SENDING,
+                claim=claim,
+                due_at=now + timedelta(seconds=app_settings.EMAIL_CLAIM_SECONDS),
+            )
+    return claim, ids
+
+
+def claim_digest_companions(*, claim: str, email: str, now: datetime) -> None:
+    """A digest is one e-mail: take the recipient's other due digest rows too."""
+    with transaction.atomic():
+        ids = list(
+            Notification.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.PENDING, digest=True, email=email, due_at__lte=now)
+            .values_list("pk", flat=True)
+        )
+        Notification.objects.filter(pk__in=ids).update(
+            status=Status.SENDING,
+            claim=claim,
+            due_at=now + timedelta(seconds=app_settings.EMAIL_CLAIM_SECONDS),
+        )
+
+
+def is_temporary(error: Exception) -> bool:
+    """A 4xx reply or a connection problem may pass; a 5xx reply will not."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return all(400 <= code < 500 for code, _ in error.recipients.values())
+    if isinstance(error, smtplib.SMTPResponseException):
+        return 400 <= error.smtp_code < 500
+    return isinstance(error, smtplib.SMTPException | OSError | socket.timeout)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    seconds = app_settings.EMAIL_RETRY_BASE * 2 ** max(attempts - 1, 0)
+    return timedelta(seconds=min(seconds, app_settings.EMAIL_RETRY_MAX))
+
+
+def _finish(rows: list[Notification], claim: str, **changes) -> None:
+    # Only rows still under our claim: if it lapsed, another worker owns them now.
+    Notification.objects.filter(pk__in=[r.pk for r in rows], claim=claim).update(**changes)
+
+
+def _record_failure(rows, claim, error: Exception, report: Report) -> None:
+    attempts = rows[0].attempts + 1
+    text = f"{type(error).__name__}: {error}"[:2000]
+    report.errors.append(text)
+    if is_temporary(error) and attempts < app_settings.EMAIL_MAX_ATTEMPTS:
+        _finish(
+            rows,
+            claim,
+            status=Status.PENDING,
+            attempts=attempts,
+            last_error=text,
+            due_at=timezone.now() + retry_delay(attempts),
+        )
+        report.retrying += len(rows)
+        logger.warning("E-mail to %s failed, will retry: %s", rows[0].email, text)
+    else:
+        _finish(rows, claim, status=Status.FAILED, attempts=attempts, last_error=text)
+        report.failed += len(rows)
+        logger.error("E-mail to %s failed for good: %s", rows[0].email, text)
+
+
+def _deliver(rows: list[Notification], prepared: Prepared, connection, claim, report) -> None:
+    if prepared.email is None:
+        _finish(rows, claim, status=Status.SKIPPED, last_error=prepared.reason)
+        report.skipped += len(rows)
+        return
+    try:
+        connection.send_messages([prepared.email])
+    except Exception as error:  # noqa: BLE001 — every failure is recorded on the row
+        _record_failure(rows, claim, error, report)
+        try:
+            connection.close()  # a broken connection is reopened for the next e-mail
+        except Exception:  # noqa: BLE001, S110
+            pass
+        return
+    _finish(rows, claim, status=Status.SENT, sent_at=timezone.now(), last_error="")
+    report.sent += len(rows)
+
+
+def deliver_due(*, limit: int = 100, now: datetime | None = None, connection=None) -> Report:
+    """Send what is due, up to ``limit`` rows. Returns what happened to them."""
+    now = now or timezone.now()
+    report = Report()
+    claim, ids = claim_due(limit=limit, now=now)
+    if not ids:
+        return report
+    for email in (
+        Notification.objects.filter(pk__in=ids, digest=True)
+        .values_list("email", flat=True)
+        .distinct()
+    ):
+        claim_digest_companions(claim=claim, email=email, now=now)
+    rows = list(
+        Notification.objects.filter(claim=claim, status=Status.SENDING)
+        .select_related("conversation", "user")
+        .order_by("due_at", "pk")
+    )
+    digests: dict[str, list[Notification]] = defaultdict(list)
+    connection = connection or get_connection()
+    try:
+        connection.open()
+    except Exception as error:  # noqa: BLE001 — the mail server is down: retry all later
+        for row in rows:
+            _record_failure([row], claim, error, report)
+        return report
+    try:
+        for row in rows:
+            if row.digest:
+                digests[row.email].append(row)
+                continue
+            try:
+                prepared = prepare(row)
+            except Exception as error:  # noqa: BLE001 — a broken template must not stop the rest
+                logger.exception("Could not render notification %s", row.pk)
+                _record_failure([row], claim, error, report)
+                continue
+            _deliver([row], prepared, connection, claim, report)
+        for group in digests.values():
+            _deliver(group, prepare_digest(group), connection, claim, report)
+    finally:
+        connection.close()
+    return report
+
+
+def deliver_all(*, now: datetime | None = None, connection=None) -> Report:
+    """Deliver until nothing is due (tests, ``--once``)."""
+    total = Report()
+    while True:
+        report = deliver_due(now=now, connection=connection)
+        for name in ("sent", "skipped", "retrying", "failed"):
+            setattr(total, name, getattr(total, name) + getattr(report, name))
+        total.errors += report.errors
+        if report.handled == 0 or report.retrying:
+            return total
