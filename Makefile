@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test lint install clean messages
+.PHONY: demo test lint install clean bench messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -17,11 +17,19 @@ demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo
 	@echo "Demo marketplace: http://127.0.0.1:$(PORT)/  (users alice, carol, bob, dave, admin; password: demo)"
+	@echo "Its e-mails: http://127.0.0.1:$(PORT)/demo/mailbox/"
+	@$(PY) manage.py deliver_notifications & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/uvicorn demo.asgi:application --host 127.0.0.1 --port $(PORT)
 
 test: install
 	$(VENV)/bin/ruff check src demo tests
 	$(VENV)/bin/pytest
+
+bench: install
+	$(PY) bench/worker_throughput.py --emails 2000
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench $(PY) bench/worker_throughput.py --emails 2000 --workers 1
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench $(PY) bench/worker_throughput.py --emails 2000 --workers 4
 
 lint: install
 	$(VENV)/bin/ruff check src demo tests

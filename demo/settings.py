@@ -20,6 +20,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "anymail",
     "order_messages",
     "demo.store",
 ]
@@ -110,6 +111,16 @@ ORDER_MESSAGES_ADAPTER = "demo.store.adapter.DemoStoreAdapter"
 ORDER_MESSAGES_STORE_EMAIL = "orders@marketplace.example"
 ORDER_MESSAGES_SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{PORT}")
 ORDER_MESSAGES_BASE_TEMPLATE = "base.html"
+# A person trying the demo should see notifications within seconds, not minutes.
+ORDER_MESSAGES_EMAIL_BATCH_DELAY = int(os.environ.get("EMAIL_BATCH_DELAY") or 5)
+# Replies to this domain reach `manage.py receive_email` (or the inbound webhook below).
+ORDER_MESSAGES_REPLY_DOMAIN = os.environ.get("REPLY_DOMAIN", "reply.marketplace.example")
+
+# Inbound mail through a provider's webhook, e.g. /anymail/mailgun/inbound/.
+ANYMAIL = {
+    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "demo:demo"),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", "demo"),
+}
 
 LOGGING = {
     "version": 1,

@@ -5,6 +5,7 @@ from django.urls import include, path
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
+    path("anymail/", include("anymail.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("messages/", include("order_messages.urls")),
     path("", include("demo.store.urls")),

@@ -98,6 +98,10 @@ class DemoEmail(models.Model):
     headers = models.TextField()
     text = models.TextField()
     html = models.TextField(blank=True)
+    reply_to = models.TextField(blank=True)
+    message_id = models.CharField(max_length=255, blank=True)
+    # The whole message (RFC 822), as an MTA would deliver it.
+    raw = models.TextField(blank=True)
 
     class Meta:
         ordering = ["-sent_at", "-pk"]
@@ -123,4 +127,7 @@ class DemoEmail(models.Model):
             headers=headers,
             text=email.body,
             html=html,
+            reply_to=", ".join(email.reply_to),
+            message_id=message["Message-ID"] or "",
+            raw=message.as_bytes().decode("utf-8", "replace"),
         )

@@ -1,12 +1,11 @@
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 
 from order_messages.queries import unread_by_order
 
 from .adapter import DemoStoreAdapter
-from .models import DemoEmail, Order, Product
+from .models import Order, Product
 
 
 def home(request):
@@ -50,9 +49,3 @@ def order_detail(request, number):
     return render(
         request, "store/order_detail.html", {"order": order, "info": info, "unread": unread}
     )
-
-
-def mailbox(request):
-    """Every e-mail the demo sent, newest first (demo settings only)."""
-    page = Paginator(DemoEmail.objects.all(), 25).get_page(request.GET.get("page"))
-    return render(request, "demo/mailbox.html", {"page": page})

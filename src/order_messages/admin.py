@@ -11,9 +11,11 @@ import re
 
 from django.contrib import admin
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
-from .models import Conversation, Dispute, Message, Participant
+from .models import Conversation, Dispute, InboundMail, Message, Notification, Participant
 
 MANAGE_CONVERSATIONS = "order_messages.manage_conversations"
 
@@ -176,3 +178,81 @@ class MessageAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
 
     def view_on_site(self, obj):
         return f"{thread_url(obj.conversation)}#m-{obj.seq}"
+
+
+@admin.register(Notification)
+class NotificationAdmin(ReadOnly, admin.ModelAdmin):
+    """The e-mail outbox: what was sent, what waits, and what failed (with the error)."""
+
+    list_display = ["email", "kind", "conversation", "status", "attempts", "due_at", "sent_at"]
+    list_filter = ["status", "kind", "audience", "digest"]
+    list_select_related = ["conversation"]
+    search_fields = ["email", "=conversation__order_number", "message_id"]
+    search_help_text = _("E-mail address, order number or Message-ID.")
+    show_full_result_count = False
+    fields = [
+        "conversation",
+        "email",
+        "name",
+        "audience",
+        "kind",
+        "first_seq",
+        "last_seq",
+        "digest",
+        "status",
+        "attempts",
+        "last_error",
+        "due_at",
+        "created_at",
+        "sent_at",
+        "message_id",
+    ]
+    readonly_fields = fields
+    actions = ["send_again"]
+
+    @admin.action(description=_("Send the failed e-mails again"))
+    def send_again(self, request, queryset):
+        count = queryset.filter(status=Notification.Status.FAILED).update(
+            status=Notification.Status.PENDING, attempts=0, due_at=timezone.now(), claim=""
+        )
+        text = ngettext(
+            "%(n)d e-mail will be sent again.", "%(n)d e-mails will be sent again.", count
+        )
+        self.message_user(request, text % {"n": count})
+
+
+@admin.register(InboundMail)
+class InboundMailAdmin(ReadOnly, admin.ModelAdmin):
+    """Replies by e-mail. Those not routed wait here for staff: read them, act on the
+    Messages page, then mark them handled."""
+
+    list_display = ["received_at", "sender", "subject", "status", "reason", "conversation"]
+    list_filter = ["status"]
+    list_select_related = ["conversation"]
+    search_fields = ["sender", "subject", "=conversation__order_number"]
+    search_help_text = _("Sender, subject or order number.")
+    show_full_result_count = False
+    fields = [
+        "received_at",
+        "sender",
+        "recipient",
+        "subject",
+        "message_id",
+        "status",
+        "reason",
+        "conversation",
+        "posted",
+        "raw",
+    ]
+    readonly_fields = fields
+    actions = ["mark_handled"]
+
+    @admin.action(description=_("Mark as handled"))
+    def mark_handled(self, request, queryset):
+        count = queryset.filter(status=InboundMail.Status.UNROUTED).update(
+            status=InboundMail.Status.HANDLED
+        )
+        text = ngettext(
+            "%(n)d e-mail marked as handled.", "%(n)d e-mails marked as handled.", count
+        )
+        self.message_user(request, text % {"n": count})

@@ -10,7 +10,7 @@ from .backoffice import (
     scoped_conversations,
 )
 from .counts import unread_by_order, unread_total
-from .dashboard import Dashboard, Day, NewDispute, dashboard
+from .dashboard import Dashboard, Day, MailProblems, NewDispute, dashboard, mail_problems
 from .inbox import InboxPage, inbox_page
 from .threads import Tab, ThreadPage, order_tabs, thread_page
 
@@ -37,4 +37,6 @@ __all__ = [
     "Day",
     "NewDispute",
     "dashboard",
+    "MailProblems",
+    "mail_problems",
 ]

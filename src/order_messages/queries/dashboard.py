@@ -9,7 +9,7 @@ from django.db.models import Count, QuerySet, Sum, Window
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
-from ..models import DashboardSeen, Dispute, Message, Participant
+from ..models import DashboardSeen, Dispute, InboundMail, Message, Notification, Participant
 from .backoffice import Scope
 
 DAYS = 30
@@ -146,4 +146,26 @@ def dashboard(*, scope: Scope, today: dt.date | None = None) -> Dashboard:
         seen_at=seen_at,
         as_of=now,
         days=[Day(d, messages.get(d, 0), disputes.get(d, 0)) for d in dates],
+    )
+
+
+@dataclass(frozen=True)
+class MailProblems:
+    """E-mail the store's staff should look at: deliveries that failed for good, and
+    replies by e-mail that could not be routed (N1, N4)."""
+
+    failed: int
+    unrouted: int
+
+    def __bool__(self):
+        return bool(self.failed or self.unrouted)
+
+
+def mail_problems(*, scope: Scope) -> MailProblems | None:
+    """None outside the store's staff: vendors do not run the shop's mail."""
+    if not scope.is_store:
+        return None
+    return MailProblems(
+        failed=Notification.objects.filter(status=Notification.Status.FAILED).count(),
+        unrouted=InboundMail.objects.filter(status=InboundMail.Status.UNROUTED).count(),
     )

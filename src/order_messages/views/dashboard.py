@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import render
+from django.urls import NoReverseMatch, reverse
 from django.views.decorators.http import require_GET
 
 from .. import actions, queries
 from ..charts import daily_chart
 from ..conf import app_settings
+
+
+def _admin_url(model: str, query: str) -> str:
+    """The admin's list of these rows, where the host project has the admin."""
+    try:
+        return f"{reverse(f'admin:order_messages_{model}_changelist')}?{query}"
+    except NoReverseMatch:
+        return ""
 
 
 @login_required
@@ -25,6 +34,9 @@ def dashboard(request):
             "base_template": app_settings.BASE_TEMPLATE,
             "scope": scope,
             "board": board,
+            "mail_problems": queries.mail_problems(scope=scope),
+            "failed_url": _admin_url("notification", "status__exact=failed"),
+            "unrouted_url": _admin_url("inboundmail", "status__exact=unrouted"),
             # One chart per screen size, so that its text stays readable on both.
             "chart": daily_chart(days=board.days),
             "compact_chart": daily_chart(

@@ -1,0 +1,72 @@
+"""The demo mailbox (demo settings only): every e-mail the demo sent, and a way to answer
+one as a mail client would, so that reply by e-mail can be tried without a mail server."""
+
+from email.message import EmailMessage
+from email.utils import format_datetime, getaddresses, make_msgid
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_POST
+
+from order_messages.notifications.inbound import RateLimited, receive
+
+from .models import DemoEmail
+
+
+def mailbox(request):
+    """Every e-mail the demo sent, newest first."""
+    page = Paginator(DemoEmail.objects.all(), 25).get_page(request.GET.get("page"))
+    return render(request, "demo/mailbox.html", {"page": page})
+
+
+def raw(request, pk):
+    """The e-mail as an MTA would deliver it, e.g. to pipe into ``receive_email``."""
+    email = get_object_or_404(DemoEmail, pk=pk)
+    response = HttpResponse(email.raw, content_type="message/rfc822; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="demo-email-{pk}.eml"'
+    return response
+
+
+def compose_reply(email: DemoEmail, text: str) -> bytes:
+    """A reply written the way Gmail writes one: new text on top, the e-mail quoted below."""
+    sender = getaddresses([email.to])[0][1]
+    reply = EmailMessage()
+    reply["From"] = sender
+    reply["To"] = email.reply_to
+    reply["Subject"] = "Re: " + email.subject
+    reply["Date"] = format_datetime(timezone.now())
+    reply["Message-ID"] = make_msgid(domain="mail.customers.example")
+    if email.message_id:
+        reply["In-Reply-To"] = email.message_id
+        reply["References"] = email.message_id
+    sent = format_datetime(email.sent_at)
+    quoted = "\n".join(f"> {line}" if line else ">" for line in email.text.splitlines())
+    reply.set_content(f"{text}\n\nOn {sent}, Demo Marketplace wrote:\n{quoted}\n")
+    return reply.as_bytes()
+
+
+@require_POST
+def answer(request, pk):
+    """Send a reply to the e-mail's Reply-To address through the inbound mail handler."""
+    email = get_object_or_404(DemoEmail, pk=pk)
+    text = request.POST.get("text", "").strip()
+    if not email.reply_to or not text:
+        messages.error(request, _("Write a reply first."))
+        return redirect("demo_mailbox")
+    try:
+        outcome = receive(compose_reply(email, text))
+    except RateLimited:
+        messages.error(request, _("Too many replies from this address; try again later."))
+        return redirect("demo_mailbox")
+    if outcome.status == "posted":
+        messages.success(request, _("Your reply was posted in the conversation."))
+    else:
+        messages.error(
+            request,
+            _("Your reply was not posted (%(reason)s).") % {"reason": outcome.reason},
+        )
+    return redirect("demo_mailbox")
