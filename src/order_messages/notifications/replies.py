@@ -58,10 +58,11 @@ def strip_quoted(text: str) -> str:
     text = text.replace("\x00", "").replace("\r\n", "\n").replace("\r", "\n")
     lines = [line.rstrip() for line in text.split("\n")]
     lines = lines[: _own_cut(lines)]
-    # The library sees stripped lines, as it would strip them itself, and no quoted or
-    # overlong ones, which could only slow it down; line numbers still match.
+    # The library sees stripped lines, as it would strip them itself. Quoted, overlong and
+    # blank lines could only slow it down (its patterns backtrack over long lines and runs
+    # of blank lines), so they become a filler that keeps the line numbers.
     probe = "\n".join(
-        "" if len(line) > _LONGEST_HEADER_LINE or _is_quoted(line) else line.strip()
+        "." if len(line) > _LONGEST_HEADER_LINE or _is_quoted(line) else line.strip() or "."
         for line in lines
     )
     dropped: set[int] = set()
