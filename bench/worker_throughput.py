@@ -33,6 +33,9 @@ def main():
         for suffix in ("", "-wal", "-shm"):
             Path(os.environ["DATABASE_URL"][len("sqlite://") :] + suffix).unlink(missing_ok=True)
 
+    if os.environ["DATABASE_URL"].startswith("postgres"):
+        fresh_postgres_database(os.environ["DATABASE_URL"])
+
     import django
 
     django.setup()
@@ -88,6 +91,19 @@ def main():
     )
     if sent != args.emails or Count.received != sent:
         sys.exit("not every e-mail was delivered exactly once")
+
+
+def fresh_postgres_database(url):
+    """Drop and create the benchmark's own database, so every run starts alike."""
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    name = urlsplit(url).path.lstrip("/")
+    admin = url.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin, autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}"')
+        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def make_outbox(count, tqdm):

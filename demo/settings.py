@@ -115,6 +115,7 @@ ORDER_MESSAGES_BASE_TEMPLATE = "base.html"
 ORDER_MESSAGES_EMAIL_BATCH_DELAY = int(os.environ.get("EMAIL_BATCH_DELAY") or 5)
 # Replies to this domain reach `manage.py receive_email` (or the inbound webhook below).
 ORDER_MESSAGES_REPLY_DOMAIN = os.environ.get("REPLY_DOMAIN", "reply.marketplace.example")
+ORDER_MESSAGES_MESSAGE_ID_DOMAIN = "marketplace.example"
 
 # Inbound mail through a provider's webhook, e.g. /anymail/mailgun/inbound/.
 ANYMAIL = {

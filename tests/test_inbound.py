@@ -421,3 +421,33 @@ def test_rate_limited_webhook_mail_is_kept_for_staff(helmet, demo):
     kept = InboundMail.objects.get(reason="rate limited")
     assert kept.sender == ALICE and "Flood" in kept.raw
     assert not Message.objects.filter(body="Flood").exists()
+
+
+def test_our_own_notification_bounced_back_into_a_reply_address_is_not_posted(helmet, demo):
+    """A loop: the shop's e-mail forwarded (or auto-forwarded) to a reply address."""
+    address = address_for(helmet, demo["alice"])
+    own = reply(sender="shop@marketplace.example", to=address, body="Order #1002: new message")
+    via_reply_address = reply(sender=address, to=address, body="Looping")
+
+    assert inbound.receive(own).status == "ignored"
+    assert inbound.receive(via_reply_address).status == "ignored"
+    assert not Message.objects.filter(body__in=["Order #1002: new message", "Looping"]).exists()
+
+
+def test_a_reply_to_a_real_notification_e_mail_is_posted(helmet, demo, settings, mailoutbox):
+    """The whole round trip: the e-mail the worker sends, answered as a mail client does."""
+    from tests.conftest import deliver_notifications
+
+    deliver_notifications()
+    (to_alice,) = [m for m in mailoutbox if m.to == [ALICE]]
+    sent = to_alice.message()
+    answer = reply(
+        sender=ALICE,
+        to=sent["Reply-To"],
+        body="Thanks, that answers it.",
+        quote=to_alice.body.splitlines()[2],
+        headers={"In-Reply-To": sent["Message-ID"], "References": sent["Message-ID"]},
+    )
+
+    assert inbound.receive(answer).status == "posted"
+    assert last_message(helmet).body == "Thanks, that answers it."

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.utils import getaddresses, parseaddr
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import IntegrityError, transaction
 from django.http import Http404
@@ -70,7 +71,8 @@ def automatic_reason(message) -> str:
     sender = parseaddr(str(message.get("From", "")))[1].lower()
     if sender.partition("@")[0] in DAEMONS:
         return "sent by a mail system"
-    if sender.startswith("reply+") or sender == parseaddr(app_settings.FROM_EMAIL or "")[1].lower():
+    own = parseaddr(app_settings.FROM_EMAIL or settings.DEFAULT_FROM_EMAIL)[1].lower()
+    if sender.startswith("reply+") or sender == own:
         return "sent by this shop (a loop)"
     return ""
 

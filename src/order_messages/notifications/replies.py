@@ -31,7 +31,7 @@ _ATTRIBUTION = re.compile(r"(?:On|Am)\s.*:", re.IGNORECASE | re.DOTALL)
 _DIGIT = re.compile(r"\d")
 # An attribution is never this long, and the library's header patterns backtrack badly
 # on long lines that start with "On" or "Am".
-_LONGEST_HEADER_LINE = 300
+_LONGEST_HEADER_LINE = 200
 _BLANK_RUNS = re.compile(r"\n{3,}")
 
 
@@ -82,9 +82,7 @@ def strip_quoted(text: str) -> str:
             lines = lines[:first]
             break
     kept = (
-        line
-        for number, line in enumerate(lines)
-        if number not in dropped and not _is_quoted(line)
+        line for number, line in enumerate(lines) if number not in dropped and not _is_quoted(line)
     )
     return _BLANK_RUNS.sub("\n\n", "\n".join(kept)).strip()
 
