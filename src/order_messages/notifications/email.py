@@ -72,6 +72,9 @@ def thread_headers(notification: Notification) -> dict[str, str]:
             conversation_id=notification.conversation_id,
             email=notification.email,
             status=Notification.Status.SENT,
+            # A digest goes out under its first row's Message-ID only, and is not part
+            # of one conversation's thread anyway.
+            digest=False,
         )
         .exclude(pk=notification.pk)
         .order_by("-sent_at")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.core.mail import get_connection
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from ..conf import app_settings
@@ -95,19 +95,50 @@ def _finish(rows: list[Notification], claim: str, **changes) -> None:
     Notification.objects.filter(pk__in=[r.pk for r in rows], claim=claim).update(**changes)
 
 
-def _record_failure(rows, claim, error: Exception, report: Report) -> None:
+def _retry_later(row: Notification, claim: str, *, attempts: int, error: str, due_at) -> None:
+    """Put the row back in the queue, or, if a message posted while it was being sent has
+    opened a new batch for the same address, fold it into that batch: one e-mail then
+    lists the messages of both, and the unique open batch stays unique."""
+    changes = {"attempts": attempts, "last_error": error, "due_at": due_at}
+    for _try in range(2):
+        try:
+            with transaction.atomic():
+                if row.kind == Notification.Kind.MESSAGE:
+                    newer = (
+                        Notification.objects.select_for_update()
+                        .filter(
+                            conversation_id=row.conversation_id,
+                            email=row.email,
+                            kind=row.kind,
+                            status=Status.PENDING,
+                        )
+                        .first()
+                    )
+                    if newer is not None:
+                        Notification.objects.filter(pk=newer.pk).update(
+                            first_seq=min(newer.first_seq, row.first_seq),
+                            due_at=min(newer.due_at, due_at),
+                            attempts=attempts,
+                            last_error=error,
+                        )
+                        _finish([row], claim, status=Status.SKIPPED, last_error=error)
+                        return
+                _finish([row], claim, status=Status.PENDING, **changes)
+                return
+        except IntegrityError:  # a new batch was opened just now: fold into it instead
+            continue
+
+
+def _record_failure(rows, claim, error: Exception, report: Report, *, temporary=None) -> None:
     attempts = rows[0].attempts + 1
     text = f"{type(error).__name__}: {error}"[:2000]
     report.errors.append(text)
-    if is_temporary(error) and attempts < app_settings.EMAIL_MAX_ATTEMPTS:
-        _finish(
-            rows,
-            claim,
-            status=Status.PENDING,
-            attempts=attempts,
-            last_error=text,
-            due_at=timezone.now() + retry_delay(attempts),
-        )
+    if temporary is None:
+        temporary = is_temporary(error)
+    if temporary and attempts < app_settings.EMAIL_MAX_ATTEMPTS:
+        due_at = timezone.now() + retry_delay(attempts)
+        for row in rows:
+            _retry_later(row, claim, attempts=attempts, error=text, due_at=due_at)
         report.retrying += len(rows)
         logger.warning("E-mail to %s failed, will retry: %s", rows[0].email, text)
     else:
@@ -157,8 +188,10 @@ def deliver_due(*, limit: int = 100, now: datetime | None = None, connection=Non
     try:
         connection.open()
     except Exception as error:  # noqa: BLE001 — the mail server is down: retry all later
+        # Even a 5xx here (a wrong password, a refusing greeting) is the connection's
+        # fault, not the e-mails': they are retried, and fail only after the last try.
         for row in rows:
-            _record_failure([row], claim, error, report)
+            _record_failure([row], claim, error, report, temporary=True)
         return report
     try:
         for row in rows:
