@@ -11,6 +11,7 @@ from ..errors import DisputeAlreadyOpen, InvalidTransition, ReasonRequired
 from ..models import Conversation, Dispute, Message, Role
 from ..queries import Actor
 from ..routing import answerers
+from ..webhooks import queue_webhooks
 from .conversations import add_participants, ensure_conversation
 from .messages import append_message
 
@@ -56,6 +57,7 @@ def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str
         append_message(
             conversation=conversation, actor=actor, body=reason, kind=Message.Kind.DISPUTE_OPENED
         )
+        queue_webhooks(event_type="dispute.opened", conversation=conversation, dispute=dispute)
         transaction.on_commit(
             lambda: signals.dispute_opened.send(
                 sender=Dispute, dispute=dispute, conversation=conversation
@@ -82,6 +84,7 @@ def close_dispute(*, conversation: Conversation, actor: Actor) -> Dispute | None
         append_message(
             conversation=conversation, actor=actor, body="", kind=Message.Kind.DISPUTE_CLOSED
         )
+        queue_webhooks(event_type="dispute.closed", conversation=conversation, dispute=dispute)
         transaction.on_commit(
             lambda: signals.dispute_closed.send(
                 sender=Dispute, dispute=dispute, conversation=conversation

@@ -12,6 +12,7 @@ from ..errors import EmptyMessage, MessageTooLong
 from ..models import Conversation, Message, Participant, UnreadCounter
 from ..notifications.outbox import queue_notifications
 from ..queries import Actor
+from ..webhooks import queue_webhooks
 from .conversations import add_participants, ensure_conversation
 
 EXCERPT_LENGTH = 200
@@ -101,6 +102,8 @@ def append_message(
             UnreadCounter.objects.filter(user_id=author_id).update(count=F("count") - author_unread)
 
     queue_notifications(message=message, conversation=conversation)
+    if kind == Message.Kind.MESSAGE:
+        queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
     transaction.on_commit(
         lambda: signals.message_posted.send(
             sender=Message, message=message, conversation=conversation

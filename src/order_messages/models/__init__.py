@@ -9,9 +9,14 @@ from .conversations import (
     Role,
     UnreadCounter,
 )
+from .integrations import ApiToken, IdempotentRequest, WebhookDelivery, WebhookEndpoint
 from .notifications import InboundMail, Mute, Notification, NotificationSettings
 
 __all__ = [
+    "ApiToken",
+    "IdempotentRequest",
+    "WebhookDelivery",
+    "WebhookEndpoint",
     "Conversation",
     "DashboardSeen",
     "Dispute",
