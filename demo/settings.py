@@ -116,6 +116,8 @@ ORDER_MESSAGES_EMAIL_BATCH_DELAY = int(os.environ.get("EMAIL_BATCH_DELAY") or 5)
 # Replies to this domain reach `manage.py receive_email` (or the inbound webhook below).
 ORDER_MESSAGES_REPLY_DOMAIN = os.environ.get("REPLY_DOMAIN", "reply.marketplace.example")
 ORDER_MESSAGES_MESSAGE_ID_DOMAIN = "marketplace.example"
+# Live updates cross server processes through Redis when REDIS_URL is set.
+ORDER_MESSAGES_REDIS_URL = os.environ.get("REDIS_URL") or None
 
 # Inbound mail through a provider's webhook, e.g. /anymail/mailgun/inbound/.
 ANYMAIL = {

@@ -312,3 +312,36 @@ def deliver_notifications(*, after=None):
     from order_messages.notifications.worker import deliver_all
 
     return deliver_all(now=timezone.now() + (after or timedelta(days=2)))
+
+
+@pytest.fixture
+def asgi_server(transactional_db):
+    """The demo's ASGI application under uvicorn, in a thread of this process (so it sees
+    the test database), as ``make demo`` serves it: with the live event stream."""
+    import socket
+    import threading
+    import time
+
+    import uvicorn
+
+    from demo.asgi import application
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = uvicorn.Server(
+        uvicorn.Config(
+            application, host="127.0.0.1", port=port, lifespan="off", log_level="warning"
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline:
+            pytest.fail("uvicorn did not start")
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    server.should_exit = True
+    server.force_exit = True  # open event streams never end by themselves
+    thread.join(timeout=10)

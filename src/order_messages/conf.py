@@ -52,6 +52,28 @@ DEFAULTS = {
     "INBOUND_RATE_LIMIT": 30,
     # Larger inbound e-mails are refused.
     "INBOUND_MAX_BYTES": 2_000_000,
+    # -- live updates (A2) --
+    # Redis shared by all server processes, e.g. "redis://127.0.0.1:6379/0"; None: live
+    # events stay inside each process (enough for one process).
+    "REDIS_URL": None,
+    "LIVE_REDIS_PREFIX": "order_messages:live",
+    # Events kept per user for clients that reconnect (Last-Event-ID).
+    "LIVE_REPLAY_WINDOW": 200,
+    # Seconds between heartbeats on an idle stream, so proxies keep it open.
+    "LIVE_HEARTBEAT": 15,
+    # -- webhooks (A3) --
+    # Seconds a webhook receiver has to accept the connection and to answer (each).
+    "WEBHOOK_TIMEOUT": 10,
+    # A delivery that gets no 2xx answer (another status, a timeout, no connection) is
+    # retried after RETRY_BASE, 2x, 4x ... seconds (at most RETRY_MAX apart), MAX_ATTEMPTS
+    # times in all; then it is marked failed. 410 Gone fails it at once and deactivates the
+    # endpoint.
+    "WEBHOOK_MAX_ATTEMPTS": 8,
+    "WEBHOOK_RETRY_BASE": 30,
+    "WEBHOOK_RETRY_MAX": 3600,
+    # Seconds a worker holds the deliveries it claimed before another worker may take
+    # them; renewed before each POST, so keep it well above WEBHOOK_TIMEOUT.
+    "WEBHOOK_CLAIM_SECONDS": 300,
     # The host's base template; the app's pages fill its ``title`` and ``content`` blocks.
     "BASE_TEMPLATE": "base.html",
 }

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import backoffice, email_settings
+from .views import backoffice, email_settings, live
 from .views import dashboard as dashboard_views
 from .views import storefront as views
 
@@ -11,6 +11,7 @@ urlpatterns = [
     path("mark/", backoffice.mark, name="mark"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("unread/", views.badge, name="badge"),
+    path("live/", live.stream, name="live"),
     path("preferences/", email_settings.preferences, name="preferences"),
     path("preferences/unmute/<int:conversation_id>/", email_settings.unmute, name="unmute"),
     path("unsubscribe/<str:token>/", email_settings.unsubscribe, name="unsubscribe"),

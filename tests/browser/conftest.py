@@ -83,22 +83,21 @@ def screenshot(request, screenshot_dir):
     return take
 
 
-@pytest.fixture
-def page_for(browser, live_server):
-    """``page_for("alice")``: a page in a fresh browser context, logged in through the
-    real login form. The contexts are closed at teardown."""
+def _logged_in_pages(browser, base_url):
+    """``make("alice")``: a page in a fresh browser context, logged in through the real
+    login form; and the contexts to close."""
     from playwright.sync_api import expect
 
     contexts = []
 
     def make(username, password=PASSWORD):
         context = browser.new_context(
-            base_url=live_server.url, viewport={"width": 1280, "height": 900}, locale="en-US"
+            base_url=base_url, viewport={"width": 1280, "height": 900}, locale="en-US"
         )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()
-        page.goto(f"{live_server.url}/accounts/login/")
+        page.goto(f"{base_url}/accounts/login/")
         page.locator("#id_username").fill(username)
         page.locator("#id_password").fill(password)
         page.get_by_role("button", name="Log in").click()
@@ -107,6 +106,22 @@ def page_for(browser, live_server):
         expect(page.get_by_test_id("messages-icon")).to_be_visible()
         return page
 
+    return make, contexts
+
+
+@pytest.fixture
+def page_for(browser, live_server):
+    """``page_for("alice")``: logged-in pages on Django's (WSGI) live server."""
+    make, contexts = _logged_in_pages(browser, live_server.url)
+    yield make
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture
+def live_page_for(browser, asgi_server):
+    """``live_page_for("alice")``: logged-in pages on the ASGI server, with live updates."""
+    make, contexts = _logged_in_pages(browser, asgi_server)
     yield make
     for context in contexts:
         context.close()

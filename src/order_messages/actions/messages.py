@@ -5,7 +5,7 @@ from django.db.models import F, Subquery
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .. import signals
+from .. import live, signals
 from ..adapter import Order, SubOrder
 from ..conf import app_settings
 from ..errors import EmptyMessage, MessageTooLong
@@ -16,6 +16,19 @@ from ..webhooks import queue_webhooks
 from .conversations import add_participants, ensure_conversation
 
 EXCERPT_LENGTH = 200
+LIVE_EVENT = {
+    Message.Kind.MESSAGE: "message.posted",
+    Message.Kind.DISPUTE_OPENED: "dispute.opened",
+    Message.Kind.DISPUTE_CLOSED: "dispute.closed",
+}
+
+
+def unread_totals(user_ids) -> dict[int, dict]:
+    """{user id: {"total": unread}} as committed: the data of ``unread.changed``."""
+    totals = dict(
+        UnreadCounter.objects.filter(user_id__in=user_ids).values_list("user_id", "count")
+    )
+    return {user_id: {"total": totals.get(user_id, 0)} for user_id in user_ids}
 
 
 def clean_body(body: str) -> str:
@@ -102,6 +115,20 @@ def append_message(
             UnreadCounter.objects.filter(user_id=author_id).update(count=F("count") - author_unread)
 
     queue_notifications(message=message, conversation=conversation)
+    live.publish_on_commit(
+        [user_id for user_id, _ in participants],
+        LIVE_EVENT[kind],
+        {
+            "conversation": conversation.pk,
+            "order_number": conversation.order_number,
+            "vendor_key": conversation.vendor_key,
+            "seq": seq,
+            "author_name": actor.name,
+            "author_role": actor.role,
+            "excerpt": excerpt,
+        },
+    )
+    live.publish_on_commit(locked, "unread.changed", data_for=unread_totals)
     if kind == Message.Kind.MESSAGE:
         queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
     transaction.on_commit(
@@ -135,6 +162,7 @@ def mark_read(*, conversation: Conversation, user) -> int:
         )
         if unread:
             UnreadCounter.objects.filter(user=user).update(count=F("count") - unread)
+            live.publish_on_commit([user.pk], "unread.changed", data_for=unread_totals)
     return unread
 
 
@@ -158,4 +186,5 @@ def mark_unread(*, conversation: Conversation, user, role: str) -> int:
             unread_count=1, last_read_seq=conversation.last_seq - 1
         )
         UnreadCounter.objects.filter(user=user).update(count=F("count") + 1)
+        live.publish_on_commit([user.pk], "unread.changed", data_for=unread_totals)
     return 1

@@ -28,6 +28,7 @@ def messages_icon(context):
         "unread": unread_for_request(request),
         "inbox_url": reverse("order_messages:inbox"),
         "badge_url": reverse("order_messages:badge"),
+        "live_url": reverse("order_messages:live"),
         "poll_interval": app_settings.POLL_INTERVAL,
     }
 

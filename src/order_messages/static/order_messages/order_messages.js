@@ -38,3 +38,53 @@ document.addEventListener("keydown", function (event) {
     form.requestSubmit();
   }
 });
+
+// Live updates (Server-Sent Events): the header count and an open conversation follow
+// what happens elsewhere without a reload. While the stream is down, the icon polls.
+(function () {
+  var icon = document.querySelector("[data-live-url]");
+  if (!icon || !window.EventSource) return;
+  var source = new EventSource(icon.dataset.liveUrl);
+  source.onopen = function () { window.omLiveOpen = true; };
+  source.onerror = function () { window.omLiveOpen = false; }; // it reconnects by itself
+
+  function refreshBadge() {
+    document.body.dispatchEvent(new CustomEvent("om:unread"));
+  }
+
+  function reloadConversation() {
+    var conversation = document.getElementById("conversation");
+    if (!conversation || !window.htmx) return;
+    // The person's own message is being sent from here: its answer shows it.
+    if (conversation.querySelector("form.htmx-request")) return;
+    var textarea = conversation.querySelector("textarea");
+    // Keep what the person is typing across the reload.
+    var draft = textarea ? textarea.value : "";
+    var focused = textarea && document.activeElement === textarea;
+    htmx.ajax("GET", window.location.pathname, {
+      target: "#conversation", select: "#conversation", swap: "outerHTML",
+    }).then(function () {
+      var fresh = document.querySelector("#conversation textarea");
+      if (!fresh) return;
+      if (draft && !fresh.value) fresh.value = draft;
+      if (focused) fresh.focus();
+    });
+  }
+
+  function onConversationEvent(event) {
+    var conversation = document.getElementById("conversation");
+    if (!conversation) return;
+    var data = JSON.parse(event.data);
+    if (data.order_number === conversation.dataset.order && data.vendor_key === conversation.dataset.vendor) {
+      reloadConversation();
+    }
+  }
+  ["message.posted", "dispute.opened", "dispute.closed"].forEach(function (type) {
+    source.addEventListener(type, onConversationEvent);
+  });
+  source.addEventListener("unread.changed", refreshBadge);
+  source.addEventListener("refresh", function () {
+    refreshBadge();
+    reloadConversation();
+  });
+})();

@@ -1,0 +1,68 @@
+"""The live stream (A2): Server-Sent Events for the signed-in user, served by an async
+view (uvicorn). Pages fall back to polling the badge where the stream is unavailable."""
+
+from __future__ import annotations
+
+import json
+
+from asgiref.sync import sync_to_async
+from django.http import HttpResponse, StreamingHttpResponse
+
+from .. import live
+from ..conf import app_settings
+from ..live import REFRESH, Event
+
+RECONNECT_MS = 3000
+
+
+def format_event(event: Event) -> str:
+    return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(event.data)}\n\n"
+
+
+def _last_event_id(request) -> int | None:
+    value = request.headers.get("Last-Event-ID") or request.GET.get("last_event_id")
+    try:
+        return max(0, int(value)) if value else None
+    except ValueError:
+        return None
+
+
+async def stream(request):
+    """One user's events. A reconnecting client sends Last-Event-ID and gets what it
+    missed, or a ``refresh`` event when that is no longer kept."""
+    if request.method != "GET":
+        return HttpResponse(status=405, headers={"Allow": "GET"})
+    user = await request.auser()
+    if not user.is_authenticated:
+        return HttpResponse(status=401)
+    broker = live.get_broker()
+    last = _last_event_id(request)
+    subscription = await broker.open(user.pk)
+
+    async def events():
+        nonlocal last
+        try:
+            yield f"retry: {RECONNECT_MS}\n\n"
+            if last is not None:
+                missed = await sync_to_async(broker.replay)(user.pk, last)
+                if missed is None:
+                    latest = await sync_to_async(broker.latest)(user.pk)
+                    yield format_event(Event(latest, REFRESH, {}))
+                    last = latest
+                for event in missed or ():
+                    yield format_event(event)
+                    last = event.id
+            while True:
+                event = await subscription.get(timeout=app_settings.LIVE_HEARTBEAT)
+                if event is None:
+                    yield ": heartbeat\n\n"
+                elif last is None or event.id > last:
+                    yield format_event(event)
+                    last = event.id
+        finally:
+            await subscription.close()
+
+    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
+    return response

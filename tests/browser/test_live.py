@@ -1,0 +1,67 @@
+"""Live updates in real browsers (A2): what one person sends appears for the other
+without a reload, and the header count follows."""
+
+import time
+
+import pytest
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREAD = "/messages/orders/1002/bobs-bikes/"
+
+
+def test_a_message_appears_in_the_other_browser_without_reload(demo, live_page_for, screenshot):
+    from playwright.sync_api import expect
+
+    alice = live_page_for("alice")
+    alice.goto(THREAD)
+    bob = live_page_for("bob")
+    bob.goto("/orders/") if False else bob.goto("/messages/")
+    badge = bob.get_by_test_id("messages-icon")
+    expect(bob.get_by_test_id("unread-count")).to_have_count(0)
+    # Both streams are open before anything is sent.
+    alice.wait_for_function("window.omLiveOpen === true")
+    bob.wait_for_function("window.omLiveOpen === true")
+
+    # Alice writes; Bob's header count changes while he stays on his page.
+    started = time.monotonic()
+    alice.get_by_role("textbox", name="Your message").fill("Is the bike assembled?")
+    alice.get_by_role("button", name="Send").click()
+    expect(bob.get_by_test_id("unread-count")).to_have_text("1", timeout=2000)
+    assert time.monotonic() - started < 2.5
+    expect(badge).to_be_visible()
+
+    # Bob opens the conversation, Alice keeps hers open; Bob answers and it appears for
+    # Alice within two seconds, with no reload of her page.
+    bob.goto(THREAD)
+    expect(bob.get_by_test_id("unread-count")).to_have_count(0)
+    alice.evaluate("window.notReloaded = true")
+    alice.get_by_role("textbox", name="Your message").fill("Half-typed draft")
+    bob.get_by_role("textbox", name="Your message").fill("Yes, fully assembled and tuned.")
+    started = time.monotonic()
+    bob.get_by_role("button", name="Send").click()
+    expect(alice.locator("#thread")).to_contain_text("Yes, fully assembled", timeout=2000)
+    assert time.monotonic() - started < 2.5
+    assert alice.evaluate("window.notReloaded") is True
+    # What she was typing survives the update.
+    expect(alice.get_by_role("textbox", name="Your message")).to_have_value("Half-typed draft")
+    screenshot(alice, "alice-sees-bob-live")
+
+
+def test_the_header_count_follows_a_dispute_and_falls_back_to_polling(
+    demo, live_page_for, settings
+):
+    from playwright.sync_api import expect
+
+    bob = live_page_for("bob")
+    bob.goto("/messages/")
+    bob.wait_for_function("window.omLiveOpen === true")
+    alice = live_page_for("alice")
+    alice.goto(THREAD)
+    alice.get_by_role("textbox", name="Your message").fill("Where is my bike?")
+    alice.get_by_role("button", name="Send").click()
+    expect(bob.get_by_test_id("unread-count")).to_have_text("1", timeout=2000)
+
+    # Without the stream the icon polls the server instead.
+    bob.evaluate("window.omLiveOpen = false")
+    assert bob.get_by_test_id("messages-icon").get_attribute("hx-trigger").startswith("every ")

@@ -1,0 +1,297 @@
+"""Live updates (A2): who gets which event, after commit only; the stream's replay and
+refresh; and events crossing server processes through Redis."""
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from django.db import transaction
+
+from order_messages import live
+from order_messages.live import MemoryBroker
+from tests.conftest import conversation_of
+
+REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.usefixtures("no_conversations")
+THREAD = "/messages/orders/1002/bobs-bikes/"
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    """A fresh in-process broker for each test."""
+    fresh = MemoryBroker(window=50)
+    monkeypatch.setattr(live, "get_broker", lambda: fresh)
+    return fresh
+
+
+def events_of(broker, user):
+    return [(e.type, e.data) for e in broker.replay(user.pk, 0) or []]
+
+
+# -- the broker ------------------------------------------------------------------------------
+
+
+def test_each_user_has_a_numbered_stream_with_a_short_replay_window():
+    broker = MemoryBroker(window=3)
+    for n in range(5):
+        broker.publish(7, "unread.changed", {"total": n})
+    broker.publish(8, "unread.changed", {"total": 1})
+
+    assert broker.latest(7) == 5 and broker.latest(8) == 1
+    assert [e.id for e in broker.replay(7, 2)] == [3, 4, 5]
+    assert broker.replay(7, 5) == []
+    assert broker.replay(7, 1) is None  # event 2 is gone: the client must refresh
+
+
+# -- what is published ---------------------------------------------------------------------------
+
+
+def test_a_message_tells_the_participants_and_changes_the_readers_counts(
+    broker, demo, post, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post("alice", "1002", "bobs-bikes", "Is it assembled?")
+
+    conversation = conversation_of("1002", "bobs-bikes")
+    for user in (demo["alice"], demo["bob"]):
+        posted = [d for t, d in events_of(broker, user) if t == "message.posted"]
+        assert posted == [
+            {
+                "conversation": conversation.pk,
+                "order_number": "1002",
+                "vendor_key": "bobs-bikes",
+                "seq": 1,
+                "author_name": "Alice Archer",
+                "author_role": "customer",
+                "excerpt": "Is it assembled?",
+            }
+        ]
+    assert ("unread.changed", {"total": 1}) in events_of(broker, demo["bob"])
+    assert not [t for t, _ in events_of(broker, demo["alice"]) if t == "unread.changed"]
+
+
+def test_nobody_outside_the_conversation_hears_of_it(
+    broker, demo, post, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post("alice", "1002", "bobs-bikes", "Private")
+
+    for outsider in ("carol", "dave", "admin"):
+        assert events_of(broker, demo[outsider]) == []
+
+
+def test_nothing_is_published_for_a_rolled_back_message(
+    broker, demo, post, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        with pytest.raises(RuntimeError), transaction.atomic():
+            post("alice", "1002", "bobs-bikes", "Never happened")
+            raise RuntimeError
+
+    assert events_of(broker, demo["bob"]) == []
+
+
+def test_reading_and_disputes_are_published(
+    broker, demo, post, dispute, django_capture_on_commit_callbacks
+):
+    from order_messages import actions
+
+    steps = [
+        lambda: post("alice", "1002", "bobs-bikes", "Hello"),
+        lambda: actions.mark_read(
+            conversation=conversation_of("1002", "bobs-bikes"), user=demo["bob"]
+        ),
+        lambda: dispute.open("alice", "1002", "bobs-bikes", "Broken"),
+        lambda: dispute.close("alice", "1002", "bobs-bikes"),
+    ]
+    for step in steps:  # each its own transaction, as in a request
+        with django_capture_on_commit_callbacks(execute=True):
+            step()
+
+    bob = events_of(broker, demo["bob"])
+    assert [d["total"] for t, d in bob if t == "unread.changed"] == [1, 0, 1, 2]
+    assert [t for t, _ in bob if t.startswith("dispute.")] == ["dispute.opened", "dispute.closed"]
+    assert [t for t, _ in events_of(broker, demo["admin"]) if t.startswith("dispute.")] == [
+        "dispute.opened",
+        "dispute.closed",
+    ]
+
+
+def test_a_broken_broker_does_not_stop_posting(
+    demo, post, monkeypatch, django_capture_on_commit_callbacks
+):
+    class Down:
+        def publish(self, *args):
+            raise ConnectionError("Redis is down")
+
+    monkeypatch.setattr(live, "get_broker", lambda: Down())
+    with django_capture_on_commit_callbacks(execute=True):
+        message = post("alice", "1002", "bobs-bikes", "Still posted")
+
+    assert message.pk and conversation_of("1002", "bobs-bikes").last_seq == 1
+
+
+# -- the stream over HTTP (uvicorn) -------------------------------------------------------------
+
+
+def login(base, username):
+    client = httpx.Client(base_url=base, timeout=10)
+    client.get("/accounts/login/")
+    response = client.post(
+        "/accounts/login/",
+        data={
+            "username": username,
+            "password": "demo",
+            "csrfmiddlewaretoken": client.cookies["csrftoken"],
+        },
+    )
+    assert response.status_code == 302, response.text[:300]
+    return client
+
+
+def read_events(client, *, headers=None, want=1, timeout=5.0):
+    """The first ``want`` events of the stream (heartbeats and retry lines skipped)."""
+    found, current = [], {}
+    with client.stream("GET", "/messages/live/", headers=headers, timeout=timeout) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        for line in response.iter_lines():
+            if line.startswith(("id:", "event:", "data:")):
+                name, _, value = line.partition(":")
+                current[name] = value.strip()
+            elif line == "" and current:
+                found.append(current)
+                current = {}
+                if len(found) >= want:
+                    return found
+    return found
+
+
+def post_message(client, text, path=THREAD):
+    page = client.get(path)
+    assert page.status_code == 200
+    response = client.post(
+        path, data={"body": text, "csrfmiddlewaretoken": client.cookies["csrftoken"]}
+    )
+    assert response.status_code == 302, response.text[:300]
+
+
+def test_the_stream_refuses_anonymous_visitors(asgi_server):
+    assert httpx.get(f"{asgi_server}/messages/live/").status_code == 401
+
+
+def test_the_stream_delivers_and_resumes_from_last_event_id(asgi_server, demo, broker):
+    broker.window = 5
+    bob = login(asgi_server, "bob")
+    alice = login(asgi_server, "alice")
+    result = {}
+    reader = threading.Thread(target=lambda: result.update(events=read_events(bob, want=2)))
+    reader.start()
+    time.sleep(0.5)  # the stream is open
+    post_message(alice, "First")
+    reader.join(timeout=5)
+
+    events = result["events"]
+    assert [e["event"] for e in events] == ["message.posted", "unread.changed"]
+    assert json.loads(events[0]["data"])["excerpt"] == "First"
+
+    # Reconnecting with the last id seen replays what came meanwhile.
+    post_message(alice, "While away")
+    replayed = read_events(bob, headers={"Last-Event-ID": events[-1]["id"]}, want=2)
+    assert [json.loads(e["data"]).get("excerpt") for e in replayed] == ["While away", None]
+    assert [int(e["id"]) for e in replayed] == [3, 4]
+
+    # Fallen too far behind: a refresh, then on from there.
+    for n in range(4):
+        post_message(alice, f"Burst {n}")
+    (refresh,) = read_events(bob, headers={"Last-Event-ID": "1"}, want=1)
+    assert refresh["event"] == "refresh" and int(refresh["id"]) == broker.latest(demo["bob"].pk)
+
+
+# -- across processes ------------------------------------------------------------------------------
+
+
+def free_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def redis_available(url):
+    try:
+        import redis
+
+        return redis.Redis.from_url(url, socket_timeout=1).ping()
+    except Exception:  # noqa: BLE001
+        return False
+
+
+REDIS_URL = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_event_crosses_two_server_processes_through_redis(tmp_path):
+    """Alice's stream is served by one uvicorn process, Bob posts through another: the
+    event reaches her through Redis pub/sub."""
+    if not redis_available(REDIS_URL):
+        pytest.fail(f"Redis is needed at {REDIS_URL} (set TEST_REDIS_URL)")
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'two-processes.sqlite3'}",
+        "REDIS_URL": REDIS_URL,
+        "DJANGO_SETTINGS_MODULE": "demo.settings",
+    }
+    python = sys.executable
+    for command in (["migrate", "--noinput"], ["seed_demo"]):
+        subprocess.run(
+            [python, "manage.py", *command], cwd=REPO, env=env, check=True, capture_output=True
+        )
+    ports = [free_port(), free_port()]
+    servers = [
+        subprocess.Popen(
+            [python, "-m", "uvicorn", "demo.asgi:application", "--port", str(port)],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        for port in ports
+    ]
+    try:
+        bases = [f"http://127.0.0.1:{port}" for port in ports]
+        for base in bases:
+            deadline = time.monotonic() + 20
+            while True:
+                try:
+                    if httpx.get(f"{base}/accounts/login/").status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                assert time.monotonic() < deadline, f"{base} did not start"
+                time.sleep(0.2)
+        alice = login(bases[0], "alice")
+        bob = login(bases[1], "bob")
+        result = {}
+        reader = threading.Thread(
+            target=lambda: result.update(events=read_events(alice, want=1, timeout=10))
+        )
+        reader.start()
+        time.sleep(0.5)
+        started = time.monotonic()
+        post_message(bob, "Across processes", path=THREAD)
+        reader.join(timeout=10)
+        assert time.monotonic() - started < 2
+        (event,) = result["events"]
+        assert event["event"] == "message.posted"
+        assert json.loads(event["data"])["excerpt"] == "Across processes"
+    finally:
+        for server in servers:
+            server.terminate()
+            server.wait(timeout=10)
