@@ -16,7 +16,7 @@ def test_a_message_appears_in_the_other_browser_without_reload(demo, live_page_f
     alice = live_page_for("alice")
     alice.goto(THREAD)
     bob = live_page_for("bob")
-    bob.goto("/orders/") if False else bob.goto("/messages/")
+    bob.goto("/messages/")
     badge = bob.get_by_test_id("messages-icon")
     expect(bob.get_by_test_id("unread-count")).to_have_count(0)
     # Both streams are open before anything is sent.
@@ -43,6 +43,7 @@ def test_a_message_appears_in_the_other_browser_without_reload(demo, live_page_f
     expect(alice.locator("#thread")).to_contain_text("Yes, fully assembled", timeout=2000)
     assert time.monotonic() - started < 2.5
     assert alice.evaluate("window.notReloaded") is True
+    expect(alice.locator("#thread .om-msg").last).to_be_in_viewport()
     # What she was typing survives the update.
     expect(alice.get_by_role("textbox", name="Your message")).to_have_value("Half-typed draft")
     screenshot(alice, "alice-sees-bob-live")

@@ -61,9 +61,14 @@ document.addEventListener("keydown", function (event) {
     // Keep what the person is typing across the reload.
     var draft = textarea ? textarea.value : "";
     var focused = textarea && document.activeElement === textarea;
+    var thread = document.getElementById("thread");
+    var atEnd = !thread || thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
     htmx.ajax("GET", window.location.pathname, {
       target: "#conversation", select: "#conversation", swap: "outerHTML",
     }).then(function () {
+      var freshThread = document.getElementById("thread");
+      // Someone reading at the end sees the new message; someone scrolled up stays put.
+      if (atEnd && freshThread) freshThread.scrollTop = freshThread.scrollHeight;
       var fresh = document.querySelector("#conversation textarea");
       if (!fresh) return;
       if (draft && !fresh.value) fresh.value = draft;
