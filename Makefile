@@ -15,7 +15,7 @@ install: $(VENV)/.installed
 
 demo: install
 	$(PY) manage.py migrate --noinput
-	$(PY) manage.py seed_demo
+	$(PY) manage.py seed_demo --webhook-receiver
 	@echo "Demo marketplace: http://127.0.0.1:$(PORT)/  (users alice, carol, bob, dave, admin; password: demo)"
 	@echo "Its e-mails: http://127.0.0.1:$(PORT)/demo/mailbox/"
 	@$(PY) manage.py deliver_notifications & worker=$$!; \

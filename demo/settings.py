@@ -21,6 +21,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "anymail",
+    "ninja",
     "order_messages",
     "demo.store",
 ]

@@ -2,12 +2,15 @@ from django.conf import settings
 from django.contrib import admin
 from django.urls import include, path
 
+from order_messages.api import api as order_messages_api
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("anymail/", include("anymail.urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("messages/", include("order_messages.urls")),
+    path("api/v1/", order_messages_api.urls),
     path("", include("demo.store.urls")),
 ]
 

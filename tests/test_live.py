@@ -295,3 +295,11 @@ def test_an_event_crosses_two_server_processes_through_redis(tmp_path):
         for server in servers:
             server.terminate()
             server.wait(timeout=10)
+
+
+def test_under_wsgi_the_stream_declines_so_pages_poll(client_for):
+    """A WSGI server would be held for good by an endless response: 204 tells the
+    browser's EventSource to stop, and the icon keeps polling."""
+    response = client_for("alice").get("/messages/live/")
+
+    assert response.status_code == 204

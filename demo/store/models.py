@@ -131,3 +131,19 @@ class DemoEmail(models.Model):
             message_id=message["Message-ID"] or "",
             raw=message.as_bytes().decode("utf-8", "replace"),
         )
+
+
+class DemoWebhook(models.Model):
+    """A webhook the demo store received from the app, shown at /demo/webhooks/."""
+
+    received_at = models.DateTimeField(auto_now_add=True)
+    event_type = models.CharField(max_length=40, blank=True)
+    headers = models.TextField()
+    body = models.TextField()
+    signature_valid = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-received_at", "-pk"]
+
+    def __str__(self):
+        return self.event_type

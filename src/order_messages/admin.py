@@ -7,15 +7,30 @@ Messages pages, which call the actions. Store staff (``manage_conversations``) m
 these pages without the per-model view permissions.
 """
 
+import json
 import re
+import secrets
 
-from django.contrib import admin
+from django import forms
+from django.contrib import admin, messages
+from django.core.validators import URLValidator
 from django.urls import reverse
 from django.utils import timezone
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
-from .models import Conversation, Dispute, InboundMail, Message, Notification, Participant
+from .models import (
+    Conversation,
+    Dispute,
+    InboundMail,
+    Message,
+    Notification,
+    Participant,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from .webhooks.events import EVENT_TYPES
 
 MANAGE_CONVERSATIONS = "order_messages.manage_conversations"
 
@@ -256,3 +271,159 @@ class InboundMailAdmin(ReadOnly, admin.ModelAdmin):
             "%(n)d e-mail marked as handled.", "%(n)d e-mails marked as handled.", count
         )
         self.message_user(request, text % {"n": count})
+
+
+# -- webhooks (A3) ----------------------------------------------------------------------------
+
+
+class ManagedByStaff:
+    """Store staff (``manage_conversations``) may add, change and remove these, as may
+    anyone with the model's permissions."""
+
+    def _may(self, request, granted):
+        return request.user.has_perm(MANAGE_CONVERSATIONS) or granted
+
+    def has_module_permission(self, request):
+        return self._may(request, super().has_module_permission(request))
+
+    def has_view_permission(self, request, obj=None):
+        return self._may(request, super().has_view_permission(request, obj))
+
+    def has_add_permission(self, request):
+        return self._may(request, super().has_add_permission(request))
+
+    def has_change_permission(self, request, obj=None):
+        return self._may(request, super().has_change_permission(request, obj))
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may(request, super().has_delete_permission(request, obj))
+
+
+class HttpsURLField(forms.URLField):
+    """An http(s) URL; "shop.example/hooks" means https://shop.example/hooks."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        choices=EVENT_TYPES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: all of them, including event types added later."),
+    )
+    secret = forms.CharField(
+        label=_("secret"),
+        required=False,
+        max_length=64,
+        help_text=_(
+            "Signs every delivery, so the receiver can tell it comes from this store. "
+            "Leave it empty to have one made; it cannot be changed afterwards."
+        ),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events", "secret", "active"]
+        field_classes = {"url": HttpsURLField}
+
+    def clean_secret(self):
+        secret = self.cleaned_data["secret"].strip()
+        if secret and len(secret) < 32:
+            raise forms.ValidationError(_("A secret needs at least 32 characters."))
+        return secret or secrets.token_hex(32)
+
+
+@admin.register(WebhookEndpoint)
+class WebhookEndpointAdmin(ManagedByStaff, admin.ModelAdmin):
+    """The host store's URLs that hear of new messages and disputes, each with the secret
+    that signs what it gets."""
+
+    form = WebhookEndpointForm
+    list_display = ["url", "description", "subscribed_events", "active", "created_at"]
+    list_filter = ["active"]
+    search_fields = ["url", "description"]
+    search_help_text = _("URL or description.")
+    fields = ["url", "description", "events", "secret", "active", "created_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The secret is chosen or made once, on creation; then only shown.
+        return ["created_at"] if obj is None else ["secret", "created_at"]
+
+    def get_fields(self, request, obj=None):
+        return [f for f in self.fields if obj is not None or f != "created_at"]
+
+    @admin.display(description=_("events"))
+    def subscribed_events(self, obj):
+        if not obj.events:
+            return _("All events")
+        labels = dict(EVENT_TYPES)
+        return ", ".join(str(labels.get(event, event)) for event in obj.events)
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):
+    """The delivery log: every event sent to every endpoint, with the receiver's answer or
+    the error, and the deliveries still waiting for a retry."""
+
+    list_display = [
+        "event_type",
+        "endpoint",
+        "status",
+        "attempts",
+        "response_status",
+        "created_at",
+        "delivered_at",
+    ]
+    list_filter = ["status", "event_type", "endpoint"]
+    list_select_related = ["endpoint"]
+    search_fields = ["=event_id"]
+    search_help_text = _("Webhook-Id.")
+    show_full_result_count = False
+    fields = [
+        "endpoint",
+        "event_type",
+        "event_id",
+        "status",
+        "attempts",
+        "due_at",
+        "created_at",
+        "delivered_at",
+        "response_status",
+        "response_excerpt",
+        "last_error",
+        "payload_json",
+    ]
+    readonly_fields = fields
+    actions = ["deliver_again"]
+
+    @admin.display(description=_("payload"))
+    def payload_json(self, obj):
+        return format_html("<pre>{}</pre>", json.dumps(obj.payload, indent=2, ensure_ascii=False))
+
+    @admin.action(description=_("Deliver the failed webhooks again"))
+    def deliver_again(self, request, queryset):
+        failed = queryset.filter(status=WebhookDelivery.Status.FAILED)
+        # An inactive endpoint would fail them again at once.
+        inactive = failed.filter(endpoint__active=False).count()
+        count = failed.filter(endpoint__active=True).update(
+            status=WebhookDelivery.Status.PENDING, attempts=0, due_at=timezone.now(), claim=""
+        )
+        text = ngettext(
+            "%(n)d webhook will be delivered again.",
+            "%(n)d webhooks will be delivered again.",
+            count,
+        )
+        self.message_user(request, text % {"n": count})
+        if inactive:
+            text = ngettext(
+                "%(n)d webhook goes to an inactive endpoint: activate it first.",
+                "%(n)d webhooks go to inactive endpoints: activate them first.",
+                inactive,
+            )
+            self.message_user(request, text % {"n": inactive}, messages.WARNING)

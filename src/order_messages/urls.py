@@ -3,6 +3,7 @@ from django.urls import path
 from .views import backoffice, email_settings, live
 from .views import dashboard as dashboard_views
 from .views import storefront as views
+from .views import tokens as token_views
 
 app_name = "order_messages"
 
@@ -15,6 +16,8 @@ urlpatterns = [
     path("preferences/", email_settings.preferences, name="preferences"),
     path("preferences/unmute/<int:conversation_id>/", email_settings.unmute, name="unmute"),
     path("unsubscribe/<str:token>/", email_settings.unsubscribe, name="unsubscribe"),
+    path("tokens/", token_views.tokens, name="tokens"),
+    path("tokens/<int:token_id>/revoke/", token_views.revoke, name="revoke_token"),
     path("guest/<str:token>/", views.guest, name="guest"),
     path("orders/<str:number>/", views.order, name="order"),
     path("orders/<str:number>/<str:vendor_key>/", views.thread, name="thread"),

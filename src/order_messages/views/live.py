@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 from asgiref.sync import sync_to_async
+from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
 
 from .. import live
@@ -32,6 +33,10 @@ async def stream(request):
     missed, or a ``refresh`` event when that is no longer kept."""
     if request.method != "GET":
         return HttpResponse(status=405, headers={"Allow": "GET"})
+    if not isinstance(request, ASGIRequest):
+        # Under WSGI a never-ending response would hold a worker thread for good. 204
+        # tells EventSource not to reconnect; the page polls instead.
+        return HttpResponse(status=204)
     user = await request.auser()
     if not user.is_authenticated:
         return HttpResponse(status=401)

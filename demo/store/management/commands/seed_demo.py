@@ -3,18 +3,22 @@
 Idempotent: running it again resets the demo passwords and adds what is missing.
 """
 
+import secrets
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from demo.store.models import Order, OrderItem, Product, Vendor
+from demo.store.webhook_receiver import DESCRIPTION as DEMO_RECEIVER
 from order_messages.actions import mark_read, post_message
 from order_messages.adapter import get_adapter
-from order_messages.models import Conversation, Notification, Role
+from order_messages.conf import app_settings
+from order_messages.models import Conversation, Notification, Role, WebhookEndpoint
 from order_messages.queries import Actor
 
 PASSWORD = "demo"
@@ -61,6 +65,13 @@ class Command(BaseCommand):
     help = "Create the demo marketplace's users, vendors, products and orders."
 
     @transaction.atomic
+    def add_arguments(self, parser):
+        parser.add_argument(
+            "--webhook-receiver",
+            action="store_true",
+            help="Register the demo store's own webhook receiver (/demo/webhooks/).",
+        )
+
     def handle(self, *args, **options):
         User = get_user_model()
         users = {}
@@ -125,6 +136,8 @@ class Command(BaseCommand):
                         price=product.price,
                     )
         self.seed_conversations(users)
+        if options["webhook_receiver"]:
+            self.seed_webhook_endpoint()
         self.stdout.write(
             self.style.SUCCESS(
                 f"Demo data ready: {len(users) + 1} users, {len(vendors)} vendors, "
@@ -132,6 +145,16 @@ class Command(BaseCommand):
                 f"Password for everyone: {PASSWORD}"
             )
         )
+
+    def seed_webhook_endpoint(self):
+        """The demo store hears of events at its own receiver (/demo/webhooks/), at the
+        address the demo is served on now."""
+        url = app_settings.SITE_URL.rstrip("/") + reverse("demo_webhooks_receive")
+        endpoint, _ = WebhookEndpoint.objects.get_or_create(
+            description=DEMO_RECEIVER, defaults={"url": url, "secret": secrets.token_hex(32)}
+        )
+        if endpoint.url != url:
+            WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=url)
 
     def seed_conversations(self, users):
         """A finished exchange on #1002, and a guest's open question to Dave on #1006."""

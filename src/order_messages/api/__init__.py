@@ -1,0 +1,41 @@
+"""The JSON API (A1), ``/api/v1/`` in the demo. A host store mounts it the same way::
+
+    from order_messages.api import api
+
+    urlpatterns = [path("api/v1/", api.urls), ...]
+
+Transport only: every read is a query and every write an action, as on the HTML pages.
+"""
+
+from ninja import NinjaAPI
+
+from . import backoffice, conversations, errors, me
+from .auth import SessionAuth, TokenAuth
+
+DESCRIPTION = """\
+Order-linked conversations between customers, vendors and the store: read and post
+messages, mark them read, open and close disputes, unread counts.
+
+**Authentication.** A personal token from the *API tokens* page (`/messages/tokens/` in the
+demo), sent as `Authorization: Bearer om_…`; or the site's session cookie, with the CSRF
+token in `X-CSRFToken` for POST requests.
+
+**Errors** always look like `{"error": {"code": "not_found", "message": "…"}}`; the codes
+are stable, the messages follow `Accept-Language`.
+
+**Lists** are keyset-paginated: pass a page's `next_cursor` as `after` for the next page.
+"""
+
+api = NinjaAPI(
+    title="Order Messages API",
+    version="1",
+    description=DESCRIPTION,
+    urls_namespace="order_messages_api",
+    auth=[TokenAuth(), SessionAuth()],
+)
+errors.install(api)
+api.add_router("", conversations.router)
+api.add_router("/backoffice", backoffice.router)
+api.add_router("/me", me.router)
+
+__all__ = ["api"]

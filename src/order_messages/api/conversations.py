@@ -1,0 +1,272 @@
+"""A person's conversations, an order's conversations, and what happens in one: read the
+messages, post, mark read, open and close a dispute. The same queries and actions as the
+order's Messages page, with the same access rules."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from django.http import HttpResponse
+from django.utils.translation import gettext
+from ninja import Header, Path, Query, Router, Status
+from ninja.errors import ValidationError
+
+from .. import actions, queries
+from ..errors import InvalidTransition
+from ..guest import guest_orders
+from . import present
+from .auth import uses_session
+from .idempotency import REPLAYED, fingerprint, run_once
+from .schemas import (
+    ConversationPage,
+    DisputeIn,
+    DisputeOut,
+    Error,
+    MessageIn,
+    MessageOut,
+    MessagePage,
+    OrderConversations,
+    ReadOut,
+)
+
+router = Router(tags=["Conversations"])
+
+Number = Annotated[str, Path(description="The order number.", examples=["1001"])]
+VendorKey = Annotated[
+    str,
+    Path(description='Whose conversation: a vendor\'s key, or "store".', examples=["bobs-bikes"]),
+]
+
+
+def access_order(request, number: str):
+    """Like the Messages page: a guest order remembered in the session counts for the
+    session, not for a token."""
+    guests = guest_orders(request.session) if uses_session(request) else ()
+    return queries.access_order(user=request.auth, order_number=number, guest_orders=guests)
+
+
+def find_tab(access, vendor_key: str):
+    access.sub_order(vendor_key)  # Http404 for a conversation outside the user's view
+    return next(t for t in queries.order_tabs(access=access) if t.vendor_key == vendor_key)
+
+
+def seq_range(*, last: int, before: int | None, after, limit: int) -> tuple[int, int]:
+    """The first and last seq of a page of messages: those before a seq, those after a
+    seq, or the newest."""
+    if before is not None:
+        high = min(before - 1, last)
+        return max(1, high - limit + 1), high
+    if after is not None:
+        return after + 1, min(last, after + limit)
+    return max(1, last - limit + 1), last
+
+
+@router.get(
+    "/conversations",
+    response={200: ConversationPage, 401: Error, 422: Error},
+    operation_id="listConversations",
+    summary="My conversations",
+)
+def list_conversations(
+    request,
+    after: Annotated[
+        str | None, Query(description="The next_cursor of the previous page.", max_length=100)
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=100, description="Conversations per page.")] = 20,
+):
+    """Every conversation I take part in: unread ones first, then by newest activity (as
+    the Messages tab of My account). Keyset-paginated: follow ``next_cursor`` until it is
+    null. Store staff see the conversations they joined here; all others are under
+    ``/backoffice/conversations``."""
+    page = queries.inbox_page(user=request.auth, cursor=after, size=limit)
+    return {"items": [present.inbox_row(p) for p in page.rows], "next_cursor": page.next_cursor}
+
+
+@router.get(
+    "/orders/{number}/conversations",
+    response={200: OrderConversations, 401: Error, 404: Error},
+    operation_id="listOrderConversations",
+    summary="An order's conversations",
+)
+def order_conversations(request, number: Number):
+    """The conversations of one order as its Messages page shows them, one per vendor
+    (or one with the store), including those without messages yet: posting the first
+    message starts one. A vendor sees only their own; an order I may not see is 404."""
+    access = access_order(request, number)
+    tabs = queries.order_tabs(access=access)
+    return {
+        "order": present.order(access),
+        "conversations": [present.tab(t, access=access) for t in tabs],
+    }
+
+
+@router.get(
+    "/orders/{number}/conversations/{vendor_key}/messages",
+    response={200: MessagePage, 401: Error, 404: Error, 422: Error},
+    operation_id="listMessages",
+    summary="Read messages",
+)
+def list_messages(
+    request,
+    number: Number,
+    vendor_key: VendorKey,
+    before: Annotated[
+        int | None,
+        Query(ge=1, description="Older messages: those before this seq (a page's ``older``)."),
+    ] = None,
+    after: Annotated[
+        int | None,
+        Query(ge=0, description="Newer messages: those after this seq (a page's ``newer``)."),
+    ] = None,
+    start: Annotated[
+        Literal["latest", "first_unread"],
+        Query(
+            alias="from",
+            description="Without before/after: the newest page, or the page that starts at "
+            "my first unread message.",
+        ),
+    ] = "latest",
+    limit: Annotated[int, Query(ge=1, le=200, description="Messages per page.")] = 50,
+):
+    """A page of the conversation's messages, oldest first. Reading does not mark them
+    read: call ``/read`` when the person has seen them. A conversation without messages
+    yet gives an empty page."""
+    if before is not None and after is not None:
+        raise ValidationError(
+            [{"loc": ("query", "before"), "msg": gettext("Use either before or after.")}]
+        )
+    access = access_order(request, number)
+    tab = find_tab(access, vendor_key)
+    messages, first_unread, older, newer = [], None, None, None
+    if tab.conversation is not None:
+        last = tab.conversation.last_seq
+        if tab.last_read_seq < last:
+            first_unread = tab.last_read_seq + 1
+        if after is None and start == "first_unread" and first_unread:
+            after = first_unread - 1
+        low, high = seq_range(last=last, before=before, after=after, limit=limit)
+        if low <= high:
+            # thread_page reads from ``low`` to the end; the page is cut to ``high`` here.
+            page = queries.thread_page(
+                conversation=tab.conversation, last_read_seq=tab.last_read_seq, start=low
+            )
+            rows = ([page.first] if page.first else []) + page.messages
+            messages = [m for m in rows if low <= m.seq <= high]
+            older = low if low > 1 else None
+            newer = high if high < last else None
+    return {
+        "conversation": present.tab(tab, access=access),
+        "messages": [present.message(m, user=request.auth) for m in messages],
+        "first_unread_seq": first_unread,
+        "older": older,
+        "newer": newer,
+    }
+
+
+@router.post(
+    "/orders/{number}/conversations/{vendor_key}/messages",
+    response={201: MessageOut, 401: Error, 403: Error, 404: Error, 422: Error},
+    operation_id="postMessage",
+    summary="Post a message",
+)
+def post_message(
+    request,
+    response: HttpResponse,
+    payload: MessageIn,
+    number: Number,
+    vendor_key: VendorKey,
+    idempotency_key: Annotated[
+        str | None,
+        Header(
+            alias="Idempotency-Key",
+            min_length=1,
+            max_length=255,
+            description="Any unique string (a UUID). Sending the same request again with the "
+            "same key replays the first answer instead of posting twice.",
+        ),
+    ] = None,
+):
+    """Post as the customer, the vendor or the store, whichever I am in this
+    conversation; the first message starts the conversation. Everyone else in it is
+    notified. Errors: ``empty``, ``too_long`` (422)."""
+    access = access_order(request, number)
+    sub_order = access.sub_order(vendor_key)
+
+    def post():
+        message = actions.post_message(
+            order=access.order,
+            sub_order=sub_order,
+            actor=access.actor_in(sub_order),
+            body=payload.body,
+        )
+        return 201, present.message(message, user=request.auth)
+
+    asked = fingerprint(method="POST", path=request.path, payload=payload.model_dump())
+    status, body, replayed = run_once(
+        user=request.auth, key=idempotency_key, print_=asked, act=post
+    )
+    if replayed:
+        response[REPLAYED] = "true"
+    return Status(status, body)
+
+
+@router.post(
+    "/orders/{number}/conversations/{vendor_key}/read",
+    response={200: ReadOut, 401: Error, 403: Error, 404: Error},
+    operation_id="markRead",
+    summary="Mark read",
+)
+def mark_read(request, number: Number, vendor_key: VendorKey):
+    """Mark every message of the conversation read for me (what opening the Messages
+    page does). Nothing to mark is not an error."""
+    access = access_order(request, number)
+    tab = find_tab(access, vendor_key)
+    read = 0
+    if tab.conversation is not None:
+        read = actions.mark_read(conversation=tab.conversation, user=request.auth)
+    return {"marked_read": read, "unread_total": queries.unread_total(request.auth)}
+
+
+@router.post(
+    "/orders/{number}/conversations/{vendor_key}/dispute",
+    response={201: DisputeOut, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error},
+    operation_id="openDispute",
+    summary="Open a dispute",
+)
+def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: VendorKey):
+    """The customer or store staff open a dispute; vendors may not (403). The store's staff
+    join the conversation, a system message carries the reason, everyone is notified.
+    Errors: ``reason_required`` (422), ``dispute_open`` when one is open already (409)."""
+    access = access_order(request, number)
+    sub_order = access.sub_order(vendor_key)
+    queries.check_may_handle_disputes(access=access, sub_order=sub_order)
+    dispute = actions.open_dispute(
+        order=access.order,
+        sub_order=sub_order,
+        actor=access.actor_in(sub_order),
+        reason=payload.reason,
+    )
+    return Status(201, present.dispute(dispute))
+
+
+@router.post(
+    "/orders/{number}/conversations/{vendor_key}/dispute/close",
+    response={200: DisputeOut, 401: Error, 403: Error, 404: Error, 409: Error},
+    operation_id="closeDispute",
+    summary="Close the dispute",
+)
+def close_dispute(request, number: Number, vendor_key: VendorKey):
+    """The customer or store staff close the open dispute; vendors may not (403). A
+    system message says who closed it. ``invalid_transition`` (409) when none is open.
+    A closed dispute can be followed by a new one."""
+    access = access_order(request, number)
+    tab = find_tab(access, vendor_key)
+    queries.check_may_handle_disputes(access=access, sub_order=tab.sub_order)
+    dispute = None
+    if tab.conversation is not None:
+        dispute = actions.close_dispute(
+            conversation=tab.conversation, actor=access.actor_in(tab.sub_order)
+        )
+    if dispute is None:
+        raise InvalidTransition(gettext("There is no open dispute to close."))
+    return present.dispute(dispute)

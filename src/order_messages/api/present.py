@@ -1,0 +1,101 @@
+"""The queries' rows as the schemas' dicts."""
+
+from __future__ import annotations
+
+from ..conf import app_settings
+from ..models import Conversation, Dispute, Message, Participant, Role
+from ..queries import OrderAccess, Scope, Tab
+
+
+def dispute(row: Dispute | None) -> dict | None:
+    if row is None:
+        return None
+    closed = row.status == Dispute.Status.CLOSED
+    return {
+        "id": row.pk,
+        "status": row.status,
+        "reason": row.reason,
+        "opened_at": row.opened_at,
+        "opened_by_name": row.opened_by_name,
+        "closed_at": row.closed_at,
+        "closed_by_name": row.closed_by_name if closed else None,
+    }
+
+
+def conversation(row: Conversation, *, my_role: str, unread: int) -> dict:
+    return {
+        "id": row.pk,
+        "order_number": row.order_number,
+        "vendor_key": row.vendor_key,
+        "vendor_name": row.vendor_name,
+        "title": str(row.title),
+        "customer_name": row.customer_name,
+        "my_role": my_role,
+        "unread": unread,
+        "last_seq": row.last_seq,
+        "last_message_at": row.last_message_at,
+        "last_message_excerpt": row.last_message_excerpt,
+        "open_dispute": dispute(row.open_dispute),
+    }
+
+
+def inbox_row(participant: Participant) -> dict:
+    return conversation(
+        participant.conversation, my_role=participant.role, unread=participant.unread_count
+    )
+
+
+def backoffice_row(row: Conversation, *, scope: Scope) -> dict:
+    role = Role.VENDOR if row.vendor_key in scope.vendor_keys else Role.STAFF
+    data = conversation(row, my_role=role, unread=row.my_unread or 0)
+    data["customer_email"] = row.customer_email if scope.sees_contacts else None
+    return data
+
+
+def order(access: OrderAccess) -> dict:
+    placed = access.order
+    roles = {access.role_in(s) for s in access.sub_orders}
+    sees_email = bool(roles & {Role.CUSTOMER, Role.STAFF}) or not app_settings.MASK_CONTACTS
+    return {
+        "number": placed.number,
+        "status": placed.status,
+        "placed_at": placed.placed_at,
+        "total": placed.total,
+        "customer_name": placed.customer_name,
+        "customer_email": placed.customer_email if sees_email else None,
+    }
+
+
+def tab(row: Tab, *, access: OrderAccess) -> dict:
+    sub_order = row.sub_order
+    started = row.conversation
+    return {
+        "vendor_key": sub_order.vendor_key,
+        "vendor_name": sub_order.vendor_name,
+        "is_store": row.is_store,
+        "started": started is not None,
+        "conversation_id": started.pk if started else None,
+        "my_role": access.role_in(sub_order),
+        "may_handle_disputes": access.may_handle_disputes(sub_order),
+        "unread": row.unread,
+        "last_read_seq": row.last_read_seq,
+        "last_seq": started.last_seq if started else 0,
+        "last_message_at": started.last_message_at if started else None,
+        "open_dispute": dispute(started.open_dispute) if started else None,
+        "items": [
+            {"name": i.name, "quantity": i.quantity, "price": i.price, "url": i.url}
+            for i in sub_order.items
+        ],
+    }
+
+
+def message(row: Message, *, user) -> dict:
+    return {
+        "seq": row.seq,
+        "kind": row.kind,
+        "author_name": row.author_name,
+        "author_role": row.author_role,
+        "body": row.body,
+        "created_at": row.created_at,
+        "is_mine": row.author_id is not None and row.author_id == user.pk,
+    }

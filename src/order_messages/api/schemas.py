@@ -1,0 +1,176 @@
+"""What the API reads and writes. Built from the queries' rows by the ``from_*`` functions,
+so the field list here is the contract."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Literal
+
+from ninja import Field, Schema
+
+Role = Literal["customer", "vendor", "staff", "system"]
+Kind = Literal["message", "dispute_opened", "dispute_closed"]
+
+
+# -- errors ---------------------------------------------------------------------------------
+
+
+class FieldError(Schema):
+    location: list[str] = Field(
+        description='Where the problem is, e.g. ["body", "body"] or ["query", "limit"].'
+    )
+    message: str
+
+
+class ErrorDetail(Schema):
+    code: str = Field(
+        description=(
+            "Stable, for programs: not_authenticated, forbidden, not_found, validation_error, "
+            "idempotency_key_reused, empty, too_long, reason_required, dispute_open, "
+            "invalid_transition."
+        ),
+        examples=["not_found"],
+    )
+    message: str = Field(description="For people, in the request's language (Accept-Language).")
+    details: list[FieldError] | None = Field(
+        None, description="With validation_error: each invalid field."
+    )
+
+
+class Error(Schema):
+    error: ErrorDetail
+
+
+# -- conversations --------------------------------------------------------------------------
+
+
+class DisputeOut(Schema):
+    id: int
+    status: Literal["open", "closed"]
+    reason: str
+    opened_at: datetime
+    opened_by_name: str
+    closed_at: datetime | None = None
+    closed_by_name: str | None = None
+
+
+class ConversationOut(Schema):
+    """A conversation in a list: who it is with, its latest message, my unread count."""
+
+    id: int
+    order_number: str
+    vendor_key: str = Field(description='"store" for the store\'s own conversation.')
+    vendor_name: str
+    title: str = Field(description='"Order #N", or "Order #N — Vendor" when it has several.')
+    customer_name: str
+    my_role: Role | None = Field(
+        None, description="My role in it; null for store staff reading along."
+    )
+    unread: int = Field(description="Messages I have not read.")
+    last_seq: int = Field(description="Sequence number of the latest message.")
+    last_message_at: datetime | None
+    last_message_excerpt: str
+    open_dispute: DisputeOut | None
+
+
+class ConversationPage(Schema):
+    items: list[ConversationOut]
+    next_cursor: str | None = Field(
+        description="Pass as ``after`` for the next page; null on the last page."
+    )
+
+
+class BackofficeConversationOut(ConversationOut):
+    customer_email: str | None = Field(
+        description="Null where contacts are masked from vendors (ORDER_MESSAGES_MASK_CONTACTS)."
+    )
+
+
+class BackofficePage(Schema):
+    items: list[BackofficeConversationOut]
+    next_cursor: str | None = Field(
+        description="Pass as ``after`` (with the same show and q) for the next page."
+    )
+
+
+class ItemOut(Schema):
+    name: str
+    quantity: int
+    price: str = Field(description="Formatted by the store, with its currency.")
+    url: str
+
+
+class OrderOut(Schema):
+    number: str
+    status: str
+    placed_at: datetime | date | None
+    total: str
+    customer_name: str
+    customer_email: str | None = Field(description="Null for vendors where contacts are masked.")
+
+
+class TabOut(Schema):
+    """One conversation of an order as its Messages page shows it, started or not."""
+
+    vendor_key: str
+    vendor_name: str
+    is_store: bool = Field(description="The store's own items, or a conversation with the store.")
+    started: bool = Field(description="False until the first message: posting starts it.")
+    conversation_id: int | None
+    my_role: Role
+    may_handle_disputes: bool = Field(description="Customers and store staff; vendors do not.")
+    unread: int
+    last_read_seq: int = Field(description="My last read message; the first unread follows it.")
+    last_seq: int
+    last_message_at: datetime | None
+    open_dispute: DisputeOut | None
+    items: list[ItemOut] = Field(description="This vendor's items in the order.")
+
+
+class OrderConversations(Schema):
+    order: OrderOut
+    conversations: list[TabOut]
+
+
+class MessageOut(Schema):
+    seq: int = Field(description="1, 2, 3 … within the conversation, without gaps.")
+    kind: Kind
+    author_name: str
+    author_role: Role
+    body: str = Field(
+        description="Plain text with line breaks; never HTML. The reason for dispute_opened."
+    )
+    created_at: datetime
+    is_mine: bool
+
+
+class MessagePage(Schema):
+    conversation: TabOut
+    messages: list[MessageOut] = Field(description="Oldest first.")
+    first_unread_seq: int | None = Field(description="My first unread message, if any.")
+    older: int | None = Field(
+        description="Pass as ``before`` for the previous (older) page; null at the start."
+    )
+    newer: int | None = Field(
+        description=(
+            "Pass as ``after`` for the next (newer) page; null when this page ends with the "
+            "latest message (poll with after=last_seq for new ones)."
+        )
+    )
+
+
+class MessageIn(Schema):
+    body: str = Field(description="Plain text; at most ORDER_MESSAGES_MAX_MESSAGE_LENGTH.")
+
+
+class DisputeIn(Schema):
+    reason: str = Field(description="Required; at most ORDER_MESSAGES_MAX_REASON_LENGTH.")
+
+
+class ReadOut(Schema):
+    marked_read: int = Field(description="How many messages became read.")
+    unread_total: int = Field(description="My unread messages in all conversations now.")
+
+
+class UnreadOut(Schema):
+    total: int = Field(description="My unread messages in all conversations (the badge).")

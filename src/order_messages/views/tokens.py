@@ -1,0 +1,57 @@
+"""Personal API tokens (A1): a person makes a token for an app or integration, sees it
+once, and revokes it when it is no longer needed."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_http_methods, require_POST
+
+from ..api.tokens import active_tokens, create_token, revoke_token
+from ..conf import app_settings
+
+
+class TokenForm(forms.Form):
+    name = forms.CharField(
+        label=gettext_lazy("Name"),
+        max_length=100,
+        help_text=gettext_lazy("What the token is for, e.g. “Phone app” or “Shop sync”."),
+    )
+
+
+@never_cache  # the page shows a new token once; it must not be kept in a cache
+@login_required
+@require_http_methods(["GET", "POST"])
+def tokens(request):
+    form = TokenForm(request.POST if request.method == "POST" else None)
+    new_token = None
+    if request.method == "POST" and form.is_valid():
+        # Shown on this response only: it is stored hashed, never in the session.
+        _row, new_token = create_token(user=request.user, name=form.cleaned_data["name"])
+        form = TokenForm()
+    return render(
+        request,
+        "order_messages/tokens.html",
+        {
+            "base_template": app_settings.BASE_TEMPLATE,
+            "form": form,
+            "new_token": new_token,
+            "tokens": active_tokens(user=request.user),
+        },
+        status=422 if form.errors else 200,
+    )
+
+
+@login_required
+@require_POST
+def revoke(request, token_id):
+    if not revoke_token(user=request.user, token_id=token_id):
+        raise Http404("No such token.")
+    messages.success(request, _("The token has been revoked. Apps using it are logged out."))
+    return redirect("order_messages:tokens")
