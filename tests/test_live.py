@@ -185,6 +185,26 @@ def post_message(client, text, path=THREAD):
 
 def test_the_stream_refuses_anonymous_visitors(asgi_server):
     assert httpx.get(f"{asgi_server}/messages/live/").status_code == 401
+    bogus = {"Authorization": "Bearer om_not-a-token"}
+    assert httpx.get(f"{asgi_server}/messages/live/", headers=bogus).status_code == 401
+
+
+def test_an_app_listens_with_its_api_token(asgi_server, demo, broker):
+    from order_messages.api.tokens import create_token, revoke_token
+
+    row, token = create_token(user=demo["bob"], name="Phone")
+    app = httpx.Client(base_url=asgi_server, headers={"Authorization": f"Bearer {token}"})
+    alice = login(asgi_server, "alice")
+    result = {}
+    reader = threading.Thread(target=lambda: result.update(events=read_events(app, want=1)))
+    reader.start()
+    time.sleep(0.5)
+    post_message(alice, "For the app")
+    reader.join(timeout=5)
+
+    assert json.loads(result["events"][0]["data"])["excerpt"] == "For the app"
+    revoke_token(user=demo["bob"], token_id=row.pk)
+    assert app.get("/messages/live/").status_code == 401
 
 
 def test_the_stream_delivers_and_resumes_from_last_event_id(asgi_server, demo, broker):

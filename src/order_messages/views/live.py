@@ -10,6 +10,7 @@ from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
 
 from .. import live
+from ..api.tokens import user_for_token
 from ..conf import app_settings
 from ..live import REFRESH, Event
 
@@ -28,6 +29,16 @@ def _last_event_id(request) -> int | None:
         return None
 
 
+async def _user(request):
+    """The session's user, or with ``Authorization: Bearer om_…`` the API token's (apps
+    have no session); None if neither."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return await sync_to_async(user_for_token)(token.strip())
+    user = await request.auser()
+    return user if user.is_authenticated else None
+
+
 async def stream(request):
     """One user's events. A reconnecting client sends Last-Event-ID and gets what it
     missed, or a ``refresh`` event when that is no longer kept."""
@@ -37,8 +48,8 @@ async def stream(request):
         # Under WSGI a never-ending response would hold a worker thread for good. 204
         # tells EventSource not to reconnect; the page polls instead.
         return HttpResponse(status=204)
-    user = await request.auser()
-    if not user.is_authenticated:
+    user = await _user(request)
+    if user is None:
         return HttpResponse(status=401)
     broker = live.get_broker()
     last = _last_event_id(request)
