@@ -9,7 +9,14 @@ from django.utils import timezone
 
 from order_messages import actions
 from order_messages.adapter import get_adapter
-from order_messages.models import Conversation, Message, Participant, Role, UnreadCounter
+from order_messages.models import (
+    Conversation,
+    Dispute,
+    Message,
+    Participant,
+    Role,
+    UnreadCounter,
+)
 from order_messages.queries import access_order
 
 FAST_HASHERS = [
@@ -345,3 +352,22 @@ def asgi_server(transactional_db):
     server.should_exit = True
     server.force_exit = True  # open event streams never end by themselves
     thread.join(timeout=10)
+
+
+def snapshot():
+    """Everything a request could change in the app's tables."""
+    return {
+        "conversations": list(
+            Conversation.objects.order_by("pk").values_list(
+                "pk", "last_seq", "open_dispute_id", "last_message_excerpt"
+            )
+        ),
+        "messages": list(Message.objects.order_by("pk").values_list("pk", "body")),
+        "participants": list(
+            Participant.objects.order_by("pk").values_list(
+                "pk", "user_id", "unread_count", "last_read_seq"
+            )
+        ),
+        "disputes": list(Dispute.objects.order_by("pk").values_list("pk", "status")),
+        "counters": list(UnreadCounter.objects.order_by("pk").values_list("pk", "count")),
+    }

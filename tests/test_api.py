@@ -21,7 +21,6 @@ from order_messages.models import (
     IdempotentRequest,
     Message,
     Participant,
-    UnreadCounter,
 )
 from tests.conftest import (
     assert_counters_exact,
@@ -31,6 +30,7 @@ from tests.conftest import (
     make_thread,
     unread_of,
 )
+from tests.conftest import snapshot as tables_snapshot
 
 API = "/api/v1"
 ORDER = f"{API}/orders/1002/conversations"
@@ -91,21 +91,9 @@ def error_of(response):
 
 
 def snapshot():
-    """Everything a request could change in the app's tables."""
+    """Everything a request could change, the stored idempotent answers included."""
     return {
-        "conversations": list(
-            Conversation.objects.order_by("pk").values_list(
-                "pk", "last_seq", "open_dispute_id", "last_message_excerpt"
-            )
-        ),
-        "messages": list(Message.objects.order_by("pk").values_list("pk", "body")),
-        "participants": list(
-            Participant.objects.order_by("pk").values_list(
-                "pk", "user_id", "unread_count", "last_read_seq"
-            )
-        ),
-        "disputes": list(Dispute.objects.order_by("pk").values_list("pk", "status")),
-        "counters": list(UnreadCounter.objects.order_by("pk").values_list("pk", "count")),
+        **tables_snapshot(),
         "idempotent": list(IdempotentRequest.objects.values_list("pk", flat=True)),
     }
 

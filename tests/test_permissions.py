@@ -5,8 +5,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import Client
 
-from order_messages.models import Conversation, Dispute, Message, Participant, UnreadCounter
-from tests.conftest import assert_counters_exact
+from order_messages.models import Conversation, Dispute, Message, Participant
+from tests.conftest import assert_counters_exact, snapshot
 
 THREAD = "/messages/orders/1001/bobs-bikes/"
 LOGIN = "/accounts/login/"
@@ -149,25 +149,6 @@ EXPECTED = {
 }
 
 CASES = [(who, page) for who, pages in EXPECTED.items() for page in pages]
-
-
-def snapshot():
-    """Everything a request could change in the app's tables."""
-    return {
-        "conversations": list(
-            Conversation.objects.order_by("pk").values_list(
-                "pk", "last_seq", "open_dispute_id", "last_message_excerpt"
-            )
-        ),
-        "messages": list(Message.objects.order_by("pk").values_list("pk", "body")),
-        "participants": list(
-            Participant.objects.order_by("pk").values_list(
-                "pk", "user_id", "unread_count", "last_read_seq"
-            )
-        ),
-        "disputes": list(Dispute.objects.order_by("pk").values_list("pk", "status")),
-        "counters": list(UnreadCounter.objects.order_by("pk").values_list("pk", "count")),
-    }
 
 
 @pytest.fixture

@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
-import uuid
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -20,6 +19,7 @@ from django.core.mail import get_connection
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from .. import queue
 from ..conf import app_settings
 from ..models.notifications import Notification
 from .email import Prepared, prepare, prepare_digest
@@ -44,21 +44,9 @@ class Report:
 
 def claim_due(*, limit: int, now: datetime) -> tuple[str, list[int]]:
     """Take up to ``limit`` due rows for this worker. Returns (claim, row ids)."""
-    claim = uuid.uuid4().hex
-    with transaction.atomic():
-        ids = list(
-            Notification.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[Status.PENDING, Status.SENDING], due_at__lte=now)
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            Notification.objects.filter(pk__in=ids).update(
-                status=Status.SENDING,
-                claim=claim,
-                due_at=now + timedelta(seconds=app_settings.EMAIL_CLAIM_SECONDS),
-            )
-    return claim, ids
+    return queue.claim_due(
+        Notification, limit=limit, now=now, hold_seconds=app_settings.EMAIL_CLAIM_SECONDS
+    )
 
 
 def claim_digest_companions(*, claim: str, email: str, now: datetime) -> None:
@@ -86,8 +74,9 @@ def is_temporary(error: Exception) -> bool:
 
 
 def retry_delay(attempts: int) -> timedelta:
-    seconds = app_settings.EMAIL_RETRY_BASE * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, app_settings.EMAIL_RETRY_MAX))
+    return queue.backoff(
+        attempts, base=app_settings.EMAIL_RETRY_BASE, maximum=app_settings.EMAIL_RETRY_MAX
+    )
 
 
 def _finish(rows: list[Notification], claim: str, **changes) -> None:

@@ -18,14 +18,13 @@ import logging
 import time
 import urllib.error
 import urllib.request
-import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
-from django.db import transaction
 from django.utils import timezone
 
+from .. import queue
 from ..conf import app_settings
 from ..models import WebhookDelivery, WebhookEndpoint
 
@@ -136,25 +135,16 @@ def _lease(now: datetime) -> datetime:
 
 
 def claim_due(*, limit: int, now: datetime) -> tuple[str, list[int]]:
-    """Take up to ``limit`` due rows for this worker. Returns (claim, row ids)."""
-    claim = uuid.uuid4().hex
-    with transaction.atomic():
-        ids = list(
-            WebhookDelivery.objects.select_for_update(skip_locked=True)
-            .filter(status__in=[Status.PENDING, Status.SENDING], due_at__lte=now)
-            .order_by("due_at", "pk")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            WebhookDelivery.objects.filter(pk__in=ids).update(
-                status=Status.SENDING, claim=claim, due_at=_lease(now)
-            )
-    return claim, ids
+    """Take up to ``limit`` due deliveries for this worker. Returns (claim, row ids)."""
+    return queue.claim_due(
+        WebhookDelivery, limit=limit, now=now, hold_seconds=app_settings.WEBHOOK_CLAIM_SECONDS
+    )
 
 
 def retry_delay(attempts: int) -> timedelta:
-    seconds = app_settings.WEBHOOK_RETRY_BASE * 2 ** max(attempts - 1, 0)
-    return timedelta(seconds=min(seconds, app_settings.WEBHOOK_RETRY_MAX))
+    return queue.backoff(
+        attempts, base=app_settings.WEBHOOK_RETRY_BASE, maximum=app_settings.WEBHOOK_RETRY_MAX
+    )
 
 
 def _finish(row: WebhookDelivery, claim: str, **changes) -> bool:
