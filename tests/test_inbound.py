@@ -451,3 +451,12 @@ def test_a_reply_to_a_real_notification_e_mail_is_posted(helmet, demo, settings,
 
     assert inbound.receive(answer).status == "posted"
     assert last_message(helmet).body == "Thanks, that answers it."
+
+
+def test_nul_bytes_in_the_headers_are_no_server_error(helmet, demo):
+    raw = reply(sender=ALICE, to=address_for(helmet, demo["alice"]), body="Hi").replace(
+        b"Message-ID: <", b"Message-ID: <\x00", 1
+    )
+    raw = raw.replace(b"From: Someone <alice", b"From: Some\x00one <alice", 1)
+
+    assert inbound.receive(raw).status in ("posted", "unrouted")

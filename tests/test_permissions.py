@@ -351,3 +351,20 @@ def test_other_methods_are_refused(client_for):
     assert client.delete(THREAD).status_code == 405
     assert client.post("/messages/").status_code == 405
     assert client.post("/messages/unread/").status_code == 405
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/messages/orders/10%0001/",
+        "/messages/orders/1001/bobs%00-bikes/",
+        "/messages/?q=%00",
+        "/messages/?q=1001%00",
+        "/api/v1/backoffice/conversations?q=%00",
+        "/api/v1/orders/10%0001/conversations",
+    ],
+)
+def test_a_nul_byte_in_the_address_is_a_clear_answer_not_a_server_error(client_for, path):
+    response = client_for("admin").get(path)
+
+    assert response.status_code in (200, 404, 422), response.content[:300]

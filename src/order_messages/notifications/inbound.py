@@ -122,7 +122,7 @@ def receive(raw: bytes, *, envelope_recipient: str = "") -> Outcome:
         return _queue("too large", EX_DATAERR, raw=raw[:4096])
     try:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        sender = parseaddr(str(parsed.get("From", "")))[1].lower()
+        sender = _clean(parseaddr(str(parsed.get("From", "")))[1].lower(), 320)
     except Exception:  # noqa: BLE001 — malformed headers are the sender's problem
         return _queue("unreadable", EX_DATAERR, raw=raw)
     fields = {"parsed": parsed, "raw": raw, "sender": sender}
@@ -131,7 +131,7 @@ def receive(raw: bytes, *, envelope_recipient: str = "") -> Outcome:
     if automatic:
         inbound = _record(status=Status.IGNORED, reason=automatic, **fields)
         return Outcome(Status.IGNORED, automatic, inbound)
-    message_id = str(parsed.get("Message-ID", "")).strip()
+    message_id = _clean(str(parsed.get("Message-ID", "")).strip(), 255)
     if (
         message_id
         and InboundMail.objects.filter(message_id=message_id, status=Status.POSTED).exists()

@@ -63,6 +63,8 @@ class OrderAccess:
 
 def access_order(*, user, order_number: str, guest_orders: Collection[str] = ()) -> OrderAccess:
     """The conversations of an order this user may see, or Http404."""
+    if "\x00" in order_number:  # no order has one, and PostgreSQL could not look it up
+        raise Http404("No such order.")
     adapter = get_adapter()
     order = adapter.get_order(order_number)
     if order is None:

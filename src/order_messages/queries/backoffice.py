@@ -63,7 +63,8 @@ class BackofficePage:
 
 def search_filter(*, scope: Scope, text: str) -> Q:
     """Order number, customer name, customer e-mail (where the scope may see it), message text."""
-    text = text.strip()
+    # PostgreSQL text cannot hold NUL; no stored text contains one anyway.
+    text = text.replace("\x00", "").strip()
     number = re.sub(r"^#", "", text)
     found = (
         Q(order_number__iexact=number)
@@ -85,6 +86,7 @@ def scoped_conversations(*, scope: Scope, show: str = "all", search: str = "") -
         conversations = conversations.filter(Exists(mine.filter(unread_count__gt=0)))
     elif show == "disputes":
         conversations = conversations.filter(open_dispute__isnull=False)
+    search = search.replace("\x00", "")
     if search.strip():
         conversations = conversations.filter(search_filter(scope=scope, text=search))
     return conversations
