@@ -460,3 +460,17 @@ def test_nul_bytes_in_the_headers_are_no_server_error(helmet, demo):
     raw = raw.replace(b"From: Someone <alice", b"From: Some\x00one <alice", 1)
 
     assert inbound.receive(raw).status in ("posted", "unrouted")
+
+
+def test_a_malformed_address_header_is_kept_for_staff_not_a_crash(helmet, demo, monkeypatch):
+    raw = reply(sender=ALICE, to=address_for(helmet, demo["alice"]), body="Hi").replace(
+        b"Subject:", b'Cc: "a" <\nSubject:', 1
+    )
+
+    outcome = inbound.receive(raw)
+
+    assert outcome.status in ("unrouted", "posted")
+    if outcome.status == "unrouted":
+        assert outcome.exit_code == inbound.EX_DATAERR and outcome.inbound.raw
+    code, _, _ = run_receive_email(monkeypatch, raw)
+    assert code in (0, 65)

@@ -323,3 +323,25 @@ def test_under_wsgi_the_stream_declines_so_pages_poll(client_for):
     response = client_for("alice").get("/messages/live/")
 
     assert response.status_code == 204
+
+
+def test_a_stream_ends_when_its_token_is_revoked(asgi_server, demo, broker, settings):
+    from order_messages.api.tokens import create_token, revoke_token
+
+    settings.ORDER_MESSAGES_LIVE_HEARTBEAT = 0.2
+    row, token = create_token(user=demo["bob"], name="Phone")
+    app = httpx.Client(base_url=asgi_server, headers={"Authorization": f"Bearer {token}"})
+    ended = threading.Event()
+
+    def listen():
+        with app.stream("GET", "/messages/live/", timeout=10) as response:
+            for _line in response.iter_lines():
+                pass
+        ended.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    time.sleep(0.5)
+    assert not ended.is_set()
+    revoke_token(user=demo["bob"], token_id=row.pk)
+
+    assert ended.wait(timeout=3), "the stream went on after the token was revoked"

@@ -8,6 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
+from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
@@ -23,6 +24,7 @@ from order_messages.actions.messages import append_message
 from order_messages.conf import app_settings
 from order_messages.guest import read_guest_token
 from order_messages.models import Mute, Notification, NotificationSettings, Participant, Role
+from order_messages.notifications import worker
 from order_messages.notifications.email import language_of
 from order_messages.notifications.outbox import next_digest_time
 from order_messages.notifications.tokens import ReplyAddress, read_reply_address
@@ -863,3 +865,41 @@ def test_a_mail_server_refusing_the_login_fails_no_e_mail_for_good(post, setting
     row = Notification.objects.get(email=BOB)
     assert (row.status, row.attempts) == (Status.PENDING, 1)
     assert "Authentication failed" in row.last_error
+
+
+def test_rows_another_worker_took_over_are_not_sent_again(post, smtp):
+    """A slow mail server let the first worker's claim lapse; a second worker claimed the
+    rows. The first must not send them too."""
+    post("alice", "1002", "bobs-bikes", "Only once, please")
+    row = Notification.objects.get(email=BOB)
+
+    class Overtaken(SMTPBackend):
+        def send_messages(self, email_messages):
+            raise AssertionError("sent by a worker whose claim was taken over")
+
+    original = worker._still_ours
+
+    def taken_over(rows, claim):
+        Notification.objects.filter(pk=row.pk).update(claim="another-worker")
+        return original(rows, claim)
+
+    with mock.patch.object(worker, "_still_ours", taken_over):
+        report = deliver_due(now=after_delay(), connection=Overtaken())
+
+    assert report.sent == 0 and smtp.received == []
+    assert Notification.objects.get(pk=row.pk).status == Status.SENDING  # the other's now
+
+
+def test_a_broken_digest_template_fails_its_rows_and_not_the_worker(demo, post, smtp, settings):
+    from order_messages.models import NotificationSettings
+
+    NotificationSettings.objects.create(user=demo["bob"], frequency="digest")
+    post("alice", "1002", "bobs-bikes", "For the digest")
+    post("dave", "1003", "daves-outdoor", "Single e-mail for Alice")
+
+    with mock.patch.object(worker, "prepare_digest", side_effect=ValueError("broken template")):
+        report = deliver_notifications()
+
+    assert report.sent == 1  # Alice's e-mail still went out
+    digest_row = Notification.objects.get(email=BOB)
+    assert digest_row.status == Status.FAILED and "broken template" in digest_row.last_error

@@ -13,7 +13,7 @@ from email.utils import getaddresses, parseaddr
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.db import IntegrityError, transaction
+from django.db import DatabaseError, IntegrityError, transaction
 from django.http import Http404
 from django.utils import timezone
 
@@ -118,6 +118,16 @@ def check_rate(sender: str) -> None:
 
 def receive(raw: bytes, *, envelope_recipient: str = "") -> Outcome:
     """Handle one inbound e-mail as received (RFC 822 bytes). Raises RateLimited."""
+    try:
+        return _receive(raw, envelope_recipient=envelope_recipient)
+    except (RateLimited, DatabaseError):
+        raise  # the MTA tries again later
+    except Exception:  # noqa: BLE001 — malformed mail must be kept, not crash the pipe
+        logger.exception("Inbound e-mail could not be read")
+        return _queue("unreadable", EX_DATAERR, raw=raw[: app_settings.INBOUND_MAX_BYTES])
+
+
+def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
     if len(raw) > app_settings.INBOUND_MAX_BYTES:
         return _queue("too large", EX_DATAERR, raw=raw[:4096])
     try:
@@ -184,9 +194,14 @@ def receive(raw: bytes, *, envelope_recipient: str = "") -> Outcome:
                 order=access.order, sub_order=sub_order, actor=access.actor_in(sub_order), body=body
             )
             inbound = _record(status=Status.POSTED, reason="", posted=posted, **fields)
-    except IntegrityError:  # the same e-mail, posted meanwhile by a parallel delivery
-        inbound = _record(status=Status.DUPLICATE, reason="already posted", **fields)
-        return Outcome(Status.DUPLICATE, "already posted", inbound)
+    except IntegrityError:
+        if (
+            message_id
+            and InboundMail.objects.filter(message_id=message_id, status=Status.POSTED).exists()
+        ):  # the same e-mail, posted meanwhile by a parallel delivery
+            inbound = _record(status=Status.DUPLICATE, reason="already posted", **fields)
+            return Outcome(Status.DUPLICATE, "already posted", inbound)
+        return _queue("could not be posted (conflict); please post it by hand", **fields)
     except OrderMessagesError as error:
         return _queue(f"refused: {' '.join(error.messages)}", **fields)
     return Outcome(Status.POSTED, "", inbound)

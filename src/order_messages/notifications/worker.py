@@ -136,7 +136,18 @@ def _record_failure(rows, claim, error: Exception, report: Report, *, temporary=
         logger.error("E-mail to %s failed for good: %s", rows[0].email, text)
 
 
+def _still_ours(rows: list[Notification], claim: str) -> bool:
+    """Renew the claim just before sending. A slow mail server may have let it lapse and
+    another worker take the rows: then they are its to send, not ours."""
+    renewed = Notification.objects.filter(
+        pk__in=[r.pk for r in rows], claim=claim, status=Status.SENDING
+    ).update(due_at=timezone.now() + timedelta(seconds=app_settings.EMAIL_CLAIM_SECONDS))
+    return renewed == len(rows)
+
+
 def _deliver(rows: list[Notification], prepared: Prepared, connection, claim, report) -> None:
+    if not _still_ours(rows, claim):
+        return
     if prepared.email is None:
         _finish(rows, claim, status=Status.SKIPPED, last_error=prepared.reason)
         report.skipped += len(rows)
@@ -195,7 +206,13 @@ def deliver_due(*, limit: int = 100, now: datetime | None = None, connection=Non
                 continue
             _deliver([row], prepared, connection, claim, report)
         for group in digests.values():
-            _deliver(group, prepare_digest(group), connection, claim, report)
+            try:
+                prepared = prepare_digest(group)
+            except Exception as error:  # noqa: BLE001 — as for a single e-mail
+                logger.exception("Could not render the digest for %s", group[0].email)
+                _record_failure(group, claim, error, report)
+                continue
+            _deliver(group, prepared, connection, claim, report)
     finally:
         connection.close()
     return report

@@ -39,6 +39,19 @@ async def _user(request):
     return user if user.is_authenticated else None
 
 
+def _still_allowed(request, user) -> bool:
+    """Checked on each heartbeat: access given at the start is not given for good."""
+    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() == "bearer":
+        return user_for_token(token.strip()) is not None
+    session_key = request.session.session_key
+    return (
+        type(user).objects.filter(pk=user.pk, is_active=True).exists()
+        and session_key is not None
+        and request.session.exists(session_key)
+    )
+
+
 async def stream(request):
     """One user's events. A reconnecting client sends Last-Event-ID and gets what it
     missed, or a ``refresh`` event when that is no longer kept."""
@@ -71,6 +84,8 @@ async def stream(request):
             while True:
                 event = await subscription.get(timeout=app_settings.LIVE_HEARTBEAT)
                 if event is None:
+                    if not await sync_to_async(_still_allowed)(request, user):
+                        return  # revoked token, deactivated user or ended session
                     yield ": heartbeat\n\n"
                 elif last is None or event.id > last:
                     yield format_event(event)

@@ -1,13 +1,17 @@
 """The notification worker: delivers due e-mails, then due webhooks, from the outbox until
 stopped."""
 
+import logging
 import signal
 import time
 
 from django.core.management.base import BaseCommand
+from django.db import close_old_connections
 
 from ...notifications.worker import deliver_all, deliver_due
 from ...webhooks import delivery as webhooks
+
+logger = logging.getLogger(__name__)
 
 
 class Command(BaseCommand):
@@ -43,15 +47,22 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"Delivering notifications (polling every {interval:g}s).")
         while not stopping:
-            report = deliver_due(limit=batch)
-            if report.handled and verbosity:
-                self.stdout.write(self._summary(report))
-            if stopping:
-                break
-            hooks = webhooks.deliver_due(limit=batch)
-            if hooks.handled and verbosity:
-                self.stdout.write(self._webhooks_summary(hooks))
-            if report.handled < batch and hooks.handled < batch:
+            try:
+                report = deliver_due(limit=batch)
+                if report.handled and verbosity:
+                    self.stdout.write(self._summary(report))
+                if stopping:
+                    break
+                hooks = webhooks.deliver_due(limit=batch)
+                if hooks.handled and verbosity:
+                    self.stdout.write(self._webhooks_summary(hooks))
+                busy = report.handled >= batch or hooks.handled >= batch
+            except Exception:  # noqa: BLE001 — e.g. the database restarting: keep going
+                # What was claimed stays claimed until the claim lapses, then is retried.
+                logger.exception("Delivery round failed; trying again shortly")
+                close_old_connections()
+                busy = False
+            if not busy:
                 time.sleep(interval)
 
     @staticmethod
