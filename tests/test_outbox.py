@@ -903,3 +903,16 @@ def test_a_broken_digest_template_fails_its_rows_and_not_the_worker(demo, post, 
     assert report.sent == 1  # Alice's e-mail still went out
     digest_row = Notification.objects.get(email=BOB)
     assert digest_row.status == Status.FAILED and "broken template" in digest_row.last_error
+
+
+def test_someone_who_left_the_vendor_gets_no_more_of_its_messages(demo, post, smtp):
+    post("alice", "1002", "bobs-bikes", "Hello Bob")
+    from demo.store.models import Vendor
+
+    Vendor.objects.get(slug="bobs-bikes").staff.remove(demo["bob"])
+
+    deliver_notifications()
+
+    assert smtp.messages(BOB) == []
+    row = Notification.objects.get(email=BOB)
+    assert row.status == Status.SKIPPED and "no longer allowed" in row.last_error

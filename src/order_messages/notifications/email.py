@@ -108,6 +108,23 @@ def unread_messages(notification: Notification) -> list[Message]:
     return list(messages)
 
 
+def may_still_read(notification: Notification) -> bool:
+    """Whether the recipient may still see the conversation: a vendor's staff member who
+    left, or staff who lost the permission, no longer get its messages by e-mail."""
+    user = notification.user
+    if user is None:
+        return True  # a guest's address or the store's own: fixed by the order
+    if not user.is_active:
+        return False
+    conversation = notification.conversation
+    adapter = get_adapter()
+    if notification.audience == Audience.CUSTOMER:
+        return conversation.customer_id == user.pk
+    if notification.audience == Audience.VENDOR:
+        return conversation.vendor_key in adapter.get_user_vendor_keys(user)
+    return adapter.can_manage_conversations(user)
+
+
 def wants_message_emails(notification: Notification) -> bool:
     """Preferences as they are now: they may have changed since the row was written."""
     if Mute.objects.filter(
@@ -152,6 +169,8 @@ class Prepared:
 def prepare(notification: Notification) -> Prepared:
     """The e-mail for one notification row (not a digest)."""
     conversation = notification.conversation
+    if not may_still_read(notification):
+        return Prepared(None, "no longer allowed to read the conversation")
     if notification.kind == Message.Kind.MESSAGE:
         if not wants_message_emails(notification):
             return Prepared(None, "muted or switched off")
@@ -231,7 +250,7 @@ def prepare_digest(notifications: Sequence[Notification]) -> Prepared:
         return Prepared(None, "switched off")
     sections = []
     for notification in notifications:
-        if not wants_message_emails(notification):
+        if not (may_still_read(notification) and wants_message_emails(notification)):
             continue
         messages = unread_messages(notification)
         if messages:

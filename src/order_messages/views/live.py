@@ -72,24 +72,26 @@ async def stream(request):
         nonlocal last
         try:
             yield f"retry: {RECONNECT_MS}\n\n"
+            replayed_up_to = last
             if last is not None:
                 missed = await sync_to_async(broker.replay)(user.pk, last)
                 if missed is None:
                     latest = await sync_to_async(broker.latest)(user.pk)
                     yield format_event(Event(latest, REFRESH, {}))
-                    last = latest
+                    last = replayed_up_to = latest
                 for event in missed or ():
                     yield format_event(event)
-                    last = event.id
+                    last = replayed_up_to = event.id
             while True:
                 event = await subscription.get(timeout=app_settings.LIVE_HEARTBEAT)
                 if event is None:
                     if not await sync_to_async(_still_allowed)(request, user):
                         return  # revoked token, deactivated user or ended session
                     yield ": heartbeat\n\n"
-                elif last is None or event.id > last:
+                elif replayed_up_to is None or event.id > replayed_up_to:
+                    # Only what the replay already sent is skipped: with several
+                    # processes publishing, ids may arrive slightly out of order.
                     yield format_event(event)
-                    last = event.id
         finally:
             await subscription.close()
 
