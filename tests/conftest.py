@@ -206,7 +206,16 @@ def assert_counters_exact():
 # -- many rows quickly ----------------------------------------------------------------------
 
 
-def make_conversations(*, customer, vendor_user, count, unread=0, start=9000, at=None):
+def make_conversations(
+    *,
+    customer,
+    vendor_user,
+    count,
+    unread=0,
+    start=9000,
+    at=None,
+    vendor=("bobs-bikes", "Bob's Bikes"),
+):
     """``count`` one-message conversations of ``customer`` with ``vendor_user``, written in
     bulk with consistent counters: the newest ``unread`` ones are unread for the customer.
     Their orders do not exist in the store; inbox pages never ask for them."""
@@ -215,8 +224,8 @@ def make_conversations(*, customer, vendor_user, count, unread=0, start=9000, at
         [
             Conversation(
                 order_number=str(start + i),
-                vendor_key="bobs-bikes",
-                vendor_name="Bob's Bikes",
+                vendor_key=vendor[0],
+                vendor_name=vendor[1],
                 customer=customer,
                 customer_email=customer.email,
                 customer_name=customer.get_full_name(),

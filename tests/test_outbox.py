@@ -499,7 +499,13 @@ def test_a_message_posted_while_its_batch_is_sent_survives_a_temporary_failure(p
 def test_four_racing_workers_send_every_email_exactly_once(demo, smtp):
     conversations = make_conversations(
         customer=demo["alice"], vendor_user=demo["bob"], count=100, start=9000
-    ) + make_conversations(customer=demo["carol"], vendor_user=demo["dave"], count=100, start=9100)
+    ) + make_conversations(
+        customer=demo["carol"],
+        vendor_user=demo["dave"],
+        count=100,
+        start=9100,
+        vendor=("daves-outdoor", "Dave's Outdoor"),
+    )
     for i, conversation in enumerate(conversations):
         # Alternately the customer and the vendor writes: four recipients in all.
         role = Role.CUSTOMER if i % 2 else Role.VENDOR
@@ -879,9 +885,9 @@ def test_rows_another_worker_took_over_are_not_sent_again(post, smtp):
 
     original = worker._still_ours
 
-    def taken_over(rows, claim):
+    def taken_over(rows, claim, now):
         Notification.objects.filter(pk=row.pk).update(claim="another-worker")
-        return original(rows, claim)
+        return original(rows, claim, now)
 
     with mock.patch.object(worker, "_still_ours", taken_over):
         report = deliver_due(now=after_delay(), connection=Overtaken())

@@ -136,17 +136,23 @@ def _record_failure(rows, claim, error: Exception, report: Report, *, temporary=
         logger.error("E-mail to %s failed for good: %s", rows[0].email, text)
 
 
-def _still_ours(rows: list[Notification], claim: str) -> bool:
+def _still_ours(rows: list[Notification], claim: str, now: datetime) -> bool:
     """Renew the claim just before sending. A slow mail server may have let it lapse and
     another worker take the rows: then they are its to send, not ours."""
     renewed = Notification.objects.filter(
         pk__in=[r.pk for r in rows], claim=claim, status=Status.SENDING
-    ).update(due_at=timezone.now() + timedelta(seconds=app_settings.EMAIL_CLAIM_SECONDS))
+    ).update(due_at=_hold_until(now))
     return renewed == len(rows)
 
 
-def _deliver(rows: list[Notification], prepared: Prepared, connection, claim, report) -> None:
-    if not _still_ours(rows, claim):
+def _hold_until(now: datetime) -> datetime:
+    # From the worker's own clock (``now`` may be given) or the real one, whichever is
+    # later, so that renewing never shortens the claim.
+    return max(now, timezone.now()) + timedelta(seconds=app_settings.EMAIL_CLAIM_SECONDS)
+
+
+def _deliver(rows, prepared: Prepared, connection, claim, report, *, now: datetime) -> None:
+    if not _still_ours(rows, claim, now):
         return
     if prepared.email is None:
         _finish(rows, claim, status=Status.SKIPPED, last_error=prepared.reason)
@@ -204,7 +210,7 @@ def deliver_due(*, limit: int = 100, now: datetime | None = None, connection=Non
                 logger.exception("Could not render notification %s", row.pk)
                 _record_failure([row], claim, error, report)
                 continue
-            _deliver([row], prepared, connection, claim, report)
+            _deliver([row], prepared, connection, claim, report, now=now)
         for group in digests.values():
             try:
                 prepared = prepare_digest(group)
@@ -212,7 +218,7 @@ def deliver_due(*, limit: int = 100, now: datetime | None = None, connection=Non
                 logger.exception("Could not render the digest for %s", group[0].email)
                 _record_failure(group, claim, error, report)
                 continue
-            _deliver(group, prepared, connection, claim, report)
+            _deliver(group, prepared, connection, claim, report, now=now)
     finally:
         connection.close()
     return report
