@@ -1,7 +1,6 @@
 """The demo store's webhook receiver (demo settings only): it checks the signature as
 docs/webhooks.md tells a store to, and shows what arrived."""
 
-import hashlib
 import hmac
 import json
 import time
@@ -13,6 +12,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
 from order_messages.models import WebhookEndpoint
+from order_messages.webhooks.delivery import sign
 
 from .models import DemoWebhook
 
@@ -27,10 +27,7 @@ def signature_valid(secret: str, headers, body: bytes) -> bool:
         return False
     if abs(time.time() - timestamp) > TOLERANCE:
         return False
-    expected = (
-        "v1="
-        + hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
-    )
+    expected = sign(secret=secret, timestamp=timestamp, body=body)
     return any(
         hmac.compare_digest(expected, s) for s in headers.get("Webhook-Signature", "").split()
     )

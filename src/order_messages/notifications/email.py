@@ -31,19 +31,35 @@ def absolute(path: str) -> str:
     return app_settings.SITE_URL.rstrip("/") + path
 
 
+_UNREAD = object()
+
+
+def preferences_of(notification: Notification) -> NotificationSettings | None:
+    """The recipient's e-mail preferences as they are now (they may have changed since the
+    row was written), read once per e-mail."""
+    preferences = getattr(notification, "_preferences", _UNREAD)
+    if preferences is _UNREAD:
+        preferences = None
+        if notification.user_id is not None:
+            preferences = NotificationSettings.objects.filter(user_id=notification.user_id).first()
+        notification._preferences = preferences
+    return preferences
+
+
 def language_of(notification: Notification) -> str:
+    preferences = preferences_of(notification)
+    if preferences is not None and preferences.language:
+        return preferences.language
     if notification.user_id is not None:
-        chosen = (
-            NotificationSettings.objects.filter(user_id=notification.user_id)
-            .values_list("language", flat=True)
-            .first()
-        )
-        if chosen:
-            return chosen
         language = get_adapter().get_user_language(notification.user)
         if language:
             return language
     return settings.LANGUAGE_CODE
+
+
+def switched_off(notification: Notification) -> bool:
+    preferences = preferences_of(notification)
+    return preferences is not None and preferences.frequency == NotificationSettings.Frequency.OFF
 
 
 def messages_link(notification: Notification, conversation: Conversation, order: Order | None):
@@ -126,19 +142,12 @@ def may_still_read(notification: Notification) -> bool:
 
 
 def wants_message_emails(notification: Notification) -> bool:
-    """Preferences as they are now: they may have changed since the row was written."""
+    """Not muted for this conversation, and message e-mails not switched off."""
     if Mute.objects.filter(
         conversation_id=notification.conversation_id, email__iexact=notification.email
     ).exists():
         return False
-    if notification.user_id is None:
-        return True
-    frequency = (
-        NotificationSettings.objects.filter(user_id=notification.user_id)
-        .values_list("frequency", flat=True)
-        .first()
-    )
-    return frequency != NotificationSettings.Frequency.OFF
+    return not switched_off(notification)
 
 
 def render(template: str, context: dict) -> tuple[str, str, str]:
@@ -241,12 +250,9 @@ def prepare(notification: Notification) -> Prepared:
 def prepare_digest(notifications: Sequence[Notification]) -> Prepared:
     """One e-mail listing what is unread in each conversation of the recipient's digest."""
     first = notifications[0]
-    if first.user_id is not None and (
-        NotificationSettings.objects.filter(user_id=first.user_id)
-        .values_list("frequency", flat=True)
-        .first()
-        == NotificationSettings.Frequency.OFF
-    ):
+    for notification in notifications[1:]:  # one recipient: read their preferences once
+        notification._preferences = preferences_of(first)
+    if switched_off(first):
         return Prepared(None, "switched off")
     sections = []
     for notification in notifications:
