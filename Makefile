@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test lint install clean bench messages
+.PHONY: demo test lint install clean bench bench-full messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -23,17 +23,30 @@ demo: install
 	$(VENV)/bin/uvicorn demo.asgi:application --host 127.0.0.1 --port $(PORT)
 
 test: install
-	$(VENV)/bin/ruff check src demo tests
+	$(VENV)/bin/ruff check src demo tests bench
 	$(VENV)/bin/pytest
 
-bench: install
+# The benchmarks need wrk (Debian's package) and the peer (django-postman, the bench extra).
+$(VENV)/.bench: $(VENV)/.installed
+	command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+# make bench: the marketplace at 10^4 and 10^5 messages (a few minutes) and the worker.
+# make bench-full: 10^4 .. 10^7 messages. Both write their table into BENCHMARKS.md.
+bench: $(VENV)/.bench
+	$(PY) -m bench.run --quick
 	$(PY) bench/worker_throughput.py --emails 2000
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench $(PY) bench/worker_throughput.py --emails 2000 --workers 1
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench $(PY) bench/worker_throughput.py --emails 2000 --workers 4
+
+bench-full: $(VENV)/.bench
+	$(PY) -m bench.run
+	$(PY) bench/worker_throughput.py --emails 2000
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 1
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 4
 
 lint: install
-	$(VENV)/bin/ruff check src demo tests
-	$(VENV)/bin/ruff format --check src demo tests
+	$(VENV)/bin/ruff check src demo tests bench
+	$(VENV)/bin/ruff format --check src demo tests bench
 
 # The German catalogues: the app's (src/order_messages/locale) with only its own strings, and
 # the demo's (demo/locale). makemessages keeps the existing translations; new or changed

@@ -102,6 +102,11 @@ def append_message(
         Participant.objects.filter(conversation=conversation, user_id=author_id).update(
             unread_count=0, last_read_seq=seq, last_message_at=now
         )
+    queue_notifications(message=message, conversation=conversation)
+    if kind == Message.Kind.MESSAGE:
+        queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
+    # The unread counters last: a busy vendor's counter is the row every post to them
+    # waits for, so it is held only from here to the commit.
     locked = recipients + ([author_id] if author_unread else [])
     if locked:
         list(
@@ -114,7 +119,6 @@ def append_message(
         if author_unread:
             UnreadCounter.objects.filter(user_id=author_id).update(count=F("count") - author_unread)
 
-    queue_notifications(message=message, conversation=conversation)
     live.publish_on_commit(
         [user_id for user_id, _ in participants],
         LIVE_EVENT[kind],
@@ -129,8 +133,6 @@ def append_message(
         },
     )
     live.publish_on_commit(locked, "unread.changed", data_for=unread_totals)
-    if kind == Message.Kind.MESSAGE:
-        queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
     transaction.on_commit(
         lambda: signals.message_posted.send(
             sender=Message, message=message, conversation=conversation

@@ -47,7 +47,13 @@ class Conversation(models.Model):
                 fields=["order_number", "vendor_key"], name="om_one_conversation_per_suborder"
             )
         ]
-        indexes = [models.Index(fields=["-last_message_at", "-id"], name="om_conv_activity")]
+        indexes = [
+            models.Index(fields=["-last_message_at", "-id"], name="om_conv_activity"),
+            # A vendor's back office: their conversations, newest activity first.
+            models.Index(
+                fields=["vendor_key", "-last_message_at", "-id"], name="om_conv_vendor_activity"
+            ),
+        ]
         permissions = [("manage_conversations", _("Can read and manage all conversations"))]
         verbose_name = _("conversation")
         verbose_name_plural = _("conversations")

@@ -25,8 +25,12 @@ def decode_cursor(cursor: str | None, segments: str) -> tuple[str, datetime, int
 
 
 def after(position: tuple[str, datetime, int], field: str = "last_message_at"):
-    """Rows strictly after the cursor in (-field, -pk) order."""
+    """Rows strictly after the cursor in (-field, -pk) order.
+
+    The redundant ``field <= at`` gives the database an index range to start from, so a
+    page deep in a long list costs what the first page costs; the OR alone would make it
+    walk every row before the cursor."""
     from django.db.models import Q
 
     _, at, pk = position
-    return Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk})
+    return Q(**{f"{field}__lte": at}) & (Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk}))

@@ -1,0 +1,16 @@
+from django.shortcuts import render
+from django.urls import include, path
+
+from ..floor import floor
+
+
+def badge(request):
+    """The header badge as a postman site shows it: its unread count (context processor)."""
+    return render(request, "badge.html")
+
+
+urlpatterns = [
+    path("bench/floor/", floor),
+    path("bench/unread/", badge),
+    path("messages/", include("postman.urls", namespace="postman")),
+]

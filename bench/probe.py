@@ -1,0 +1,115 @@
+"""Run inside one system's Django settings (DJANGO_SETTINGS_MODULE): log the benchmark's
+people in, pick the scenarios' URLs in the generated data, count each page's queries and
+time the underlying queries in-process. Prints one JSON document.
+
+    DJANGO_SETTINGS_MODULE=bench.settings .venv/bin/python -m bench.probe
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import time
+from dataclasses import asdict, dataclass, field
+
+import django
+
+PAGE = 20
+DEPTH = 1_000
+POSTERS = 200
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    cookie: str
+    body: str = ""
+    csrf: str = ""  # sent as X-CSRFToken
+
+
+@dataclass
+class Scenario:
+    name: str
+    requests: list[Request]
+    connections: int = 8
+    expect: int = 200  # the status every response must have
+    # Where the benchmark reached a shallower page than asked (small data sets).
+    note: str = ""
+    queries: int | None = None  # database queries of one request, counted with the test client
+    together_with: str = ""  # run at the same time as this other scenario
+
+
+@dataclass
+class Probe:
+    system: str
+    scenarios: list[Scenario] = field(default_factory=list)
+    queries: dict[str, dict] = field(default_factory=dict)
+
+
+def login(user) -> tuple[str, str]:
+    """A session cookie and CSRF token for the user, as the login form would leave them."""
+    from django.middleware.csrf import _get_new_csrf_string
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    csrf = _get_new_csrf_string()
+    return f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}", csrf
+
+
+def count_queries(request: Request, csrf: str = "") -> int:
+    """The database queries of one request through the whole stack (test client)."""
+    from django.db import connection
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    client = Client(enforce_csrf_checks=False)
+    for part in request.cookie.split("; "):
+        name, value = part.split("=", 1)
+        client.cookies[name] = value
+    with CaptureQueriesContext(connection) as captured:
+        if request.method == "GET":
+            client.get(request.path)
+        else:
+            from urllib.parse import parse_qsl
+
+            client.post(request.path, dict(parse_qsl(request.body)))
+    return len(captured.captured_queries)
+
+
+def timed(fn, *, budget: float = 1.0, least: int = 5) -> dict:
+    """Median and p99 milliseconds of fn() over about ``budget`` seconds."""
+    fn()  # warm
+    samples = []
+    started = time.perf_counter()
+    while len(samples) < least or time.perf_counter() - started < budget:
+        t = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - t) * 1000)
+        if len(samples) >= 10_000:
+            break
+    samples.sort()
+    return {
+        "p50_ms": round(statistics.median(samples), 3),
+        "p99_ms": round(samples[min(len(samples) - 1, int(len(samples) * 0.99))], 3),
+        "runs": len(samples),
+    }
+
+
+def main():
+    django.setup()
+    from django.conf import settings
+
+    if "postman" in settings.INSTALLED_APPS:
+        from .peer.probe import probe
+    else:
+        from .ours import probe
+    result: Probe = probe()
+    print(json.dumps(asdict(result)))
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    main()

@@ -1,0 +1,258 @@
+"""The marketplace benchmark's tables, targets and plot, from bench/results/*.json, written
+between the markers in BENCHMARKS.md."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+START, END = "<!-- marketplace:start -->", "<!-- marketplace:end -->"
+PLOTTED = ["badge (vendor)", "inbox page 1 (vendor)", "inbox page 1000 (vendor)", "thread"]
+READS = ["Messages tab (customer)", "inbox page 1 (vendor)", "inbox page 1000 (vendor)", "thread"]
+
+
+def load(results: Path) -> list[dict]:
+    runs = [json.loads(p.read_text()) for p in results.glob("marketplace-*.json")]
+    return sorted(runs, key=lambda r: r["messages"])
+
+
+def key(name: str) -> str:
+    """Scenario names with the thread's length folded away (it is the same in both)."""
+    return "thread" if name.startswith("thread of") else name
+
+
+def scenarios(run: dict, system: str) -> dict[str, dict]:
+    return {key(s["name"]): s for s in run["systems"][system]["scenarios"]}
+
+
+def in_process(run: dict, system: str) -> dict[str, dict]:
+    return {key(k): v for k, v in run["systems"][system]["in_process"].items()}
+
+
+def ratio(a: float, b: float) -> float:
+    return a / b if b else float("inf")
+
+
+def floor_cost(s: dict, floor: dict) -> float:
+    """How many floor requests one request of the scenario costs (throughput ratio)."""
+    return ratio(floor["http"]["rps"], s["http"]["rps"])
+
+
+def messages_label(n: int) -> str:
+    exponent = len(str(n)) - 1
+    return f"10^{exponent}" if n == 10**exponent else f"{n:,}"
+
+
+def http_table(run: dict) -> list[str]:
+    ours, peer = scenarios(run, "ours"), scenarios(run, "peer")
+    lines = [
+        "| scenario | clients | ours req/s | p50 ms | p99 ms | × floor | queries "
+        "| postman req/s | p50 ms | p99 ms | × floor | queries | ours ÷ postman time |",
+        "| --- |" + " ---: |" * 12,
+    ]
+    for name, s in ours.items():
+        h = s["http"]
+        row = [
+            name + (f" ({s['note']})" if s["note"] else ""),
+            str(s["connections"]),
+            f"{h['rps']:,.0f}",
+            f"{h['p50_ms']:.1f}",
+            f"{h['p99_ms']:.1f}",
+            f"{floor_cost(s, ours['floor']):.2f}",
+            str(s["queries"]),
+        ]
+        p = peer.get(name)
+        if p is not None:
+            ph = p["http"]
+            row += [
+                f"{ph['rps']:,.1f}",
+                f"{ph['p50_ms']:.1f}",
+                f"{ph['p99_ms']:.1f}",
+                f"{floor_cost(p, peer['floor']):.2f}",
+                str(p["queries"]),
+                f"{ph['rps'] / h['rps']:.3g}" if name != "floor" else "",
+            ]
+        else:
+            row += ["—"] * 6
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def in_process_table(runs: list[dict]) -> list[str]:
+    head = "| query | " + " | ".join(
+        f"{messages_label(r['messages'])} ours | postman | ×" for r in runs
+    )
+    lines = [head + " |", "| --- |" + " ---: | ---: | ---: |" * len(runs)]
+    names = list(in_process(runs[-1], "ours"))
+    for name in names:
+        row = [name]
+        for r in runs:
+            o = in_process(r, "ours").get(name)
+            p = in_process(r, "peer").get(name)
+            row.append(f"{o['p50_ms']:.2f}" if o else "—")
+            row.append(f"{p['p50_ms']:.2f}" if p else "—")
+            row.append(f"{p['p50_ms'] / o['p50_ms']:,.0f}" if o and p else "")
+        lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def targets(runs: list[dict]) -> list[str]:
+    """The issue's targets, each met or missed by the figures above."""
+    first, last = runs[0], runs[-1]
+    rows = []
+
+    def verdict(ok: bool) -> str:
+        return "met" if ok else "**missed**"
+
+    costs = [
+        floor_cost(scenarios(r, "ours")["badge (vendor)"], scenarios(r, "ours")["floor"])
+        for r in runs
+    ]
+    rows.append(
+        ("badge within 1.2× the floor", ", ".join(f"{c:.2f}×" for c in costs), max(costs) <= 1.2)
+    )
+    growth = (
+        scenarios(last, "ours")["badge (vendor)"]["http"]["p50_ms"]
+        / scenarios(first, "ours")["badge (vendor)"]["http"]["p50_ms"]
+    )
+    span = f"{messages_label(first['messages'])} → {messages_label(last['messages'])}"
+    rows.append((f"badge flat ({span}, ≤ 1.3×)", f"p50 grew {growth:.2f}×", growth <= 1.3))
+    worst = max(
+        (floor_cost(scenarios(r, "ours")[n], scenarios(r, "ours")["floor"]), n, r["messages"])
+        for r in runs
+        for n in READS
+    )
+    rows.append(
+        (
+            "inbox and thread pages within 2× the floor",
+            f"worst {worst[0]:.2f}× ({worst[1]}, {messages_label(worst[2])})",
+            worst[0] <= 2,
+        )
+    )
+    counts = {n: {scenarios(r, "ours")[n]["queries"] for r in runs} for n in READS}
+    constant = all(len(c) == 1 for c in counts.values())
+    rows.append(
+        (
+            "constant query count at any depth and size",
+            ", ".join(f"{n}: {sorted(c)}" for n, c in counts.items()),
+            constant,
+        )
+    )
+    post = scenarios(last, "ours")["post a message"]["http"]
+    rows.append(
+        (
+            "posting ≥ 500/s, p99 < 100 ms, 32 clients",
+            f"{post['rps']:,.0f}/s, p99 {post['p99_ms']:.0f} ms",
+            post["rps"] >= 500 and post["p99_ms"] < 100,
+        )
+    )
+    label = messages_label(last["messages"])
+    o, p = in_process(last, "ours"), in_process(last, "peer")
+    badge = p["badge (vendor)"]["p50_ms"] / o["badge (vendor)"]["p50_ms"]
+    oh, ph = scenarios(last, "ours"), scenarios(last, "peer")
+    badge_http = ratio(oh["badge (vendor)"]["http"]["rps"], ph["badge (vendor)"]["http"]["rps"])
+    rows.append(
+        (
+            f"unread count ≥ 100× postman at {label}",
+            f"{badge:,.0f}× in-process, {badge_http:,.0f}× over HTTP",
+            badge >= 100,
+        )
+    )
+    inbox = min(
+        p[n]["p50_ms"] / o[n]["p50_ms"]
+        for n in ("inbox page 1 (vendor)", "inbox page 1000 (vendor)")
+    )
+    inbox_http = min(
+        ratio(oh[n]["http"]["rps"], ph[n]["http"]["rps"])
+        for n in ("inbox page 1 (vendor)", "inbox page 1000 (vendor)")
+    )
+    rows.append(
+        (
+            f"inbox ≥ 10× postman at {label}",
+            f"at least {inbox:,.0f}× in-process, {inbox_http:,.0f}× over HTTP",
+            inbox >= 10,
+        )
+    )
+    send = min(
+        ratio(
+            scenarios(r, "ours")["post a message"]["http"]["rps"],
+            scenarios(r, "peer")["post a message"]["http"]["rps"],
+        )
+        for r in runs
+    )
+    rows.append(
+        ("never slower than postman on send", f"worst {send:.2f}× its throughput", send >= 1)
+    )
+    lines = ["| target | measured | |", "| --- | --- | --- |"]
+    lines += [f"| {t} | {m} | {verdict(ok)} |" for t, m, ok in rows]
+    return lines
+
+
+def plot(runs: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sizes = [r["messages"] for r in runs]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
+    colours = dict(zip(PLOTTED, ["tab:blue", "tab:orange", "tab:green", "tab:red"], strict=True))
+    for axis, (title, read) in zip(
+        axes,
+        [
+            ("Through HTTP (p50, uvicorn + wrk)", lambda r, s, n: scenarios(r, s)[n]["http"]),
+            ("Query level (p50, in-process)", lambda r, s, n: in_process(r, s)[n]),
+        ],
+        strict=True,
+    ):
+        for name in PLOTTED:
+            for system, style, label in (
+                ("ours", "-o", "order-messages"),
+                ("peer", "--s", "postman"),
+            ):
+                values = [read(r, system, name)["p50_ms"] for r in runs]
+                axis.plot(sizes, values, style, color=colours[name], label=f"{label}: {name}")
+        if "HTTP" in title:
+            floor = [scenarios(r, "ours")["floor"]["http"]["p50_ms"] for r in runs]
+            axis.plot(sizes, floor, ":", color="grey", label="framework floor")
+        axis.set_xscale("log")
+        axis.set_yscale("log")
+        axis.set_xlabel("messages in the database")
+        axis.set_ylabel("latency, ms")
+        axis.set_title(title)
+        axis.grid(True, which="both", alpha=0.3)
+    axes[1].legend(fontsize=7, loc="upper left")
+    fig.suptitle("django-order-messages vs django-postman: latency against data size")
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def write(results: Path, benchmarks: Path) -> None:
+    runs = load(results)
+    if not runs:
+        raise SystemExit("no results in bench/results/: run the benchmark first")
+    plot(runs, results / "latency.png")
+    lines = [START, ""]
+    lines += ["### Targets", "", *targets(runs), ""]
+    lines += ["### Query level (p50 ms, in-process, the functions the pages call)", ""]
+    lines += [*in_process_table(runs), ""]
+    for run in reversed(runs):
+        lines += [
+            f"### {run['messages']:,} messages through HTTP "
+            f"({run.get('seconds_per_scenario', '?')} s per scenario)",
+            "",
+            *http_table(run),
+            "",
+        ]
+    lines += ["![latency against data size](bench/results/latency.png)", "", END]
+    text = benchmarks.read_text()
+    section = "\n".join(lines)
+    if START in text:
+        text = re.sub(
+            re.escape(START) + ".*?" + re.escape(END), lambda _: section, text, flags=re.S
+        )
+    else:
+        text = text.rstrip() + "\n\n" + section + "\n"
+    benchmarks.write_text(text)
+    print(f"wrote {benchmarks} and {results / 'latency.png'}")

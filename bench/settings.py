@@ -1,0 +1,10 @@
+"""The demo marketplace as measured: production-like (DEBUG off), plus the framework floor
+at /bench/floor/. DATABASE_URL selects the generated database."""
+
+from demo.settings import *  # noqa: F403
+
+DEBUG = False
+ROOT_URLCONF = "bench.urls"
+# Only the request's own work is measured: no Redis round trips for live events.
+ORDER_MESSAGES_REDIS_URL = None
+LOGGING = {"version": 1, "disable_existing_loggers": False}
