@@ -8,3 +8,4 @@ ROOT_URLCONF = "bench.urls"
 # Only the request's own work is measured: no Redis round trips for live events.
 ORDER_MESSAGES_REDIS_URL = None
 LOGGING = {"version": 1, "disable_existing_loggers": False}
+TEMPLATES[0]["DIRS"] = [BASE_DIR / "bench" / "templates"]  # noqa: F405

@@ -60,6 +60,7 @@ def probe() -> Probe:
     deep_note = "" if depth == DEPTH else f"page {depth} (the last)"
     result.scenarios = [
         get("floor", "/bench/floor/", vendor_cookie),
+        get("page floor", "/bench/page/", vendor_cookie),
         get("badge (vendor)", "/bench/unread/", vendor_cookie),
         get("badge (customer)", "/bench/unread/", customer_cookie),
         get("Messages tab (customer)", "/messages/inbox/", customer_cookie),

@@ -10,6 +10,7 @@ import os
 
 import dj_database_url
 
+from demo.settings import LANGUAGES  # noqa: F401 — the same languages as the demo
 from demo.settings import MIDDLEWARE as DEMO_MIDDLEWARE
 
 SECRET_KEY = "bench-only"
@@ -24,18 +25,22 @@ INSTALLED_APPS = [
     "dj_pagination",
     "postman",
 ]
-MIDDLEWARE = [m for m in DEMO_MIDDLEWARE if "htmx" not in m and "whitenoise" not in m] + [
+MIDDLEWARE = [m for m in DEMO_MIDDLEWARE if "htmx" not in m] + [
     "dj_pagination.middleware.PaginationMiddleware"
 ]
 ROOT_URLCONF = "bench.peer.urls"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [os.path.join(os.path.dirname(__file__), "templates")],
+        "DIRS": [
+            os.path.join(os.path.dirname(__file__), "templates"),
+            os.path.join(os.path.dirname(__file__), "..", "templates"),
+        ],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "postman.context_processors.inbox",
@@ -50,9 +55,12 @@ DATABASES = {
 }
 # As in the demo: a connection pool, since under ASGI every request has its own thread.
 DATABASES["default"]["OPTIONS"] = {"pool": {"min_size": 2, "max_size": 8, "timeout": 10}}
+USE_I18N = True
+LANGUAGE_CODE = "en"
 USE_TZ = True
 TIME_ZONE = "UTC"
 STATIC_URL = "/static/"
+STATIC_ROOT = os.path.join(os.path.dirname(__file__), "..", "..", "staticfiles")
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 LOGIN_URL = "/accounts/login/"
 POSTMAN_AUTO_MODERATE_AS = True

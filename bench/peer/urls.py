@@ -1,7 +1,7 @@
 from django.shortcuts import render
 from django.urls import include, path
 
-from ..floor import floor
+from ..floor import floor, page_floor
 
 
 def badge(request):
@@ -11,6 +11,7 @@ def badge(request):
 
 urlpatterns = [
     path("bench/floor/", floor),
+    path("bench/page/", page_floor),
     path("bench/unread/", badge),
     path("messages/", include("postman.urls", namespace="postman")),
 ]

@@ -1,6 +1,7 @@
 """How the demo store answers django-order-messages (ORDER_MESSAGES_ADAPTER)."""
 
 from django.contrib.auth import get_user_model
+from django.db.models import Prefetch
 
 from order_messages.adapter import STORE, Item, Order, StoreAdapter, SubOrder
 
@@ -12,7 +13,12 @@ STORE_NAME = "Demo Marketplace"
 
 class DemoStoreAdapter(StoreAdapter):
     def get_order(self, number):
-        order = models.Order.objects.filter(number=number).prefetch_related("items__vendor").first()
+        items = models.OrderItem.objects.select_related("vendor").order_by("pk")
+        order = (
+            models.Order.objects.filter(number=number)
+            .prefetch_related(Prefetch("items", queryset=items))
+            .first()
+        )
         return None if order is None else self.to_order(order)
 
     def to_order(self, order: models.Order) -> Order:
@@ -46,6 +52,16 @@ class DemoStoreAdapter(StoreAdapter):
         if not hasattr(user, "_demo_vendor_keys"):
             user._demo_vendor_keys = set(user.vendors.values_list("slug", flat=True))
         return user._demo_vendor_keys
+
+    def can_manage_conversations(self, user):
+        # The demo's store staff are staff accounts: customers and vendors are answered
+        # without loading their permissions (two queries on every page).
+        return bool(
+            user.is_authenticated
+            and user.is_active
+            and (user.is_superuser or user.is_staff)
+            and super().can_manage_conversations(user)
+        )
 
     def get_store_name(self):
         return STORE_NAME

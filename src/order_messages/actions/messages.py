@@ -1,7 +1,14 @@
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F, Subquery
+from django.db.models import (
+    Case,
+    F,
+    PositiveBigIntegerField,
+    PositiveIntegerField,
+    Subquery,
+    When,
+)
 from django.utils import timezone
 from django.utils.translation import gettext
 
@@ -50,16 +57,20 @@ def post_message(*, order: Order, sub_order: SubOrder, actor: Actor, body: str) 
     body = clean_body(body)
     with transaction.atomic():
         conversation = ensure_conversation(order=order, sub_order=sub_order)
-        if actor.user is not None:
-            add_participants(conversation=conversation, members=[(actor.user.pk, actor.role)])
-        message = append_message(conversation=conversation, actor=actor, body=body)
+        message = append_message(conversation=conversation, actor=actor, body=body, join=True)
     return message
 
 
 def append_message(
-    *, conversation: Conversation, actor: Actor, body: str, kind: str = Message.Kind.MESSAGE
+    *,
+    conversation: Conversation,
+    actor: Actor,
+    body: str,
+    kind: str = Message.Kind.MESSAGE,
+    join: bool = False,
 ) -> Message:
-    """Write a message with the next sequence number and bump everyone's counters.
+    """Write a message with the next sequence number and bump everyone's counters. With
+    ``join``, an author who is not yet a participant becomes one.
 
     Locks, always in this order: the conversation row, its participants by user id, then
     the unread counters by user id. ``mark_read`` takes a subset in the same order, so
@@ -93,28 +104,39 @@ def append_message(
     author_id = actor.user.pk if actor.user is not None else None
     recipients = [user_id for user_id, _ in participants if user_id != author_id]
     author_unread = next((n for user_id, n in participants if user_id == author_id), 0)
+    if join and author_id is not None and len(recipients) == len(participants):
+        # Joined as of this message: nothing unread, already up to date.
+        add_participants(conversation=conversation, members=[(author_id, actor.role)])
+        participants.append((author_id, 0))
 
-    Participant.objects.filter(conversation=conversation).exclude(user_id=author_id).update(
-        unread_count=F("unread_count") + 1, last_message_at=now
-    )
+    # Everyone else has one more unread; writing in a conversation means having read it.
+    updates = {"unread_count": F("unread_count") + 1, "last_message_at": now}
     if author_id is not None:
-        # Writing in a conversation means having read it.
-        Participant.objects.filter(conversation=conversation, user_id=author_id).update(
-            unread_count=0, last_read_seq=seq, last_message_at=now
+        updates["unread_count"] = Case(
+            When(user_id=author_id, then=0),
+            default=F("unread_count") + 1,
+            output_field=PositiveIntegerField(),
         )
+        updates["last_read_seq"] = Case(
+            When(user_id=author_id, then=seq),
+            default=F("last_read_seq"),
+            output_field=PositiveBigIntegerField(),
+        )
+    Participant.objects.filter(conversation=conversation).update(**updates)
     queue_notifications(message=message, conversation=conversation)
     if kind == Message.Kind.MESSAGE:
         queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
     # The unread counters last: a busy vendor's counter is the row every post to them
     # waits for, so it is held only from here to the commit.
     locked = recipients + ([author_id] if author_unread else [])
-    if locked:
+    if len(locked) > 1:  # one row needs no ordering: its UPDATE is its lock
         list(
             UnreadCounter.objects.select_for_update()
             .filter(user_id__in=locked)
             .order_by("user_id")
             .values_list("pk", flat=True)
         )
+    if locked:
         UnreadCounter.objects.filter(user_id__in=recipients).update(count=F("count") + 1)
         if author_unread:
             UnreadCounter.objects.filter(user_id=author_id).update(count=F("count") - author_unread)
