@@ -66,7 +66,7 @@ def probe() -> Probe:
     def get(name, path, cookie, note=""):
         return Scenario(name, [Request("GET", path, cookie)], note=note)
 
-    deep_note = "" if depth == DEPTH else f"page {depth} (the last)"
+    deep_note = "" if depth == DEPTH else f"page {depth}, the last"
     result.scenarios = [
         get("floor", "/bench/floor/", vendor_cookie),
         get("page floor", "/bench/page/", vendor_cookie),

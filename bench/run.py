@@ -13,6 +13,7 @@ bench/results/, the table into BENCHMARKS.md and the plot to bench/results/laten
 from __future__ import annotations
 
 import argparse
+import ast
 import json
 import os
 import subprocess
@@ -45,6 +46,16 @@ def probe(settings: str, env: dict) -> dict:
     return json.loads(output.splitlines()[-1])
 
 
+def loaded(output: str) -> dict:
+    """What bench.generate printed it loaded, per system: {"ours": {"messages": ...}}."""
+    found = {}
+    for line in output.splitlines():
+        system, _, rest = line.partition(": ")
+        if system in SYSTEMS and rest.startswith("{"):
+            found[system] = ast.literal_eval(rest)
+    return found
+
+
 def idle(url: str) -> None:
     """Wait until the database runs no query of an abandoned request (a slow page that
     wrk stopped waiting for still runs to its end), so it does not slow the next one."""
@@ -60,10 +71,15 @@ def idle(url: str) -> None:
 
 
 def measure(messages: int, *, seconds: float, warmup: float) -> dict:
-    subprocess.run(
-        [sys.executable, "-m", "bench.generate", "--messages", str(messages)], cwd=ROOT, check=True
-    )
-    result = {"messages": messages, "systems": {}}
+    generated = subprocess.run(
+        [sys.executable, "-m", "bench.generate", "--messages", str(messages)],
+        cwd=ROOT,
+        check=True,
+        stdout=subprocess.PIPE,  # the progress bars stay on the terminal (stderr)
+        text=True,
+    ).stdout
+    print(generated, end="", flush=True)
+    result = {"messages": messages, "systems": {}, "loaded": loaded(generated)}
     for system, (settings, env, url) in SYSTEMS.items():
         print(f"{system}: probing", flush=True)
         found = probe(settings, env)
