@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import psycopg
+from tqdm import tqdm
 
 CHUNK = 20_000
 
@@ -82,26 +83,28 @@ def copy_rows(
     table: str,
     columns: list[str],
     rows: Iterable[tuple],
-    progress=None,
+    *,
+    progress: str = "",
+    total: int | None = None,
 ) -> int:
     """COPY the rows (tuples of str/int/None/bool, no tabs, newlines or backslashes in
-    strings) into the table; returns how many."""
+    strings) into the table; returns how many. With ``progress``, a bar of that name
+    counts them up to ``total``."""
+    bar = tqdm(total=total, desc=progress, unit="row", unit_scale=True, disable=not progress)
     n = 0
-    with connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+    with bar, connection.cursor().copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
         lines: list[str] = []
         for row in rows:
             lines.append("\t".join(map(text, row)))
             if len(lines) == CHUNK:
                 copy.write(("\n".join(lines) + "\n").encode())
                 n += len(lines)
-                if progress is not None:
-                    progress.update(len(lines))
+                bar.update(len(lines))
                 lines.clear()
         if lines:
             copy.write(("\n".join(lines) + "\n").encode())
             n += len(lines)
-            if progress is not None:
-                progress.update(len(lines))
+            bar.update(len(lines))
     return n
 
 

@@ -17,8 +17,6 @@ import sys
 import time
 from pathlib import Path
 
-from tqdm import tqdm
-
 from .bulk import connect, copy_rows, reset_sequences, ts, without_indexes
 from .shape import (
     STORE_USER,
@@ -239,17 +237,17 @@ def load_ours(shape: Shape, url: str) -> dict:
                         c + 1,
                     )  # fmt: skip
 
-        with tqdm(total=shape.messages, desc="ours: messages", unit="msg", unit_scale=True) as bar:
-            counts["messages"] = copy_rows(
-                db,
-                "order_messages_message",
-                [
-                    "id", "seq", "kind", "author_role", "author_name", "body", "created_at",
-                    "author_id", "conversation_id",
-                ],
-                messages(),
-                progress=bar,
-            )  # fmt: skip
+        counts["messages"] = copy_rows(
+            db,
+            "order_messages_message",
+            [
+                "id", "seq", "kind", "author_role", "author_name", "body", "created_at",
+                "author_id", "conversation_id",
+            ],
+            messages(),
+            progress="ours: messages",
+            total=shape.messages,
+        )  # fmt: skip
         print("ours: rebuilding indexes and constraints", flush=True)
     with connect(url) as db:
         reset_sequences(db, [t for t in tables if t != "order_messages_unreadcounter"])
@@ -288,20 +286,20 @@ def load_peer(shape: Shape, url: str) -> dict:
                         first if n > 1 else None,
                     )  # fmt: skip
 
-        with tqdm(total=shape.messages, desc="peer: messages", unit="msg", unit_scale=True) as bar:
-            counts["messages"] = copy_rows(
-                db,
-                "postman_message",
-                [
-                    "id", "subject", "body", "email", "sent_at", "read_at", "replied_at",
-                    "sender_archived", "recipient_archived", "sender_deleted_at",
-                    "recipient_deleted_at", "moderation_status", "moderation_date",
-                    "moderation_reason", "moderation_by_id", "parent_id", "recipient_id",
-                    "sender_id", "thread_id",
-                ],
-                messages(),
-                progress=bar,
-            )  # fmt: skip
+        counts["messages"] = copy_rows(
+            db,
+            "postman_message",
+            [
+                "id", "subject", "body", "email", "sent_at", "read_at", "replied_at",
+                "sender_archived", "recipient_archived", "sender_deleted_at",
+                "recipient_deleted_at", "moderation_status", "moderation_date",
+                "moderation_reason", "moderation_by_id", "parent_id", "recipient_id",
+                "sender_id", "thread_id",
+            ],
+            messages(),
+            progress="peer: messages",
+            total=shape.messages,
+        )  # fmt: skip
         print("peer: rebuilding indexes and constraints", flush=True)
     with connect(url) as db:
         reset_sequences(db, ["auth_user", "postman_message"])

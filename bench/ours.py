@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from .probe import DEPTH, PAGE, POSTERS, Probe, Request, Scenario, count_queries, login, timed
+from .probe import (
+    DEPTH,
+    PAGE,
+    POSTERS,
+    Probe,
+    Request,
+    Scenario,
+    count_queries,
+    login,
+    page,
+    timed,
+)
 
 
 def probe() -> Probe:
@@ -63,19 +74,16 @@ def probe() -> Probe:
         for c, _, _ in posters
     ]
 
-    def get(name, path, cookie, note=""):
-        return Scenario(name, [Request("GET", path, cookie)], note=note)
-
     deep_note = "" if depth == DEPTH else f"page {depth}, the last"
     result.scenarios = [
-        get("floor", "/bench/floor/", vendor_cookie),
-        get("page floor", "/bench/page/", vendor_cookie),
-        get("badge (vendor)", "/messages/unread/", vendor_cookie),
-        get("badge (customer)", "/messages/unread/", customer_cookie),
-        get("Messages tab (customer)", "/messages/", customer_cookie),
-        get("inbox page 1 (vendor)", "/messages/", vendor_cookie),
-        get(f"inbox page {DEPTH} (vendor)", deep_path, vendor_cookie, deep_note),
-        get(f"thread of {hot.last_seq:,} messages", thread_path, customer_cookie),
+        page("floor", "/bench/floor/", vendor_cookie),
+        page("page floor", "/bench/page/", vendor_cookie),
+        page("badge (vendor)", "/messages/unread/", vendor_cookie),
+        page("badge (customer)", "/messages/unread/", customer_cookie),
+        page("Messages tab (customer)", "/messages/", customer_cookie),
+        page("inbox page 1 (vendor)", "/messages/", vendor_cookie),
+        page(f"inbox page {DEPTH} (vendor)", deep_path, vendor_cookie, deep_note),
+        page(f"thread of {hot.last_seq:,} messages", thread_path, customer_cookie),
         Scenario("post a message", post_requests, connections=32, expect=302),
         Scenario("mark read", read_requests, connections=16, together_with="post while reading"),
         Scenario("post while reading", post_requests, connections=16, expect=302),

@@ -48,6 +48,11 @@ class Probe:
     queries: dict[str, dict] = field(default_factory=dict)
 
 
+def page(name: str, path: str, cookie: str, note: str = "") -> Scenario:
+    """A scenario of one GET."""
+    return Scenario(name, [Request("GET", path, cookie)], note=note)
+
+
 def login(user) -> tuple[str, str]:
     """A session cookie and CSRF token for the user, as the login form would leave them."""
     from django.middleware.csrf import _get_new_csrf_string

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from ..probe import DEPTH, PAGE, POSTERS, Probe, Request, Scenario, count_queries, login, timed
+from ..probe import (
+    DEPTH,
+    PAGE,
+    POSTERS,
+    Probe,
+    Request,
+    Scenario,
+    count_queries,
+    login,
+    page,
+    timed,
+)
 
 
 def probe() -> Probe:
@@ -54,24 +65,21 @@ def probe() -> Probe:
         for pk, cookie, csrf in posters
     ]
 
-    def get(name, path, cookie, note=""):
-        return Scenario(name, [Request("GET", path, cookie)], note=note)
-
     deep_note = "" if depth == DEPTH else f"page {depth}, the last"
     result.scenarios = [
-        get("floor", "/bench/floor/", vendor_cookie),
-        get("page floor", "/bench/page/", vendor_cookie),
-        get("badge (vendor)", "/bench/unread/", vendor_cookie),
-        get("badge (customer)", "/bench/unread/", customer_cookie),
-        get("Messages tab (customer)", "/messages/inbox/", customer_cookie),
-        get("inbox page 1 (vendor)", "/messages/inbox/", vendor_cookie),
-        get(
+        page("floor", "/bench/floor/", vendor_cookie),
+        page("page floor", "/bench/page/", vendor_cookie),
+        page("badge (vendor)", "/bench/unread/", vendor_cookie),
+        page("badge (customer)", "/bench/unread/", customer_cookie),
+        page("Messages tab (customer)", "/messages/inbox/", customer_cookie),
+        page("inbox page 1 (vendor)", "/messages/inbox/", vendor_cookie),
+        page(
             f"inbox page {DEPTH} (vendor)",
             f"/messages/inbox/?page={depth}",
             vendor_cookie,
             deep_note,
         ),
-        get(
+        page(
             f"thread of {longest['n']:,} messages", f"/messages/view/t/{first.pk}/", customer_cookie
         ),
         Scenario("post a message", send, connections=32, expect=302),
@@ -79,11 +87,11 @@ def probe() -> Probe:
     for scenario in result.scenarios:
         scenario.queries = count_queries(scenario.requests[0])
 
-    def inbox_page(user, page):
+    def inbox_page(user, number):
         # What dj-pagination's {% autopaginate %} does with postman's folder: count, slice.
         folder = Message.objects.inbox(user)
         folder.count()
-        return list(folder[(page - 1) * PAGE : page * PAGE])
+        return list(folder[(number - 1) * PAGE : number * PAGE])
 
     result.queries = {
         "badge (vendor)": timed(lambda: Message.objects.inbox_unread_count(vendor)),
