@@ -140,3 +140,44 @@ def test_a_thread_page_costs_the_same_with_5_or_300_messages(
     assert_same(small, large)
     if username == "alice" and unread:
         assert not Participant.objects.filter(user=demo["alice"], unread_count__gt=0).exists()
+
+
+# -- posting --------------------------------------------------------------------------------
+
+
+def test_posting_costs_the_same_in_a_short_and_a_long_conversation(demo, post, access_as):
+    from order_messages import actions
+
+    def measure(number):
+        access = access_as("alice", number)
+        sub_order = access.sub_order("bobs-bikes")
+        actor = access.actor_in(sub_order)
+        with CaptureQueriesContext(connection) as captured:
+            actions.post_message(order=access.order, sub_order=sub_order, actor=actor, body="Hi")
+        return [q["sql"] for q in captured.captured_queries]
+
+    post("alice", "1001", "bobs-bikes")
+    post("bob", "1001", "bobs-bikes")
+    for i in range(60):
+        post("bob" if i % 2 else "alice", "1002", "bobs-bikes", f"Message {i}")
+
+    short, long = measure("1001"), measure("1002")
+
+    assert_same(short, long)
+    # Alice is a participant already: nothing is inserted for her, only the message and
+    # the e-mail to Bob's Bikes.
+    inserted = [sql.split("(")[0] for sql in long if sql.startswith("INSERT")]
+    assert not any("participant" in s or "unreadcounter" in s for s in inserted), inserted
+
+
+def test_store_staff_posting_for_the_first_time_join_with_nothing_unread(demo, post):
+    from order_messages.models import Participant, UnreadCounter
+
+    post("alice", "1002", "bobs-bikes")
+    post("admin", "1002", "bobs-bikes", "The store here: how can we help?")
+
+    joined = Participant.objects.get(conversation__order_number="1002", user=demo["admin"])
+    assert (joined.role, joined.unread_count, joined.last_read_seq) == ("staff", 0, 2)
+    assert UnreadCounter.objects.get(user=demo["admin"]).count == 0
+    alice = Participant.objects.get(conversation__order_number="1002", user=demo["alice"])
+    assert alice.unread_count == 1

@@ -72,9 +72,9 @@ def append_message(
     """Write a message with the next sequence number and bump everyone's counters. With
     ``join``, an author who is not yet a participant becomes one.
 
-    Locks, always in this order: the conversation row, its participants by user id, then
-    the unread counters by user id. ``mark_read`` takes a subset in the same order, so
-    concurrent posts and reads cannot deadlock.
+    Locks, always in this order: the conversation row, its participants by user id, the
+    conversation's open e-mail batches, then the unread counters by user id. ``mark_read``
+    takes a subset in the same order, so concurrent posts and reads cannot deadlock.
     """
     now = timezone.now()
     excerpt = " ".join(body.split())[:EXCERPT_LENGTH]
