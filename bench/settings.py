@@ -1,5 +1,6 @@
 """The demo marketplace as measured: production-like (DEBUG off), plus the framework floor
-at /bench/floor/. DATABASE_URL selects the generated database."""
+at /bench/floor/ and the page floor at /bench/page/. DATABASE_URL selects the generated
+database."""
 
 from demo.settings import *  # noqa: F403
 
@@ -9,3 +10,5 @@ ROOT_URLCONF = "bench.urls"
 ORDER_MESSAGES_REDIS_URL = None
 LOGGING = {"version": 1, "disable_existing_loggers": False}
 TEMPLATES[0]["DIRS"] = [BASE_DIR / "bench" / "templates"]  # noqa: F405
+# Static files come from the apps (WHITENOISE_USE_FINDERS); nothing is collected.
+STATIC_ROOT = None
