@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from urllib.parse import urlencode
 
 from .probe import (
@@ -22,7 +23,6 @@ def probe() -> Probe:
     from django.contrib.auth import get_user_model
 
     from order_messages import actions, queries
-    from order_messages.adapter import get_adapter
     from order_messages.models import Conversation
     from order_messages.queries.cursors import encode_cursor
 
@@ -105,15 +105,15 @@ def probe() -> Probe:
             lambda: queries.thread_page(conversation=hot, last_read_seq=hot.last_seq).messages
         ),
     }
-    order = get_adapter().get_order(posters[0][0].order_number)
-    sub_order = order.sub_orders[0]
-    access = queries.access_order(user=posters[0][0].customer, order_number=order.number)
+    conversation = posters[0][0]
+    number = conversation.order_number
+    access = queries.access_order(user=conversation.customer, order_number=number)
+    order, sub_order = access.order, access.sub_order(conversation.vendor_key)
     actor = access.actor_in(sub_order)
     result.queries["post a message"] = timed(
         lambda: actions.post_message(order=order, sub_order=sub_order, actor=actor, body="Hello?"),
         budget=0.5,
     )
-    conversation = posters[0][0]
 
     def post_then_time_read():
         actions.post_message(order=order, sub_order=sub_order, actor=actor, body="Anyone?")
@@ -129,8 +129,6 @@ def probe() -> Probe:
 
 
 def timed_once(fn) -> float:
-    import time
-
     started = time.perf_counter()
     fn()
     return (time.perf_counter() - started) * 1000
