@@ -120,7 +120,7 @@ def main():
     scales = [10**4, 10**5] if args.quick else [10**4, 10**5, 10**6, 10**7]
     if args.scales:
         scales = [int(float(s)) for s in args.scales.split(",")]
-    seconds = args.seconds or (3 if args.quick else 10)
+    seconds = args.seconds or (3 if args.quick else 8)
     RESULTS.mkdir(exist_ok=True)
     if not args.report_only:
         for messages in scales:

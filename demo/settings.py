@@ -57,6 +57,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "order_messages.context_processors.order_messages",
+                "demo.store.context_processors.demo",
             ],
         },
     }

@@ -1,0 +1,61 @@
+"""Settings for running the marketplace for real (DJANGO_SETTINGS_MODULE=demo.production):
+secrets and addresses from the environment, HTTPS only, the demo's mailbox and webhook
+receiver absent. Passes ``manage.py check --deploy``.
+
+Environment: SECRET_KEY, ALLOWED_HOSTS (comma-separated), SITE_URL (https://...),
+DATABASE_URL, REDIS_URL, EMAIL_HOST/EMAIL_PORT/EMAIL_HOST_USER/EMAIL_HOST_PASSWORD,
+ANYMAIL_WEBHOOK_SECRET and MAILGUN_WEBHOOK_SIGNING_KEY (inbound mail through a provider),
+SECURE_SSL_REDIRECT (0 where the proxy in front already redirects).
+"""
+
+import os
+
+from django.core.exceptions import ImproperlyConfigured
+
+from .settings import *  # noqa: F403
+from .settings import ANYMAIL, TEMPLATES
+
+
+def required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ImproperlyConfigured(f"Set {name} in the environment (see demo/production.py).")
+    return value
+
+
+DEBUG = False
+SECRET_KEY = required("SECRET_KEY")
+ALLOWED_HOSTS = [host.strip() for host in required("ALLOWED_HOSTS").split(",") if host.strip()]
+ORDER_MESSAGES_SITE_URL = required("SITE_URL")
+CSRF_TRUSTED_ORIGINS = [ORDER_MESSAGES_SITE_URL]
+
+# The demo's pages that show every e-mail and webhook are for the demo only.
+DEMO_MAILBOX = False
+EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "1") == "1"
+ANYMAIL = {
+    **ANYMAIL,
+    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET"),
+    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY"),
+}
+
+# HTTPS only, behind a proxy that says so in X-Forwarded-Proto.
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = os.environ.get("SECURE_SSL_REDIRECT", "1") == "1"
+SECURE_HSTS_SECONDS = int(os.environ.get("SECURE_HSTS_SECONDS") or 31_536_000)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = True
+SECURE_HSTS_PRELOAD = True
+SESSION_COOKIE_SECURE = True
+CSRF_COOKIE_SECURE = True
+
+# Static files are collected (manage.py collectstatic) and served by WhiteNoise.
+WHITENOISE_USE_FINDERS = False
+WHITENOISE_AUTOREFRESH = False
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
+}
+
+TEMPLATES[0]["OPTIONS"]["debug"] = False

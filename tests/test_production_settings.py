@@ -1,0 +1,76 @@
+"""demo.production: secrets from the environment, a clean ``check --deploy``, and none of
+the demo-only pages."""
+
+import os
+import secrets
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(code_or_args, env_extra, tmp_path):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "DJANGO_SETTINGS_MODULE")
+    }
+    env.update(
+        DJANGO_SETTINGS_MODULE="demo.production",
+        DATABASE_URL=f"sqlite:///{tmp_path / 'production.sqlite3'}",
+        **env_extra,
+    )
+    return subprocess.run(
+        [sys.executable, *code_or_args], cwd=REPO, env=env, capture_output=True, text=True
+    )
+
+
+PRODUCTION = {
+    "SECRET_KEY": secrets.token_urlsafe(50),
+    "ALLOWED_HOSTS": "shop.example,www.shop.example",
+    "SITE_URL": "https://shop.example",
+}
+
+
+def test_the_production_settings_pass_the_deployment_checks(tmp_path):
+    result = run(
+        ["manage.py", "check", "--deploy", "--fail-level", "WARNING"], PRODUCTION, tmp_path
+    )
+
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "no issues" in result.stdout
+
+
+def test_without_a_secret_key_they_refuse_to_start_and_say_what_is_missing(tmp_path):
+    result = run(["manage.py", "check"], {**PRODUCTION, "SECRET_KEY": ""}, tmp_path)
+
+    assert result.returncode != 0
+    assert "Set SECRET_KEY in the environment" in result.stderr
+
+
+def test_the_demo_mailbox_and_webhook_pages_do_not_exist_in_production(tmp_path):
+    code = """
+import django
+django.setup()
+from django.conf import settings
+from django.urls import Resolver404, resolve
+for path in ("/demo/mailbox/", "/demo/webhooks/", "/demo/webhooks/receive/"):
+    try:
+        resolve(path)
+    except Resolver404:
+        print("absent", path)
+print("debug", settings.DEBUG, "backend", settings.EMAIL_BACKEND)
+"""
+    result = run(["-c", code], PRODUCTION, tmp_path)
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("absent") == 3, result.stdout
+    assert "debug False backend django.core.mail.backends.smtp.EmailBackend" in result.stdout
+
+
+def test_the_demo_footer_links_its_mailbox_only_where_it_exists(client_for, settings):
+    assert b"/demo/mailbox/" in client_for("alice").get("/").content
+
+    settings.DEMO_MAILBOX = False
+    assert b"/demo/mailbox/" not in client_for("alice").get("/").content
