@@ -40,7 +40,7 @@ def probe(settings: str, env: dict) -> dict:
         cwd=ROOT,
         env={**os.environ, **env, "DJANGO_SETTINGS_MODULE": settings, "DEBUG": "0"},
         check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,  # a failing probe's traceback stays on the terminal
         text=True,
     ).stdout
     return json.loads(output.splitlines()[-1])

@@ -11,10 +11,12 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def run(code_or_args, env_extra, tmp_path):
+    # A server's environment: none of what the test run sets for itself (browser tests
+    # set DJANGO_ALLOW_ASYNC_UNSAFE, which check --deploy rightly refuses).
     env = {
         k: v
         for k, v in os.environ.items()
-        if k not in ("SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL", "DJANGO_SETTINGS_MODULE")
+        if not k.startswith("DJANGO_") and k not in ("SECRET_KEY", "ALLOWED_HOSTS", "SITE_URL")
     }
     env.update(
         DJANGO_SETTINGS_MODULE="demo.production",
