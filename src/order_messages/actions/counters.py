@@ -10,18 +10,18 @@ from ..models import Participant, UnreadCounter
 from ..queries.counts import recounted_total, recounted_unread
 
 
+def lock_in_user_order(rows) -> None:
+    """Lock the rows by user id, the order in which the posting action takes them."""
+    list(rows.select_for_update().order_by("user_id").values_list("pk", flat=True))
+
+
 def repair_participants(*, keys: list[int]) -> None:
     """Set these participants' unread counts to a recount of their conversations."""
     with transaction.atomic():
         # Lock first, recount in a later statement: a post that comes meanwhile waits for
         # these rows and adds its message on top of the recount, and one that committed
         # before is in it.
-        list(
-            Participant.objects.select_for_update()
-            .filter(pk__in=keys)
-            .order_by("user_id")
-            .values_list("pk", flat=True)
-        )
+        lock_in_user_order(Participant.objects.filter(pk__in=keys))
         Participant.objects.filter(pk__in=keys).update(unread_count=recounted_unread())
 
 
@@ -33,10 +33,5 @@ def repair_counters(*, user_ids: list[int]) -> None:
             [UnreadCounter(user_id=user_id) for user_id in user_ids], ignore_conflicts=True
         )
         # As above: the counters in the order posts take them, then the sum.
-        list(
-            UnreadCounter.objects.select_for_update()
-            .filter(user_id__in=user_ids)
-            .order_by("user_id")
-            .values_list("pk", flat=True)
-        )
+        lock_in_user_order(UnreadCounter.objects.filter(user_id__in=user_ids))
         UnreadCounter.objects.filter(user_id__in=user_ids).update(count=recounted_total())
