@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test lint install clean bench bench-full messages
+.PHONY: demo test reliability lint install clean bench bench-full messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -25,6 +25,16 @@ demo: install
 test: install
 	$(VENV)/bin/ruff check src demo tests bench
 	$(VENV)/bin/pytest
+
+# The long variants of the reliability tests (RELIABILITY.md), on PostgreSQL: 32 workers doing
+# 50,000 operations, the fault tests, and ten times the fuzzing examples. About 20 minutes.
+PG_URL ?= postgres://postgres@127.0.0.1:5432/test
+RELIABILITY_TESTS := tests/test_concurrency.py tests/test_faults.py tests/test_inbound_fuzz.py \
+	tests/test_rendering_fuzz.py tests/test_api_stateful.py tests/test_hostile_input.py
+
+reliability: install
+	DATABASE_URL="$(PG_URL)" STRESS_OPERATIONS=$${STRESS_OPERATIONS:-50000} FUZZ_SCALE=$${FUZZ_SCALE:-10} \
+		$(VENV)/bin/pytest -p no:cacheprovider -s --durations=10 $(RELIABILITY_TESTS)
 
 # The benchmarks load the servers with wrk (Debian's package); the peer they are measured
 # against, django-postman, comes with the dev extra.

@@ -13,7 +13,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .settings import *  # noqa: F403
-from .settings import ANYMAIL, TEMPLATES
+from .settings import ANYMAIL, CONTENT_SECURITY_POLICY, TEMPLATES
 
 
 def required(name: str) -> str:
@@ -49,6 +49,10 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
 SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
+# The demo's policy, and a page that still names an http:// address fetches it over HTTPS.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {**CONTENT_SECURITY_POLICY["DIRECTIVES"], "upgrade-insecure-requests": True}
+}
 
 # Static files are collected (manage.py collectstatic) and served by WhiteNoise.
 WHITENOISE_USE_FINDERS = False

@@ -14,5 +14,8 @@ urlpatterns = [
     path("", include("demo.store.urls")),
 ]
 
+# A body over the size limits, found by the CSRF check before any view: 413, not 400.
+handler400 = "order_messages.views.bodies.bad_request"
+
 if getattr(settings, "DEMO_MAILBOX", False):
     urlpatterns.insert(0, path("demo/", include("demo.store.mailbox_urls")))

@@ -196,16 +196,16 @@ def test_html_in_a_message_is_escaped_and_links_are_clickable(client_for):
     ) in page
 
 
-def test_a_message_with_broken_encoding_is_kept_with_replacement_characters(client_for):
+def test_a_message_with_broken_encoding_is_refused_not_stored_mangled(client_for):
     response = client_for("alice").post(
         THREAD.format("1001", "bobs-bikes"),
         b"body=caf%E9+%FF%FEok",
         content_type="application/x-www-form-urlencoded",
     )
 
-    assert response.status_code == 302
-    message = conversation_of("1001", "bobs-bikes").messages.get()
-    assert message.body == "caf\ufffd \ufffd\ufffdok"
+    assert response.status_code == 400
+    assert "The text was not sent as UTF-8" in response.content.decode()
+    assert not Conversation.objects.filter(order_number="1001", vendor_key="bobs-bikes").exists()
 
 
 def test_an_htmx_post_returns_the_conversation_partial(client_for):
@@ -471,6 +471,25 @@ def test_a_guest_link_opens_the_orders_messages(demo, order):
     # The link opens only its own order.
     assert is_sent_to_login(client.get("/messages/orders/1005/"))
     assert_counters_exact()
+
+
+def test_following_a_guest_link_gives_a_new_session_key(demo, order):
+    client = Client()
+    session = client.session  # planted before the link is followed
+    session["planted"] = True
+    session.save()
+    planted = session.session_key
+
+    client.get(f"/messages/guest/{make_guest_token(order('1006'))}/")
+
+    assert client.cookies["sessionid"].value != planted
+    assert client.session["planted"] is True  # the data moves along, only the key changes
+    assert client.get("/messages/orders/1006/")["Location"] == THREAD.format(
+        "1006", "daves-outdoor"
+    )
+    stale = Client()
+    stale.cookies["sessionid"] = planted
+    assert is_sent_to_login(stale.get("/messages/orders/1006/"))
 
 
 def test_an_expired_guest_link_gives_410(demo, order):

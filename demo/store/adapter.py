@@ -53,6 +53,11 @@ class DemoStoreAdapter(StoreAdapter):
             user._demo_vendor_keys = set(user.vendors.values_list("slug", flat=True))
         return user._demo_vendor_keys
 
+    def get_store_staff(self):
+        # The same people as can_manage_conversations: someone holding the permission on a
+        # customer account must not join disputes they cannot open.
+        return [u for u in super().get_store_staff() if u.is_staff or u.is_superuser]
+
     def can_manage_conversations(self, user):
         # The demo's store staff are staff accounts: customers and vendors are answered
         # without loading their permissions (two queries on every page).

@@ -4,12 +4,15 @@ one as a mail client would, so that reply by e-mail can be tried without a mail 
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
 
+from csp.constants import NONE, SELF, UNSAFE_INLINE
+from csp.decorators import csp
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from order_messages.notifications.inbound import RateLimited, receive
@@ -29,6 +32,27 @@ def raw(request, pk):
     response = HttpResponse(email.raw, content_type="message/rfc822; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="demo-email-{pk}.eml"'
     return response
+
+
+# An e-mail's HTML styles itself inline, as e-mail must; it is shown in a sandboxed frame of
+# the mailbox page under a policy of its own that allows those styles and nothing else.
+EMAIL_HTML_POLICY = {
+    "default-src": [NONE],
+    "style-src": [UNSAFE_INLINE],
+    "img-src": ["data:"],
+    "base-uri": [NONE],
+    "form-action": [NONE],
+    "frame-ancestors": [SELF],
+    "sandbox": [""],
+}
+
+
+@xframe_options_sameorigin
+@csp(EMAIL_HTML_POLICY)
+def html(request, pk):
+    """The e-mail's HTML part, for the mailbox page's preview frame."""
+    email = get_object_or_404(DemoEmail, pk=pk)
+    return HttpResponse(email.html, content_type="text/html; charset=utf-8")
 
 
 def compose_reply(email: DemoEmail, text: str) -> bytes:

@@ -21,6 +21,10 @@ DEFAULTS = {
     "SITE_URL": "http://127.0.0.1:8000",
     "MAX_MESSAGE_LENGTH": 5000,
     "MAX_REASON_LENGTH": 1000,
+    # (posts, seconds): how many messages and dispute openings one person may write through
+    # the pages and the API in any such span; a guest's are counted per order. None: no
+    # limit. Replies by e-mail have their own limit (INBOUND_RATE_LIMIT).
+    "POST_RATE_LIMIT": (20, 60),
     # Guest access links stay valid this many seconds.
     "GUEST_LINK_MAX_AGE": 60 * 60 * 24 * 30,
     "INBOX_PAGE_SIZE": 20,

@@ -1,5 +1,6 @@
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import ngettext
 
 
 class OrderMessagesError(ValidationError):
@@ -19,6 +20,34 @@ class EmptyMessage(OrderMessagesError):
 
 class MessageTooLong(OrderMessagesError):
     default_code = "too_long"
+
+
+class UnreadableText(OrderMessagesError):
+    """Text no person types and no database column should hold: NUL characters, or halves
+    of characters (unpaired surrogates, which only broken encodings produce)."""
+
+    default_message = _(
+        "This text contains characters that cannot be stored (a NUL character or broken "
+        "UTF-8). Please type it again."
+    )
+    default_code = "bad_encoding"
+
+
+class Throttled(OrderMessagesError):
+    """Too many messages from one person in a short time (ORDER_MESSAGES_POST_RATE_LIMIT)."""
+
+    default_code = "throttled"
+
+    def __init__(self, *, retry_after: int):
+        self.retry_after = retry_after
+        super().__init__(
+            ngettext(
+                "You are writing too quickly. Please try again in %(seconds)d second.",
+                "You are writing too quickly. Please try again in %(seconds)d seconds.",
+                retry_after,
+            )
+            % {"seconds": retry_after}
+        )
 
 
 class ReasonRequired(OrderMessagesError):

@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
@@ -40,6 +41,14 @@ class Event:
 
 
 REFRESH = "refresh"  # the client missed events: reload what it shows
+
+# Seconds to wait for Redis to accept a connection, or to answer: a broker that is down
+# must not hold up a post or a stream.
+REDIS_TIMEOUT = 5
+
+
+class BrokerUnavailable(Exception):
+    """The broker cannot be reached (Redis down or restarting)."""
 
 
 class MemoryBroker:
@@ -71,11 +80,7 @@ class MemoryBroker:
         with self.lock:
             events = list(self.history.get(user_id, ()))
             latest = self.sequences.get(user_id, 0)
-        if after >= latest:
-            return []
-        if not events or events[0].id > after + 1:
-            return None
-        return [e for e in events if e.id > after]
+        return _replay(events, after=after, latest=latest)
 
     def latest(self, user_id: int) -> int:
         with self.lock:
@@ -113,7 +118,9 @@ class RedisBroker:
         import redis
 
         self.url, self.window, self.prefix = url, window, prefix
-        self.client = redis.Redis.from_url(url)
+        self.client = redis.Redis.from_url(
+            url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
+        )
 
     def _key(self, user_id: int, part: str) -> str:
         return f"{self.prefix}:{user_id}:{part}"
@@ -133,26 +140,30 @@ class RedisBroker:
         return event
 
     def replay(self, user_id: int, after: int) -> list[Event] | None:
-        latest = int(self.client.get(self._key(user_id, "seq")) or 0)
-        if after >= latest:
-            return []
-        events = [
-            Event.from_json(t) for t in self.client.lrange(self._key(user_id, "history"), 0, -1)
-        ]
-        if not events or events[0].id > after + 1:
-            return None
-        return [e for e in events if e.id > after]
+        with _unavailable_on_redis_error():
+            latest = int(self.client.get(self._key(user_id, "seq")) or 0)
+            if after >= latest:
+                return _replay([], after=after, latest=latest)
+            history = self.client.lrange(self._key(user_id, "history"), 0, -1)
+        return _replay([Event.from_json(t) for t in history], after=after, latest=latest)
 
     def latest(self, user_id: int) -> int:
-        return int(self.client.get(self._key(user_id, "seq")) or 0)
+        with _unavailable_on_redis_error():
+            return int(self.client.get(self._key(user_id, "seq")) or 0)
 
     async def open(self, user_id: int) -> RedisSubscription:
         import redis.asyncio
 
-        client = redis.asyncio.Redis.from_url(self.url)
+        client = redis.asyncio.Redis.from_url(self.url, socket_connect_timeout=REDIS_TIMEOUT)
         pubsub = client.pubsub()
-        await pubsub.subscribe(self._key(user_id, "events"))
-        return RedisSubscription(client, pubsub)
+        subscription = RedisSubscription(client, pubsub)
+        try:
+            with _unavailable_on_redis_error():
+                await pubsub.subscribe(self._key(user_id, "events"))
+        except BrokerUnavailable:
+            await subscription.close()
+            raise
+        return subscription
 
 
 class RedisSubscription:
@@ -160,12 +171,39 @@ class RedisSubscription:
         self.client, self.pubsub = client, pubsub
 
     async def get(self, timeout: float) -> Event | None:
-        message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
+        with _unavailable_on_redis_error():
+            message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
         return Event.from_json(message["data"]) if message else None
 
     async def close(self) -> None:
-        await self.pubsub.aclose()
-        await self.client.aclose()
+        try:
+            await self.pubsub.aclose()
+            await self.client.aclose()
+        except Exception:  # noqa: BLE001 — a connection Redis dropped has nothing to close
+            logger.debug("Closing a broken Redis subscription failed", exc_info=True)
+
+
+@contextmanager
+def _unavailable_on_redis_error():
+    import redis
+
+    try:
+        yield
+    except (redis.RedisError, OSError) as error:
+        raise BrokerUnavailable(str(error)) from error
+
+
+def _replay(events: list[Event], *, after: int, latest: int) -> list[Event] | None:
+    """The events after ``after``, or None when the client must refresh instead: some of
+    them are no longer kept, or the client saw more than the stream now holds (the broker
+    was restarted and its numbering began again)."""
+    if after > latest:
+        return None
+    if after == latest:
+        return []
+    if not events or events[0].id > after + 1:
+        return None
+    return [e for e in events if e.id > after]
 
 
 @cache

@@ -19,9 +19,10 @@ def test_a_message_appears_in_the_other_browser_without_reload(demo, live_page_f
     bob.goto("/messages/")
     badge = bob.get_by_test_id("messages-icon")
     expect(bob.get_by_test_id("unread-count")).to_have_count(0)
-    # Both streams are open before anything is sent.
-    alice.wait_for_function("window.omLiveOpen === true")
-    bob.wait_for_function("window.omLiveOpen === true")
+    # Both streams are open before anything is sent. (A function, which Playwright evaluates
+    # once: it would evaluate a bare expression on every poll, and the pages forbid eval.)
+    alice.wait_for_function("() => window.omLiveOpen === true")
+    bob.wait_for_function("() => window.omLiveOpen === true")
 
     # Alice writes; Bob's header count changes while he stays on his page.
     started = time.monotonic()
@@ -56,7 +57,7 @@ def test_the_header_count_follows_a_dispute_and_falls_back_to_polling(
 
     bob = live_page_for("bob")
     bob.goto("/messages/")
-    bob.wait_for_function("window.omLiveOpen === true")
+    bob.wait_for_function("() => window.omLiveOpen === true")
     alice = live_page_for("alice")
     alice.goto(THREAD)
     alice.get_by_role("textbox", name="Your message").fill("Where is my bike?")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from django.db import transaction
 
-from ..adapter import Order, SubOrder
+from ..adapter import STORE, Order, SubOrder, get_adapter
 from ..models import Conversation, Participant, Role, UnreadCounter
 from ..routing import answerers, conversation_targets
 
@@ -53,3 +53,22 @@ def add_participants(*, conversation: Conversation, members: list[tuple[int, str
     UnreadCounter.objects.bulk_create(
         [UnreadCounter(user_id=user_id) for user_id, _ in members], ignore_conflicts=True
     )
+
+
+def remove_departed(
+    *, conversation: Conversation, participants: list[tuple[int, int]], author_id: int | None
+) -> dict[int, int]:
+    """Take out of the conversation those the host store no longer lets read it (a vendor's
+    former staff, staff who lost ``manage_conversations``), so that they hear nothing more
+    of it. ``participants`` are (user id, unread count) with their rows locked. Returns the
+    unread counts of those removed: their counters are the caller's to lower."""
+    others = {user_id for user_id, _ in participants} - {author_id, conversation.customer_id}
+    if others:
+        staff, _role = answerers(conversation.vendor_key)
+        others -= {user.pk for user in staff}
+    if others and conversation.vendor_key != STORE:
+        others -= {user.pk for user in get_adapter().get_store_staff()}
+    if not others:
+        return {}
+    Participant.objects.filter(conversation=conversation, user_id__in=others).delete()
+    return {user_id: unread for user_id, unread in participants if user_id in others}

@@ -28,10 +28,18 @@ def repair_participants(*, keys: list[int]) -> None:
 def repair_counters(*, user_ids: list[int]) -> None:
     """Set these users' badge counters to the sum of their participant rows, creating the
     ones that are missing."""
+    present = UnreadCounter.objects.filter(user_id__in=user_ids).values_list("user_id", flat=True)
+    missing = sorted(set(user_ids) - set(present))
+    # Committed before the recount: a post or a read changes only a counter it can see, so
+    # one created in the recount's own transaction would miss the changes made meanwhile.
+    UnreadCounter.objects.bulk_create(
+        [UnreadCounter(user_id=user_id) for user_id in missing], ignore_conflicts=True
+    )
     with transaction.atomic():
-        UnreadCounter.objects.bulk_create(
-            [UnreadCounter(user_id=user_id) for user_id in user_ids], ignore_conflicts=True
-        )
+        if missing:
+            # A post or read that found no counter to change may not have committed yet;
+            # it holds these users' participant rows, which posts lock before counters.
+            lock_in_user_order(Participant.objects.filter(user_id__in=missing))
         # As above: the counters in the order posts take them, then the sum.
         lock_in_user_order(UnreadCounter.objects.filter(user_id__in=user_ids))
         UnreadCounter.objects.filter(user_id__in=user_ids).update(count=recounted_total())

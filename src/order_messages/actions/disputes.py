@@ -13,7 +13,7 @@ from ..queries import Actor
 from ..routing import answerers
 from ..webhooks import queue_webhooks
 from .conversations import add_participants, ensure_conversation
-from .messages import append_message
+from .messages import append_message, check_text
 
 Status = Dispute.Status
 
@@ -29,7 +29,9 @@ def check_transition(*, conversation: Conversation, target: str) -> None:
 
 def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str) -> Dispute:
     """Open a dispute: the store's staff join the conversation and everyone is told."""
-    reason = (reason or "").replace("\x00", "").strip()
+    reason = reason or ""
+    check_text(reason)
+    reason = reason.strip()
     if not reason:
         raise ReasonRequired()
     limit = app_settings.MAX_REASON_LENGTH

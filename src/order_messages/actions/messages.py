@@ -9,18 +9,19 @@ from django.db.models import (
     Subquery,
     When,
 )
+from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from .. import live, signals
 from ..adapter import Order, SubOrder
 from ..conf import app_settings
-from ..errors import EmptyMessage, MessageTooLong
+from ..errors import EmptyMessage, MessageTooLong, UnreadableText
 from ..models import Conversation, Message, Participant, UnreadCounter
 from ..notifications.outbox import queue_notifications
 from ..queries import Actor
 from ..webhooks import queue_webhooks
-from .conversations import add_participants, ensure_conversation
+from .conversations import add_participants, ensure_conversation, remove_departed
 
 EXCERPT_LENGTH = 200
 LIVE_EVENT = {
@@ -38,9 +39,30 @@ def unread_totals(user_ids) -> dict[int, dict]:
     return {user_id: {"total": totals.get(user_id, 0)} for user_id in user_ids}
 
 
+def check_text(text: str) -> None:
+    """Refuse text that would be stored mangled or not at all: PostgreSQL rejects NUL
+    characters, and unpaired surrogates (from ``"\\ud800"`` in JSON) cannot be encoded.
+    Dropping them silently would store something other than what was sent."""
+    if "\x00" in text:
+        raise UnreadableText()
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise UnreadableText() from None
+
+
+def counter_less(n: int):
+    """The badge counter less ``n``, never below zero. A counter already wrong (after a
+    restore or a manual edit) must not make reading or posting fail on the database's
+    check; check_unread_counts --repair puts it right."""
+    return Greatest(F("count") - n, 0)
+
+
 def clean_body(body: str) -> str:
     """The text to store, or a clear error. Line breaks are kept, the ends trimmed."""
-    body = (body or "").replace("\r\n", "\n").replace("\x00", "").strip()
+    body = body or ""
+    check_text(body)
+    body = body.replace("\r\n", "\n").strip()
     if not body:
         raise EmptyMessage()
     limit = app_settings.MAX_MESSAGE_LENGTH
@@ -102,6 +124,12 @@ def append_message(
         .values_list("user_id", "unread_count")
     )
     author_id = actor.user.pk if actor.user is not None else None
+    # Participants are remembered, access is the store's to change: someone who no longer
+    # answers for the conversation must not be told of this message (SPEC 9).
+    departed = remove_departed(
+        conversation=conversation, participants=participants, author_id=author_id
+    )
+    participants = [(user_id, n) for user_id, n in participants if user_id not in departed]
     recipients = [user_id for user_id, _ in participants if user_id != author_id]
     author_unread = next((n for user_id, n in participants if user_id == author_id), 0)
     if join and author_id is not None and len(recipients) == len(participants):
@@ -129,17 +157,22 @@ def append_message(
     # The unread counters last: a busy vendor's counter is the row every post to them
     # waits for, so it is held only from here to the commit.
     locked = recipients + ([author_id] if author_unread else [])
-    if len(locked) > 1:  # one row needs no ordering: its UPDATE is its lock
+    lowered = {user_id: n for user_id, n in departed.items() if n}
+    if len(locked) + len(lowered) > 1:  # one row needs no ordering: its UPDATE is its lock
         list(
             UnreadCounter.objects.select_for_update()
-            .filter(user_id__in=locked)
+            .filter(user_id__in=[*locked, *lowered])
             .order_by("user_id")
             .values_list("pk", flat=True)
         )
     if locked:
         UnreadCounter.objects.filter(user_id__in=recipients).update(count=F("count") + 1)
         if author_unread:
-            UnreadCounter.objects.filter(user_id=author_id).update(count=F("count") - author_unread)
+            UnreadCounter.objects.filter(user_id=author_id).update(
+                count=counter_less(author_unread)
+            )
+    for user_id, unread in lowered.items():
+        UnreadCounter.objects.filter(user_id=user_id).update(count=counter_less(unread))
 
     live.publish_on_commit(
         [user_id for user_id, _ in participants],
@@ -163,8 +196,10 @@ def append_message(
     return message
 
 
-def mark_read(*, conversation: Conversation, user) -> int:
-    """Mark the whole conversation read for the user. Returns how many became read."""
+def mark_read(*, conversation: Conversation, user, up_to_seq: int | None = None) -> int:
+    """Mark the conversation read for the user: the whole of it, or with ``up_to_seq`` the
+    messages up to that one (those a page showed; a message that arrived after the page
+    was read stays unread). Returns how many became read."""
     with transaction.atomic():
         row = (
             Participant.objects.select_for_update()
@@ -175,19 +210,33 @@ def mark_read(*, conversation: Conversation, user) -> int:
         if row is None:
             return 0
         pk, unread, last_read_seq = row
-        if unread == 0 and last_read_seq >= conversation.last_seq:
-            return 0
-        # Read last_seq after taking the lock: a post that committed meanwhile is counted.
-        Participant.objects.filter(pk=pk).update(
-            unread_count=0,
-            last_read_seq=Subquery(
-                Conversation.objects.filter(pk=conversation.pk).values("last_seq")[:1]
-            ),
-        )
-        if unread:
-            UnreadCounter.objects.filter(user=user).update(count=F("count") - unread)
+        if up_to_seq is None:
+            if unread == 0 and last_read_seq >= conversation.last_seq:
+                return 0
+            # Read last_seq after taking the lock: a post that committed meanwhile is
+            # counted.
+            Participant.objects.filter(pk=pk).update(
+                unread_count=0,
+                last_read_seq=Subquery(
+                    Conversation.objects.filter(pk=conversation.pk).values("last_seq")[:1]
+                ),
+            )
+            read = unread
+        else:
+            if up_to_seq <= last_read_seq:
+                return 0
+            # With this participant locked no post can commit (a post locks every
+            # participant), so the committed messages after the mark are exactly the ones
+            # still unread.
+            left = Message.objects.filter(conversation=conversation, seq__gt=up_to_seq).count()
+            read = max(0, unread - left)
+            Participant.objects.filter(pk=pk).update(
+                unread_count=min(unread, left), last_read_seq=up_to_seq
+            )
+        if read:
+            UnreadCounter.objects.filter(user=user).update(count=counter_less(read))
             live.publish_on_commit([user.pk], "unread.changed", data_for=unread_totals)
-    return unread
+    return read
 
 
 def mark_unread(*, conversation: Conversation, user, role: str) -> int:

@@ -9,7 +9,7 @@ Transport only: every read is a query and every write an action, as on the HTML 
 
 from ninja import NinjaAPI
 
-from . import backoffice, conversations, errors, me
+from . import backoffice, conversations, errors, links, me
 from .auth import SessionAuth, TokenAuth
 
 DESCRIPTION = """\
@@ -34,6 +34,7 @@ api = NinjaAPI(
     auth=[TokenAuth(), SessionAuth()],
 )
 errors.install(api)
+links.install([conversations.router, backoffice.router])
 api.add_router("", conversations.router)
 api.add_router("/backoffice", backoffice.router)
 api.add_router("/me", me.router)

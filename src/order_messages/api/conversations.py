@@ -14,6 +14,7 @@ from ninja.errors import ValidationError
 from .. import actions, queries
 from ..errors import InvalidTransition
 from ..guest import guest_orders
+from ..ratelimit import limit_posting
 from . import present
 from .auth import uses_session
 from .idempotency import REPLAYED, fingerprint, run_once
@@ -165,7 +166,16 @@ def list_messages(
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/messages",
-    response={201: MessageOut, 401: Error, 403: Error, 404: Error, 422: Error},
+    response={
+        201: MessageOut,
+        400: Error,
+        401: Error,
+        403: Error,
+        404: Error,
+        413: Error,
+        422: Error,
+        429: Error,
+    },
     operation_id="postMessage",
     summary="Post a message",
 )
@@ -181,24 +191,28 @@ def post_message(
             alias="Idempotency-Key",
             min_length=1,
             max_length=255,
-            description="Any unique string (a UUID). Sending the same request again with the "
-            "same key replays the first answer instead of posting twice.",
+            # Visible ASCII: header values are bytes, and PostgreSQL cannot store a NUL.
+            pattern=r"^[\x20-\x7e]+$",
+            description="Any unique string of printable ASCII (a UUID). Sending the same "
+            "request again with the same key replays the first answer instead of posting "
+            "twice.",
         ),
     ] = None,
 ):
     """Post as the customer, the vendor or the store, whichever I am in this
     conversation; the first message starts the conversation. Everyone else in it is
-    notified. Errors: ``empty``, ``too_long`` (422)."""
+    notified. Errors: ``empty``, ``too_long`` (422); ``bad_encoding`` (400: NUL characters
+    or a body that is not UTF-8); ``too_large`` (413); ``throttled`` (429, with
+    Retry-After: more than ORDER_MESSAGES_POST_RATE_LIMIT allows)."""
     access = access_order(request, number)
     sub_order = access.sub_order(vendor_key)
+    actor = access.actor_in(sub_order)
 
     def post():
-        message = actions.post_message(
-            order=access.order,
-            sub_order=sub_order,
-            actor=access.actor_in(sub_order),
-            body=payload.body,
-        )
+        with limit_posting(actor=actor, order_number=access.order.number):
+            message = actions.post_message(
+                order=access.order, sub_order=sub_order, actor=actor, body=payload.body
+            )
         return 201, present.message(message, user=request.auth)
 
     asked = fingerprint(method="POST", path=request.path, payload=payload.model_dump())
@@ -229,23 +243,33 @@ def mark_read(request, number: Number, vendor_key: VendorKey):
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/dispute",
-    response={201: DisputeOut, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error},
+    response={
+        201: DisputeOut,
+        400: Error,
+        401: Error,
+        403: Error,
+        404: Error,
+        409: Error,
+        413: Error,
+        422: Error,
+        429: Error,
+    },
     operation_id="openDispute",
     summary="Open a dispute",
 )
 def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: VendorKey):
     """The customer or store staff open a dispute; vendors may not (403). The store's staff
     join the conversation, a system message carries the reason, everyone is notified.
-    Errors: ``reason_required`` (422), ``dispute_open`` when one is open already (409)."""
+    Errors: ``reason_required`` (422), ``dispute_open`` when one is open already (409),
+    ``bad_encoding`` (400), ``too_large`` (413), ``throttled`` (429, as for posting)."""
     access = access_order(request, number)
     sub_order = access.sub_order(vendor_key)
     queries.check_may_handle_disputes(access=access, sub_order=sub_order)
-    dispute = actions.open_dispute(
-        order=access.order,
-        sub_order=sub_order,
-        actor=access.actor_in(sub_order),
-        reason=payload.reason,
-    )
+    actor = access.actor_in(sub_order)
+    with limit_posting(actor=actor, order_number=access.order.number):
+        dispute = actions.open_dispute(
+            order=access.order, sub_order=sub_order, actor=actor, reason=payload.reason
+        )
     return Status(201, present.dispute(dispute))
 
 

@@ -5,17 +5,28 @@ The codes are stable; the messages are for people and come in the request's lang
 
 from __future__ import annotations
 
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import (
+    PermissionDenied,
+    RequestDataTooBig,
+    TooManyFieldsSent,
+    TooManyFilesSent,
+)
+from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.http.request import RawPostDataException
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
-from ..errors import OrderMessagesError
+from ..conf import app_settings
+from ..errors import OrderMessagesError, Throttled
+from ..middleware import RETRY_AFTER, log_unavailable
 from .auth import InvalidToken
 
 # OrderMessagesError codes that are about the conversation's state, not the input.
 CONFLICTS = {"dispute_open", "invalid_transition"}
+# Text that is not UTF-8 or holds NUL characters is malformed, not merely invalid.
+MALFORMED = {"bad_encoding"}
 
 HTTP_CODES = {
     401: "not_authenticated",
@@ -79,6 +90,13 @@ def install(api) -> None:
 
     def on_http_error(request, exc: HttpError):
         status = exc.status_code
+        if status == 400 and not _is_utf8(request):
+            return respond(
+                request,
+                400,
+                "bad_encoding",
+                gettext("The body is not UTF-8. Send JSON encoded as UTF-8."),
+            )
         if status == 400:  # ninja's only 400: a body that is not JSON
             return respond(
                 request,
@@ -105,11 +123,37 @@ def install(api) -> None:
         )
 
     def on_order_messages_error(request, exc: OrderMessagesError):
-        status = 409 if exc.code in CONFLICTS else 422
+        if isinstance(exc, Throttled):
+            response = respond(request, 429, exc.code, " ".join(exc.messages))
+            response["Retry-After"] = str(exc.retry_after)
+            return response
+        status = 409 if exc.code in CONFLICTS else 400 if exc.code in MALFORMED else 422
         return respond(request, status, exc.code, " ".join(exc.messages))
+
+    def on_too_large(request, exc):
+        return respond(
+            request,
+            413,
+            "too_large",
+            gettext(
+                "The request body is too large. A message can have at most %(limit)d characters."
+            )
+            % {"limit": app_settings.MAX_MESSAGE_LENGTH},
+        )
 
     def on_api_error(request, exc: ApiError):
         return respond(request, exc.status, exc.code, exc.message)
+
+    def on_database_unavailable(request, exc):
+        log_unavailable(request, exc)
+        response = respond(
+            request,
+            503,
+            "unavailable",
+            gettext("The service is briefly unavailable. Please try again in a few seconds."),
+        )
+        response["Retry-After"] = str(RETRY_AFTER)
+        return response
 
     api.add_exception_handler(ValidationError, on_validation_error)
     api.add_exception_handler(AuthenticationError, on_authentication_error)
@@ -117,4 +161,20 @@ def install(api) -> None:
     api.add_exception_handler(Http404, on_not_found)
     api.add_exception_handler(PermissionDenied, on_permission_denied)
     api.add_exception_handler(OrderMessagesError, on_order_messages_error)
+    for too_large in (RequestDataTooBig, TooManyFieldsSent, TooManyFilesSent):
+        api.add_exception_handler(too_large, on_too_large)
     api.add_exception_handler(ApiError, on_api_error)
+    # The database restarting or out of reach: the client may retry, with the same
+    # Idempotency-Key for a post, and nothing is written twice.
+    api.add_exception_handler(OperationalError, on_database_unavailable)
+    api.add_exception_handler(InterfaceError, on_database_unavailable)
+
+
+def _is_utf8(request) -> bool:
+    try:
+        request.body.decode("utf-8")
+    except RawPostDataException:
+        return True  # not read as a whole, so not what failed to parse
+    except UnicodeDecodeError:
+        return False
+    return True

@@ -27,7 +27,7 @@ class ErrorDetail(Schema):
         description=(
             "Stable, for programs: not_authenticated, forbidden, not_found, validation_error, "
             "idempotency_key_reused, empty, too_long, reason_required, dispute_open, "
-            "invalid_transition."
+            "invalid_transition, bad_encoding, too_large, throttled."
         ),
         examples=["not_found"],
     )

@@ -155,9 +155,11 @@ class Message(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["conversation", "seq"], name="om_gapless_seq"),
         ]
-        # The dashboard's messages-per-day series reads a date range of these.
         indexes = [
-            models.Index(fields=["created_at"], condition=Q(kind="message"), name="om_message_day")
+            # The dashboard's messages-per-day series reads a date range of these.
+            models.Index(fields=["created_at"], condition=Q(kind="message"), name="om_message_day"),
+            # The posting rate limit reads an author's latest few (ratelimit.py).
+            models.Index(fields=["author", "-created_at"], name="om_message_author_recent"),
         ]
         ordering = ["conversation", "seq"]
         verbose_name = _("message")

@@ -6,9 +6,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from email.charset import Charset
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.mail import EmailMultiAlternatives
+from django.core.validators import validate_email
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -150,10 +153,30 @@ def wants_message_emails(notification: Notification) -> bool:
     return not switched_off(notification)
 
 
+def header_line(text: str) -> str:
+    """``text`` as one line of a header that says just that: control and format
+    characters (NUL, line breaks of any kind, bidi overrides) become spaces, runs of
+    spaces one; and text that looks like an RFC 2047 encoded word is itself encoded, or a
+    mail client would decode it into something else."""
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in text).split())
+    if "=?" in line:
+        line = Charset("utf-8").header_encode(line)
+    return line
+
+
+def check_address(address: str) -> None:
+    """One address, nothing more: a stored address holding a second one (after a comma or
+    a line break) must fail, not reach both."""
+    try:
+        validate_email(address)
+    except ValidationError:
+        raise ValueError(f"Not one valid e-mail address: {address!r}") from None
+
+
 def render(template: str, context: dict) -> tuple[str, str, str]:
     """(subject, text, html) of ``order_messages/emails/<template>``."""
     base = f"order_messages/emails/{template}"
-    subject = " ".join(render_to_string(f"{base}_subject.txt", context).split())
+    subject = header_line(render_to_string(f"{base}_subject.txt", context))
     context = {**context, "subject": subject}
     return (
         subject,
@@ -177,6 +200,7 @@ class Prepared:
 
 def prepare(notification: Notification) -> Prepared:
     """The e-mail for one notification row (not a digest)."""
+    check_address(notification.email)
     conversation = notification.conversation
     if not may_still_read(notification):
         return Prepared(None, "no longer allowed to read the conversation")
@@ -250,6 +274,7 @@ def prepare(notification: Notification) -> Prepared:
 def prepare_digest(notifications: Sequence[Notification]) -> Prepared:
     """One e-mail listing what is unread in each conversation of the recipient's digest."""
     first = notifications[0]
+    check_address(first.email)
     for notification in notifications[1:]:  # one recipient: read their preferences once
         notification._preferences = preferences_of(first)
     if switched_off(first):

@@ -93,7 +93,8 @@ def _record(*, status, reason, parsed=None, raw=b"", sender="", **extra) -> Inbo
     get = (lambda name: str(parsed.get(name, ""))) if parsed is not None else (lambda name: "")
     return InboundMail.objects.create(
         status=status,
-        reason=reason[:200],
+        # The reason may quote a header (Auto-Submitted, Precedence).
+        reason=_clean(reason, 200),
         sender=_clean(sender, 320),
         recipient=_clean(extra.pop("recipient", get("To")), 320),
         subject=_clean(get("Subject"), 300),

@@ -62,6 +62,13 @@ class ThreadPage:
     first_unread_seq: int | None = None
     expand_from: int | None = None
 
+    @property
+    def last_shown_seq(self) -> int:
+        """The newest message on the page: reading the page reads up to it."""
+        if self.messages:
+            return self.messages[-1].seq
+        return self.first.seq if self.first else 0
+
 
 def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | None = None):
     """The part of a thread to show: the first message, "N earlier messages", then from the

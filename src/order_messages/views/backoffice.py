@@ -17,6 +17,7 @@ from .. import actions, queries
 from ..conf import app_settings
 from ..models import Participant, Role
 from ..queries.backoffice import FILTERS
+from .bodies import check_form_post
 
 # "Mark all" works through at most this many conversations per click.
 MARK_ALL_LIMIT = 500
@@ -63,6 +64,7 @@ def conversation_list(request):
 
 @login_required
 @require_POST
+@check_form_post
 def mark(request):
     """Mark the ticked conversations, or all in the current filter, read or unread."""
     scope = queries.access_backoffice(user=request.user)

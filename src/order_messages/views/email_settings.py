@@ -17,12 +17,14 @@ from ..conf import app_settings
 from ..forms import PreferencesForm
 from ..models import Conversation, Mute, NotificationSettings
 from ..notifications.tokens import read_unsubscribe_token
+from .bodies import check_form_post
 
 
 # Mail clients POST "List-Unsubscribe=One-Click" without cookies (RFC 8058); the signed
 # token in the URL is the authorisation, so there is no CSRF token to check.
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
+@check_form_post
 def unsubscribe(request, token):
     """GET asks (link checkers follow GETs); POST mutes, or with ``undo`` unmutes."""
     try:
@@ -66,6 +68,7 @@ def unsubscribe(request, token):
 
 @login_required
 @require_http_methods(["GET", "POST"])
+@check_form_post
 def preferences(request):
     current = NotificationSettings.objects.filter(user=request.user).first()
     initial = {

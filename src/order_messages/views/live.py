@@ -4,6 +4,7 @@ view (uvicorn). Pages fall back to polling the badge where the stream is unavail
 from __future__ import annotations
 
 import json
+import logging
 
 from asgiref.sync import sync_to_async
 from django.core.handlers.asgi import ASGIRequest
@@ -12,9 +13,13 @@ from django.http import HttpResponse, StreamingHttpResponse
 from .. import live
 from ..api.tokens import user_for_token
 from ..conf import app_settings
-from ..live import REFRESH, Event
+from ..live import REFRESH, BrokerUnavailable, Event
+
+logger = logging.getLogger(__name__)
 
 RECONNECT_MS = 3000
+# While the broker is down a client comes back less often; its page polls meanwhile.
+UNAVAILABLE_RECONNECT_MS = 10_000
 
 
 def format_event(event: Event) -> str:
@@ -66,7 +71,10 @@ async def stream(request):
         return HttpResponse(status=401)
     broker = live.get_broker()
     last = _last_event_id(request)
-    subscription = await broker.open(user.pk)
+    try:
+        subscription = await broker.open(user.pk)
+    except BrokerUnavailable:
+        return _unavailable()
 
     async def events():
         nonlocal last
@@ -92,10 +100,31 @@ async def stream(request):
                     # Only what the replay already sent is skipped: with several
                     # processes publishing, ids may arrive slightly out of order.
                     yield format_event(event)
+        except BrokerUnavailable:
+            # Ending the stream makes the browser reconnect after the retry delay, and
+            # resume from its Last-Event-ID, once the broker is back.
+            logger.warning("Live stream of user %s ended: the broker is unavailable", user.pk)
         finally:
             await subscription.close()
 
-    response = StreamingHttpResponse(events(), content_type="text/event-stream")
+    return _event_stream(events())
+
+
+def _event_stream(content) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(content, content_type="text/event-stream")
     response["Cache-Control"] = "no-cache"
     response["X-Accel-Buffering"] = "no"  # nginx: pass events through at once
     return response
+
+
+def _unavailable() -> StreamingHttpResponse:
+    """The broker is down: a stream that ends at once, asking the client to come back
+    later. Any other answer (a 503 too) would make EventSource give up for good, and the
+    page would poll until reloaded; this way it polls until the broker is back, then
+    listens again."""
+
+    async def content():
+        yield f"retry: {UNAVAILABLE_RECONNECT_MS}\n\n"
+
+    logger.warning("Live stream refused: the broker is unavailable")
+    return _event_stream(content())

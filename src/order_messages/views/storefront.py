@@ -17,12 +17,16 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import actions, queries
 from ..conf import app_settings
-from ..errors import DisputeAlreadyOpen, OrderMessagesError
+from ..errors import DisputeAlreadyOpen, OrderMessagesError, Throttled
 from ..forms import DisputeForm, MessageForm
 from ..guest import guest_orders, read_guest_token, remember_guest_order
+from ..ratelimit import limit_posting
 from . import backoffice
+from .bodies import check_form_post
 
-INVALID = 422  # a form with errors; htmx is configured to swap it in
+# A form with errors, or a post over the rate limit (with Retry-After): htmx is configured
+# to swap both in, so the composer shows why.
+INVALID, THROTTLED = 422, 429
 
 
 def _access(request, number):
@@ -78,21 +82,27 @@ def order(request, number):
 
 @_login_if_anonymous
 @require_http_methods(["GET", "POST"])
+@check_form_post
 def thread(request, number, vendor_key):
     """S3: the tabs of an order, one conversation's thread and the composer."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
     form = MessageForm(request.POST if request.method == "POST" else None)
-    status = 200
+    status, retry_after = 200, None
     if request.method == "POST":
         if form.is_valid():
+            actor = access.actor_in(sub_order)
             try:
-                message = actions.post_message(
-                    order=access.order,
-                    sub_order=sub_order,
-                    actor=access.actor_in(sub_order),
-                    body=form.cleaned_data["body"],
-                )
+                with limit_posting(actor=actor, order_number=access.order.number):
+                    message = actions.post_message(
+                        order=access.order,
+                        sub_order=sub_order,
+                        actor=actor,
+                        body=form.cleaned_data["body"],
+                    )
+            except Throttled as error:
+                form.add_error("body", error)
+                status, retry_after = THROTTLED, error.retry_after
             except OrderMessagesError as error:
                 form.add_error("body", error)
             else:
@@ -100,7 +110,7 @@ def thread(request, number, vendor_key):
                 if not request.htmx:
                     return redirect(url)
                 form = MessageForm()
-        if form.errors:
+        if form.errors and status == 200:
             status = INVALID
 
     tabs = queries.order_tabs(access=access)
@@ -115,7 +125,9 @@ def thread(request, number, vendor_key):
             conversation=tab.conversation, last_read_seq=tab.last_read_seq, start=start
         )
         if tab.unread and access.user is not None and request.method == "GET":
-            read = actions.mark_read(conversation=tab.conversation, user=access.user)
+            read = actions.mark_read(
+                conversation=tab.conversation, user=access.user, up_to_seq=page.last_shown_seq
+            )
             if hasattr(request, "_order_messages_unread"):  # a badge count read before marking
                 request._order_messages_unread = max(0, request._order_messages_unread - read)
             tab.unread = 0
@@ -137,34 +149,44 @@ def thread(request, number, vendor_key):
     template = "order_messages/thread.html"
     if request.htmx and not request.htmx.boosted:
         template = "order_messages/partials/conversation.html"
-    return render(request, template, context, status=status)
+    response = render(request, template, context, status=status)
+    if retry_after is not None:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @_login_if_anonymous
 @require_http_methods(["GET", "POST"])
+@check_form_post
 def open_dispute(request, number, vendor_key):
     """S7: the pop-up posts here; without JavaScript, GET shows the same form as a page."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
     queries.check_may_handle_disputes(access=access, sub_order=sub_order)
     form = DisputeForm(request.POST if request.method == "POST" else None)
+    retry_after = None
     if request.method == "POST" and form.is_valid():
+        actor = access.actor_in(sub_order)
         try:
-            actions.open_dispute(
-                order=access.order,
-                sub_order=sub_order,
-                actor=access.actor_in(sub_order),
-                reason=form.cleaned_data["reason"],
-            )
+            with limit_posting(actor=actor, order_number=access.order.number):
+                actions.open_dispute(
+                    order=access.order,
+                    sub_order=sub_order,
+                    actor=actor,
+                    reason=form.cleaned_data["reason"],
+                )
         except DisputeAlreadyOpen as error:
             messages.error(request, error.message)
             return redirect(_thread_url(number, vendor_key))
+        except Throttled as error:
+            form.add_error("reason", error)
+            retry_after = error.retry_after
         except OrderMessagesError as error:
             form.add_error("reason", error)
         else:
             messages.success(request, _("A dispute has been opened successfully."))
             return redirect(_thread_url(number, vendor_key))
-    return render(
+    response = render(
         request,
         "order_messages/open_dispute.html",
         {
@@ -173,12 +195,16 @@ def open_dispute(request, number, vendor_key):
             "sub_order": sub_order,
             "dispute_form": form,
         },
-        status=INVALID if form.errors else 200,
+        status=THROTTLED if retry_after else INVALID if form.errors else 200,
     )
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
+    return response
 
 
 @_login_if_anonymous
 @require_http_methods(["GET", "POST"])
+@check_form_post
 def close_dispute(request, number, vendor_key):
     """S8: close after a confirmation (the pop-up, or this page without JavaScript)."""
     access = _access(request, number)
@@ -222,6 +248,10 @@ def guest(request, token):
             {"base_template": app_settings.BASE_TEMPLATE, "expired": False},
             status=404,
         )
+    if number not in guest_orders(request.session):
+        # New access under a new session key, so a session id planted before the link was
+        # followed (session fixation) does not get the order too.
+        request.session.cycle_key()
     remember_guest_order(request.session, number)
     return redirect(reverse("order_messages:order", kwargs={"number": number}))
 

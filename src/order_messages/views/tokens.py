@@ -15,6 +15,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from ..api.tokens import active_tokens, create_token, revoke_token
 from ..conf import app_settings
+from .bodies import check_form_post
 
 
 class TokenForm(forms.Form):
@@ -28,6 +29,7 @@ class TokenForm(forms.Form):
 @never_cache  # the page shows a new token once; it must not be kept in a cache
 @login_required
 @require_http_methods(["GET", "POST"])
+@check_form_post
 def tokens(request):
     form = TokenForm(request.POST if request.method == "POST" else None)
     new_token = None

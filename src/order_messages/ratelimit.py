@@ -1,0 +1,63 @@
+"""How fast one person may write through the pages and the API: at most
+``ORDER_MESSAGES_POST_RATE_LIMIT = (posts, seconds)`` messages and dispute openings in any
+span of that many seconds. Replies by e-mail have their own limit (INBOUND_RATE_LIMIT).
+
+The count comes from the messages table, not from a cache: it is the same for every server
+process (a per-process cache would let each process allow its own quota), costs one index
+range scan of at most ``posts`` rows (``om_message_author_recent``), and a refused post
+leaves nothing behind to expire. On PostgreSQL a transaction-scoped advisory lock per
+author makes one person's posts take turns, so two posted at the same moment cannot both
+pass on the last free place; SQLite allows one writing transaction at a time anyway.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from .conf import app_settings
+from .errors import Throttled
+from .models import Message
+from .queries import Actor
+
+
+def _lock_key(who: str) -> int:
+    digest = hashlib.blake2b(f"order_messages.post:{who}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextmanager
+def limit_posting(*, actor: Actor, order_number: str) -> Iterator[None]:
+    """Run the post inside this block: raises Throttled (with ``retry_after`` seconds) when
+    the actor has written their quota lately. The block shares the check's transaction, so
+    the post is counted before the next one of the same person is checked."""
+    rate = app_settings.POST_RATE_LIMIT
+    if rate is None:
+        yield
+        return
+    posts, seconds = rate
+    # A guest has no account: their posts are counted per order, the one their link opens.
+    who = f"user:{actor.user.pk}" if actor.user is not None else f"guest:{order_number}"
+    with transaction.atomic():
+        if connection.vendor == "postgresql":
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(who)])
+        now = timezone.now()
+        written = Message.objects.filter(created_at__gt=now - timedelta(seconds=seconds))
+        if actor.user is not None:
+            written = written.filter(author=actor.user)
+        else:
+            written = written.filter(author=None, conversation__order_number=order_number)
+        latest = list(written.order_by("-created_at").values_list("created_at", flat=True)[:posts])
+        if len(latest) >= posts:
+            # A place frees up when the oldest of these leaves the window.
+            oldest = latest[-1] if latest else now
+            wait = (oldest + timedelta(seconds=seconds) - now).total_seconds()
+            raise Throttled(retry_after=max(1, math.ceil(wait)))
+        yield

@@ -1,0 +1,1212 @@
+"""Authorization (SPEC 9): no actor ever sees or changes a conversation outside its scope,
+by page, API, live stream or e-mail reply.
+
+The matrix is generated, not hand-listed: every URL pattern is found by walking the URL
+resolver and every API operation by reading the OpenAPI schema; each is requested by every
+kind of visitor for every kind of conversation. What a request should get follows from a
+small table of who may see and do what, written down from the demo store's data rather
+than asked of the code under test. A refused request changes nothing; an allowed one
+changes only what it should, where it should; no answer carries a word of a conversation
+its visitor may not read.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from unittest import mock
+
+import httpx
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.core import signing
+from django.core.management import call_command
+from django.db import transaction
+from django.http import HttpResponse
+from django.test import Client, override_settings
+from django.urls import URLResolver, get_resolver, include, path
+
+from demo.store.models import DemoEmail, Vendor
+from order_messages import actions, live
+from order_messages.adapter import get_adapter
+from order_messages.api import api
+from order_messages.api.tokens import create_token
+from order_messages.guest import make_guest_token
+from order_messages.live import MemoryBroker
+from order_messages.models import (
+    ApiToken,
+    Conversation,
+    Dispute,
+    IdempotentRequest,
+    InboundMail,
+    Message,
+    Mute,
+    Notification,
+    NotificationSettings,
+    Participant,
+    Role,
+    WebhookDelivery,
+    WebhookEndpoint,
+)
+from order_messages.notifications import inbound
+from order_messages.notifications.tokens import make_unsubscribe_token
+from order_messages.queries import access_order
+from tests import test_inbound
+from tests.conftest import (
+    FAST_HASHERS,
+    assert_counters_exact,
+    deliver_notifications,
+    seed_demo,
+    snapshot,
+)
+from tests.test_inbound import address_for, reply
+from tests.test_live import login, read_events
+
+# -- who may do what ------------------------------------------------------------------------------
+
+ANONYMOUS, GUEST = "anonymous", "guest"
+# A guest has no account: their session holds the signed link to order #1006.
+SIGNED_OUT = (ANONYMOUS, GUEST)
+ACTORS = (ANONYMOUS, "alice", "carol", GUEST, "bob", "dave", "admin", "clerk")
+
+# The demo store as seed_demo makes it, written down rather than asked of the store, so that
+# the expectations cannot share a mistake with the code they check.
+CUSTOMER_OF = {
+    "1001": "alice",
+    "1002": "alice",
+    "1003": "alice",
+    "1004": "alice",
+    "1005": "carol",
+    "1006": GUEST,
+}
+SELLERS_OF = {
+    "1001": ("bobs-bikes", "daves-outdoor", "store"),  # one order, three conversations
+    "1002": ("bobs-bikes",),
+    "1003": ("daves-outdoor",),
+    "1004": ("store",),
+    "1005": ("daves-outdoor", "bobs-bikes"),
+    "1006": ("daves-outdoor",),
+}
+VENDOR_OF = {"bob": "bobs-bikes", "dave": "daves-outdoor"}
+# Store staff with manage_conversations. "clerk" is staff without it: a customer like any other.
+STORE_STAFF = ("admin",)
+
+# The conversations every request is tried on. Each holds messages only its readers may see.
+CONVERSATIONS = {
+    "1001-bobs-bikes": ("1001", "bobs-bikes"),
+    "1001-daves-outdoor": ("1001", "daves-outdoor"),  # another vendor in the same order
+    "1001-store": ("1001", "store"),  # the store's own part of the order
+    "1002-bobs-bikes": ("1002", "bobs-bikes"),  # with an open dispute
+    "1005-bobs-bikes": ("1005", "bobs-bikes"),  # another customer's order
+    "1006-daves-outdoor": ("1006", "daves-outdoor"),  # a guest's order
+}
+DISPUTED = "1002-bobs-bikes"
+
+
+def may_read(actor: str, number: str, vendor_key: str) -> bool:
+    return (
+        actor in STORE_STAFF or CUSTOMER_OF[number] == actor or VENDOR_OF.get(actor) == vendor_key
+    )
+
+
+def reads(actor: str, conversation: str) -> bool:
+    return may_read(actor, *CONVERSATIONS[conversation])
+
+
+def role_of(actor: str, conversation: str) -> str:
+    number, vendor_key = CONVERSATIONS[conversation]
+    if VENDOR_OF.get(actor) == vendor_key:
+        return Role.VENDOR
+    if CUSTOMER_OF[number] == actor:
+        return Role.CUSTOMER
+    return Role.STAFF
+
+
+def handles_disputes(actor: str, conversation: str) -> bool:
+    """Customers and the store open and close disputes; vendors do not (S7, S8, B2)."""
+    return reads(actor, conversation) and role_of(actor, conversation) != Role.VENDOR
+
+
+def has_backoffice(actor: str) -> bool:
+    return actor in STORE_STAFF or actor in VENDOR_OF
+
+
+def marker(conversation: str) -> str:
+    """A word in every message of the conversation: no other visitor may ever see it."""
+    return f"SECRET-{conversation}"
+
+
+# -- what a request may get and change -------------------------------------------------------------
+
+NOTHING, READ, MARKED_ALL_READ, MARKED_UNREAD = "nothing", "read", "marked all read", "unread"
+POSTED, OPENED, CLOSED = "posted", "opened", "closed"
+TOKEN_MADE, TOKEN_REVOKED, PREFERENCES_SAVED = "token made", "token revoked", "preferences"
+MUTED, UNMUTED = "muted", "unmuted"
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: int
+    to: tuple[str, ...] = ()  # a redirect's Location fully matches one of these patterns
+    effect: str = NOTHING
+    check: Callable[[HttpResponse], None] | None = None
+
+
+LOGIN = Outcome(302, (r"/accounts/login/\?next=.+",))
+MISSING = Outcome(404)
+
+
+def hidden_from(actor: str) -> Outcome:
+    """A thing the visitor may not see does not exist for them; someone not logged in is
+    asked to log in first (they may be its customer following an e-mail link)."""
+    return LOGIN if actor in SIGNED_OUT else MISSING
+
+
+def signed_in(outcome: Outcome) -> Callable[[str, str], Outcome]:
+    return lambda actor, _resource: LOGIN if actor in SIGNED_OUT else outcome
+
+
+def everyone(outcome: Outcome) -> Callable[[str, str], Outcome]:
+    return lambda _actor, _resource: outcome
+
+
+def backoffice(outcome: Outcome) -> Callable[[str, str], Outcome]:
+    def expect(actor, _resource):
+        if actor in SIGNED_OUT:
+            return LOGIN
+        return outcome if has_backoffice(actor) else Outcome(403)
+
+    return expect
+
+
+def thread_url(conversation: str) -> str:
+    number, vendor_key = CONVERSATIONS[conversation]
+    return f"/messages/orders/{number}/{vendor_key}/"
+
+
+def exactly(url: str) -> tuple[str, ...]:
+    return (re.escape(url),)
+
+
+def expect_order_page(actor, number):
+    tabs = [
+        f"/messages/orders/{number}/{v}/" for v in SELLERS_OF[number] if may_read(actor, number, v)
+    ]
+    return Outcome(302, tuple(map(re.escape, tabs))) if tabs else hidden_from(actor)
+
+
+def shows(conversation: str) -> Callable[[HttpResponse], None]:
+    def check(response):
+        assert marker(conversation) in response.content.decode(), "the conversation is not shown"
+
+    return check
+
+
+def expect_thread(method):
+    def expect(actor, conversation):
+        if not reads(actor, conversation):
+            return hidden_from(actor)
+        if method == "get":
+            return Outcome(200, effect=READ, check=shows(conversation))
+        return Outcome(302, (re.escape(thread_url(conversation)) + r"#m-\d+",), POSTED)
+
+    return expect
+
+
+def expect_dispute_page(method, step):
+    def expect(actor, conversation):
+        if not reads(actor, conversation):
+            return hidden_from(actor)
+        if not handles_disputes(actor, conversation):
+            return Outcome(403)
+        if method == "get":
+            return Outcome(200)
+        # Opening where one is open, or closing where none is, says so and changes nothing.
+        disputed = conversation == DISPUTED
+        effect = {("open", False): OPENED, ("close", True): CLOSED}.get((step, disputed), NOTHING)
+        return Outcome(302, exactly(thread_url(conversation)), effect)
+
+    return expect
+
+
+def expect_mark(action):
+    def expect(actor, conversation):
+        if actor in SIGNED_OUT:
+            return LOGIN
+        if not has_backoffice(actor):
+            return Outcome(403)
+        # A conversation outside the scope is ignored, as if it had not been ticked.
+        effect = {"read": READ, "unread": MARKED_UNREAD}[action]
+        return Outcome(
+            302, exactly("/messages/"), effect if reads(actor, conversation) else NOTHING
+        )
+
+    return expect
+
+
+def expect_start(actor, _resource):
+    if actor in SIGNED_OUT:
+        return LOGIN
+    lands = "/orders/" if actor in ("alice", "carol") else "/messages/"
+    return Outcome(302, exactly(lands))
+
+
+def expect_my_orders(actor, _resource):
+    def shows_own_orders(response):
+        shown = set(re.findall(r'data-order="(\d+)"', response.content.decode()))
+        assert shown == {n for n, customer in CUSTOMER_OF.items() if customer == actor}
+
+    return LOGIN if actor in SIGNED_OUT else Outcome(200, check=shows_own_orders)
+
+
+def expect_order_detail(actor, number):
+    if actor in SIGNED_OUT:
+        return LOGIN
+    return Outcome(200) if CUSTOMER_OF[number] == actor else MISSING
+
+
+def expect_revoke(actor, _token):
+    if actor in SIGNED_OUT:
+        return LOGIN
+    return (
+        Outcome(302, exactly("/messages/tokens/"), TOKEN_REVOKED) if actor == "alice" else MISSING
+    )
+
+
+def expect_unmute(actor, _conversation):
+    # Every conversation has muted Alice's address; only Alice can unmute it.
+    if actor in SIGNED_OUT:
+        return LOGIN
+    return Outcome(302, exactly("/messages/preferences/"), UNMUTED if actor == "alice" else NOTHING)
+
+
+def expect_unsubscribe(method):
+    # The signed link is the authorisation (RFC 8058: mail clients POST without cookies).
+    def expect(_actor, link):
+        if link == "forged":
+            return Outcome(400)
+        return Outcome(200, effect=MUTED if method == "post" else NOTHING)
+
+    return expect
+
+
+def expect_guest_link(_actor, link):
+    return {
+        "valid": Outcome(302, exactly("/messages/orders/1006/")),
+        "forged": MISSING,
+        "expired": Outcome(410),
+    }[link]
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One kind of request to one URL pattern, tried for every actor and resource."""
+
+    route: str  # the pattern as the resolver spells it, include prefixes and all
+    method: str
+    over: str  # a key of RESOURCES
+    expect: Callable[[str, str], Outcome]
+    data: dict | None = None  # "{name}" in a value is filled in like the route
+    label: str = ""
+
+
+# What the requests are made about; "" is a page about no resource in particular.
+RESOURCES = {
+    "": (),
+    "conversation": tuple(CONVERSATIONS),
+    "order": tuple(CUSTOMER_OF),
+    "unsubscribe link": ("valid", "forged"),
+    "guest link": ("valid", "forged", "expired"),
+    "alices token": ("alices-token",),
+    "demo email": ("demo-email",),
+}
+
+THREAD = "messages/orders/<str:number>/<str:vendor_key>/"
+PAGES = [
+    # The app (namespace order_messages)
+    Cell("messages/", "get", "", signed_in(Outcome(200))),
+    Cell(
+        "messages/mark/",
+        "post",
+        "conversation",
+        expect_mark("read"),
+        {"action": "read", "conversation": "{conversation_id}"},
+        "read",
+    ),
+    Cell(
+        "messages/mark/",
+        "post",
+        "conversation",
+        expect_mark("unread"),
+        {"action": "unread", "conversation": "{conversation_id}"},
+        "unread",
+    ),
+    Cell(
+        "messages/mark/",
+        "post",
+        "",
+        backoffice(Outcome(302, exactly("/messages/"), MARKED_ALL_READ)),
+        {"all": "read"},
+        "all",
+    ),
+    Cell("messages/dashboard/", "get", "", backoffice(Outcome(200))),
+    Cell("messages/unread/", "get", "", everyone(Outcome(200))),
+    # Under WSGI the stream declines (204) for everyone; over ASGI it is tried by
+    # test_a_vendors_stream_never_carries_another_vendors_message below.
+    Cell("messages/live/", "get", "", everyone(Outcome(204))),
+    Cell("messages/preferences/", "get", "", signed_in(Outcome(200))),
+    Cell(
+        "messages/preferences/",
+        "post",
+        "",
+        signed_in(Outcome(302, exactly("/messages/preferences/"), PREFERENCES_SAVED)),
+        {"frequency": "digest", "language": ""},
+    ),
+    Cell(
+        "messages/preferences/unmute/<int:conversation_id>/", "post", "conversation", expect_unmute
+    ),
+    Cell("messages/unsubscribe/<str:token>/", "get", "unsubscribe link", expect_unsubscribe("get")),
+    Cell(
+        "messages/unsubscribe/<str:token>/",
+        "post",
+        "unsubscribe link",
+        expect_unsubscribe("post"),
+        {"List-Unsubscribe": "One-Click"},
+    ),
+    Cell("messages/tokens/", "get", "", signed_in(Outcome(200))),
+    Cell(
+        "messages/tokens/", "post", "", signed_in(Outcome(200, effect=TOKEN_MADE)), {"name": "App"}
+    ),
+    Cell("messages/tokens/<int:token_id>/revoke/", "post", "alices token", expect_revoke),
+    Cell("messages/guest/<str:token>/", "get", "guest link", expect_guest_link),
+    Cell("messages/orders/<str:number>/", "get", "order", expect_order_page),
+    Cell(THREAD, "get", "conversation", expect_thread("get")),
+    Cell(THREAD, "post", "conversation", expect_thread("post"), {"body": "Let me in"}),
+    Cell(THREAD + "dispute/open/", "get", "conversation", expect_dispute_page("get", "open")),
+    Cell(
+        THREAD + "dispute/open/",
+        "post",
+        "conversation",
+        expect_dispute_page("post", "open"),
+        {"reason": "Forged"},
+    ),
+    Cell(THREAD + "dispute/close/", "get", "conversation", expect_dispute_page("get", "close")),
+    Cell(THREAD + "dispute/close/", "post", "conversation", expect_dispute_page("post", "close")),
+    # The API's own pages; its operations are in API_OPERATIONS.
+    Cell("api/v1/", "get", "", everyone(MISSING)),
+    Cell("api/v1/openapi.json", "get", "", everyone(Outcome(200))),
+    Cell("api/v1/docs", "get", "", everyone(Outcome(200))),
+    # The demo store (namespace store)
+    Cell("", "get", "", everyone(Outcome(200))),
+    Cell("start/", "get", "", expect_start),
+    Cell("orders/", "get", "", expect_my_orders),
+    Cell("orders/<str:number>/", "get", "order", expect_order_detail),
+    # The demo mailbox (DEMO_MAILBOX only; demo.production leaves it out, see
+    # tests/test_production_settings.py). It stands in for everyone's mail client, so it is
+    # open to every visitor by design: whoever opens it reads and answers every demo e-mail.
+    Cell("demo/mailbox/", "get", "", everyone(Outcome(200))),
+    Cell("demo/mailbox/<int:pk>.eml", "get", "demo email", everyone(Outcome(200))),
+    Cell("demo/mailbox/<int:pk>.html", "get", "demo email", everyone(Outcome(200))),
+    Cell(
+        "demo/mailbox/<int:pk>/reply/",
+        "post",
+        "demo email",
+        everyone(Outcome(302, exactly("/demo/mailbox/"))),
+        {"text": ""},
+    ),
+    Cell("demo/webhooks/", "get", "", everyone(Outcome(200))),
+    # Without a valid signature the receiver refuses the call, whoever makes it.
+    Cell("demo/webhooks/receive/", "post", "", everyone(Outcome(400)), {"type": "forged"}),
+]
+
+# URL groups this matrix leaves to their library, by namespace or route prefix.
+ELSEWHERE = {
+    "admin": "Django's admin: staff only (django.contrib.admin); the app's admin classes "
+    "are tested in tests/test_admin.py",
+    "anymail": "provider webhooks, authenticated by django-anymail's WEBHOOK_SECRET and the "
+    "provider's signature; the mail they carry goes through the inbound handler "
+    "(tests/test_inbound.py and the inbound matrix below)",
+    "accounts/": "django.contrib.auth's login, logout and password views",
+    "i18n/": "Django's set_language: changes only the visitor's language",
+}
+
+
+# -- finding every URL pattern and API operation ---------------------------------------------------
+
+
+def walk_patterns(
+    patterns, prefix: str = "", namespace: str = ""
+) -> Iterable[tuple[str, str, object]]:
+    """(namespace, full route, pattern) of every URL pattern, through every include."""
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = ":".join(filter(None, (namespace, pattern.namespace)))
+            yield from walk_patterns(pattern.url_patterns, prefix + str(pattern.pattern), inner)
+        else:
+            yield namespace, prefix + str(pattern.pattern), pattern
+
+
+def to_template(route: str) -> str:
+    """``orders/<str:number>/`` and ``orders/{number}/`` alike, as ``orders/{number}/``."""
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", route.lstrip("/"))
+
+
+def is_left_elsewhere(namespace: str, route: str) -> bool:
+    return namespace.split(":")[0] in ELSEWHERE or any(
+        route.startswith(prefix) for prefix in ELSEWHERE if prefix.endswith("/")
+    )
+
+
+SCHEMA = api.get_openapi_schema()
+SCHEMA_OPERATIONS = {
+    operation["operationId"]: (method, template)
+    for template, methods in SCHEMA["paths"].items()
+    for method, operation in methods.items()
+}
+
+
+def find_uncovered(
+    patterns, *, routes: Iterable[str], operations: Iterable[str]
+) -> tuple[set, set]:
+    """URL patterns without a matrix entry, and entries naming no URL pattern. An API path is
+    covered when every operation the schema lists under it has an entry."""
+    covered = {to_template(route) for route in routes}
+    by_path: dict[str, set] = {}
+    for operation, (_method, template) in SCHEMA_OPERATIONS.items():
+        by_path.setdefault(to_template(template), set()).add(operation)
+    covered |= {template for template, ops in by_path.items() if ops <= set(operations)}
+    found = {
+        to_template(route): namespace for namespace, route, _pattern in walk_patterns(patterns)
+    }
+    missing = {t for t, ns in found.items() if not is_left_elsewhere(ns, t) and t not in covered}
+    stale = {to_template(r) for r in routes} - found.keys()
+    return missing, stale
+
+
+# -- the world every request is made in -----------------------------------------------------------
+
+
+def fill_route(route: str, params: dict) -> str:
+    return "/" + re.sub(r"[<{](?:\w+:)?(\w+)[>}]", lambda m: str(params[m.group(1)]), route)
+
+
+def forge_token(token: str) -> str:
+    return token[:-1] + ("A" if token[-1] != "A" else "B")
+
+
+@dataclass
+class World:
+    """The module's world as one test sees it: users by name, conversations by name, and
+    the links and rows the matrix requests are made with."""
+
+    users: dict
+    conversations: dict[str, Conversation]
+    guest_links: dict[str, str]
+    unsubscribe_link: str
+    alices_token: int
+    demo_email: int
+
+    def user(self, actor: str):
+        return None if actor in SIGNED_OUT else self.users[actor]
+
+    def client(self, actor: str) -> Client:
+        client = Client()
+        if actor == GUEST:
+            assert client.get(f"/messages/guest/{self.guest_links['valid']}/").status_code == 302
+        elif actor != ANONYMOUS:
+            client.force_login(self.users[actor])
+        return client
+
+    def params(self, over: str, resource: str) -> dict:
+        if over == "conversation":
+            number, vendor_key = CONVERSATIONS[resource]
+            pk = self.conversations[resource].pk
+            return {"number": number, "vendor_key": vendor_key, "conversation_id": pk}
+        if over == "order":
+            return {"number": resource}
+        if over == "unsubscribe link":
+            link = self.unsubscribe_link
+            return {"token": link if resource == "valid" else forge_token(link)}
+        if over == "guest link":
+            return {"token": self.guest_links[resource]}
+        if over == "alices token":
+            return {"token_id": self.alices_token}
+        if over == "demo email":
+            return {"pk": self.demo_email}
+        return {}
+
+    def target(self, over: str, resource: str) -> Conversation | None:
+        if over == "conversation":
+            return self.conversations[resource]
+        if over == "unsubscribe link":
+            return self.conversations["1001-bobs-bikes"]
+        return None
+
+
+def act_in(username: str | None, number: str, vendor_key: str):
+    """The order, sub-order and actor for ``username`` (None: the guest) as a page has them."""
+    user = get_user_model().objects.get(username=username) if username else None
+    access = access_order(user=user, order_number=number, guest_orders=() if user else [number])
+    sub_order = access.sub_order(vendor_key)
+    return {"order": access.order, "sub_order": sub_order, "actor": access.actor_in(sub_order)}
+
+
+def build_world() -> dict:
+    """Every conversation of CONVERSATIONS with marked messages: the customer wrote, Bob
+    answered in two of them, a dispute is open in #1002. Also: staff without the permission
+    (clerk), a former Bob's Bikes staff member (still on the vendor until a test removes
+    them, so that they took part), a user with the permission who is not staff (helper), a
+    webhook endpoint, Alice's address muted everywhere, her API token, a demo e-mail."""
+    User = get_user_model()
+    User.objects.create_user(username="clerk", email="clerk@marketplace.example", is_staff=True)
+    former = User.objects.create_user(username="former", email="former@bobs-bikes.example")
+    Vendor.objects.get(slug="bobs-bikes").staff.add(former)
+    helper = User.objects.create_user(username="helper", email="helper@marketplace.example")
+    helper.user_permissions.add(
+        Permission.objects.get(
+            codename="manage_conversations", content_type__app_label="order_messages"
+        )
+    )
+    WebhookEndpoint.objects.create(url="https://store.example/hooks", secret="s" * 32)
+    for name, (number, vendor_key) in CONVERSATIONS.items():
+        customer = None if CUSTOMER_OF[number] == GUEST else CUSTOMER_OF[number]
+        actions.post_message(**act_in(customer, number, vendor_key), body=f"{marker(name)} hi")
+    for name in ("1001-bobs-bikes", "1005-bobs-bikes"):
+        body = f"{marker(name)} answered"
+        actions.post_message(**act_in("bob", *CONVERSATIONS[name]), body=body)
+    actions.open_dispute(
+        **act_in("alice", *CONVERSATIONS[DISPUTED]), reason=f"{marker(DISPUTED)} broken"
+    )
+    conversations = {
+        name: Conversation.objects.get(order_number=number, vendor_key=vendor_key).pk
+        for name, (number, vendor_key) in CONVERSATIONS.items()
+    }
+    alice, bob = User.objects.get(username="alice"), User.objects.get(username="bob")
+    Mute.objects.bulk_create(
+        [Mute(conversation_id=pk, email=alice.email) for pk in conversations.values()]
+    )
+    guest_order = get_adapter().get_order("1006")
+    valid = make_guest_token(guest_order)
+    long_ago = signing.b62_encode(int(time.time()) - 10**8)
+    with mock.patch.object(signing.TimestampSigner, "timestamp", lambda _self: long_ago):
+        expired = make_guest_token(guest_order)
+    email = DemoEmail.objects.create(
+        subject="Order #1002: new message", to=alice.email, headers="", text="Hi", html="<p>Hi"
+    )
+    return {
+        "conversations": conversations,
+        "guest_links": {"valid": valid, "forged": forge_token(valid), "expired": expired},
+        "unsubscribe_link": make_unsubscribe_token(
+            conversation_id=conversations["1001-bobs-bikes"], email=bob.email
+        ),
+        "alices_token": create_token(user=alice, name="Phone")[0].pk,
+        "demo_email": email.pk,
+    }
+
+
+@pytest.fixture(scope="module")
+def shared_world(django_db_setup, django_db_blocker):
+    """The world, written once for the module; each test runs in a transaction over it, as
+    over the seed. Afterwards the database is the seed again."""
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        if not get_user_model().objects.filter(username="admin").exists():
+            seed_demo()  # a transactional test before this module emptied the database
+        with transaction.atomic():
+            made = build_world()
+    yield made
+    with django_db_blocker.unblock(), override_settings(PASSWORD_HASHERS=FAST_HASHERS):
+        call_command("flush", interactive=False, verbosity=0)
+        seed_demo()
+
+
+@pytest.fixture
+def world(shared_world, demo) -> World:
+    conversations = Conversation.objects.in_bulk(shared_world["conversations"].values())
+    return World(
+        users=demo,
+        conversations={n: conversations[pk] for n, pk in shared_world["conversations"].items()},
+        guest_links=shared_world["guest_links"],
+        unsubscribe_link=shared_world["unsubscribe_link"],
+        alices_token=shared_world["alices_token"],
+        demo_email=shared_world["demo_email"],
+    )
+
+
+def read_rows(model, *fields) -> dict:
+    return {row[0]: row[1:] for row in model.objects.values_list("pk", *fields)}
+
+
+def read_state() -> dict:
+    """Everything a request could change: the app's tables of conftest.snapshot() and the
+    outbox, webhook, token, idempotency, mute, preference and inbound-mail tables."""
+    tables = {name: {row[0]: row[1:] for row in table} for name, table in snapshot().items()}
+    return {
+        **tables,
+        "notifications": read_rows(Notification, "conversation_id", "email"),
+        "webhooks": read_rows(WebhookDelivery, "event_type"),
+        "tokens": read_rows(ApiToken, "user_id", "revoked_at"),
+        "idempotency": read_rows(IdempotentRequest, "user_id"),
+        "mutes": read_rows(Mute, "conversation_id", "email"),
+        "preferences": read_rows(NotificationSettings, "user_id", "frequency", "language"),
+        "inbound": read_rows(InboundMail, "status"),
+    }
+
+
+@dataclass(frozen=True)
+class Change:
+    added: set
+    removed: set
+    changed: set
+
+
+def find_changes(before: dict, after: dict) -> dict[str, Change]:
+    found = {}
+    for table, old in before.items():
+        new = after[table]
+        change = Change(
+            added=new.keys() - old.keys(),
+            removed=old.keys() - new.keys(),
+            changed={pk for pk in old.keys() & new.keys() if old[pk] != new[pk]},
+        )
+        if change.added or change.removed or change.changed:
+            found[table] = change
+    return found
+
+
+MAY_CHANGE = {
+    NOTHING: set(),
+    READ: {"participants", "counters"},
+    MARKED_ALL_READ: {"participants", "counters"},
+    MARKED_UNREAD: {"participants", "counters"},
+    POSTED: {
+        "conversations",
+        "messages",
+        "participants",
+        "counters",
+        "notifications",
+        "webhooks",
+        "idempotency",
+    },
+    TOKEN_MADE: {"tokens"},
+    TOKEN_REVOKED: {"tokens"},
+    PREFERENCES_SAVED: {"preferences"},
+    MUTED: {"mutes"},
+    UNMUTED: {"mutes"},
+}
+MAY_CHANGE[OPENED] = MAY_CHANGE[CLOSED] = MAY_CHANGE[POSTED] | {"disputes"}
+
+
+def assert_effect(effect: str, found: dict[str, Change], *, user, target, role) -> None:
+    """The request changed what ``effect`` says, in ``target``, for ``user``, and nothing
+    else."""
+    assert set(found) <= MAY_CHANGE[effect], f"{effect}, yet changed: {sorted(found)}"
+    assert not any(c.removed for t, c in found.items() if t != "mutes"), found
+    mine = Participant.objects.filter(user=user) if user else Participant.objects.none()
+    if "participants" in found:
+        touched = Participant.objects.filter(
+            pk__in=found["participants"].added | found["participants"].changed
+        )
+        if effect in (READ, MARKED_ALL_READ, MARKED_UNREAD):
+            assert set(touched) <= set(mine), "someone else's read marks changed"
+        if effect != MARKED_ALL_READ:
+            assert {p.conversation_id for p in touched} <= {target.pk}
+    if "counters" in found and effect in (READ, MARKED_ALL_READ, MARKED_UNREAD):
+        assert found["counters"].added | found["counters"].changed <= {user.pk}
+    if effect == READ and target is not None:
+        assert not mine.filter(conversation=target, unread_count__gt=0).exists()
+    if effect == MARKED_ALL_READ:
+        assert not mine.filter(unread_count__gt=0).exists()
+    if effect == MARKED_UNREAD:
+        assert mine.get(conversation=target).unread_count >= 1
+    if effect in (POSTED, OPENED, CLOSED):
+        kind = {POSTED: "message", OPENED: "dispute_opened", CLOSED: "dispute_closed"}[effect]
+        (message,) = Message.objects.filter(pk__in=found["messages"].added)
+        assert (message.conversation_id, message.kind) == (target.pk, kind)
+        assert (message.author, message.author_role) == (user, role)
+        assert found["conversations"].changed == {target.pk}
+        if "notifications" in found:
+            outbox = Notification.objects.filter(pk__in=found["notifications"].added)
+            assert {n.conversation_id for n in outbox} == {target.pk}
+    if effect == OPENED:
+        (dispute,) = Dispute.objects.filter(pk__in=found["disputes"].added)
+        assert (dispute.conversation_id, dispute.status) == (target.pk, Dispute.Status.OPEN)
+    if effect == CLOSED:
+        (dispute,) = Dispute.objects.filter(pk__in=found["disputes"].changed)
+        assert (dispute.conversation_id, dispute.status) == (target.pk, Dispute.Status.CLOSED)
+    if effect == TOKEN_MADE:
+        (token,) = ApiToken.objects.filter(pk__in=found["tokens"].added)
+        assert token.user == user and not found["tokens"].changed
+    if effect == TOKEN_REVOKED:
+        (token,) = ApiToken.objects.filter(pk__in=found["tokens"].changed)
+        assert token.user == user and token.revoked_at and not found["tokens"].added
+    if effect == PREFERENCES_SAVED:
+        saved = NotificationSettings.objects.filter(
+            pk__in=found["preferences"].added | found["preferences"].changed
+        )
+        assert [s.user for s in saved] == [user]
+    if effect == MUTED:
+        (mute,) = Mute.objects.filter(pk__in=found["mutes"].added)
+        assert (mute.conversation_id, mute.email) == (target.pk, "bob@bobs-bikes.example")
+    if effect == UNMUTED:
+        assert found["mutes"].removed and not found["mutes"].added
+        assert not Mute.objects.filter(conversation=target, email=user.email).exists()
+    if found:
+        assert_counters_exact()
+
+
+def assert_outcome(response, outcome: Outcome, *, actor: str, before: dict, **where) -> None:
+    location = response.get("Location", "")
+    assert response.status_code == outcome.status, (
+        f"expected {outcome.status}, got {response.status_code} {location} "
+        f"{response.content[:300]!r}"
+    )
+    if outcome.to:
+        assert any(re.fullmatch(p, location) for p in outcome.to), location
+    text = response.content.decode("utf-8", "replace")
+    for conversation in CONVERSATIONS:
+        if not reads(actor, conversation):
+            assert marker(conversation) not in text, f"{conversation} leaked to {actor}"
+    if outcome.check:
+        outcome.check(response)
+    assert_effect(outcome.effect, find_changes(before, read_state()), **where)
+
+
+# -- every page, every visitor ---------------------------------------------------------------------
+
+URL_NAMES = {
+    to_template(route): p.name for _ns, route, p in walk_patterns(get_resolver().url_patterns)
+}
+
+
+def cell_id(cell: Cell) -> str:
+    name = URL_NAMES.get(to_template(cell.route)) or cell.route or "home"
+    return "-".join(filter(None, (name, cell.method, cell.label)))
+
+
+PAGE_CASES = [
+    pytest.param(cell, actor, resource, id="-".join(filter(None, (cell_id(cell), resource, actor))))
+    for cell in PAGES
+    for resource in RESOURCES[cell.over] or ("",)
+    for actor in ACTORS
+]
+
+
+@pytest.mark.parametrize("cell, actor, resource", PAGE_CASES)
+def test_every_page_for_every_visitor(world, cell, actor, resource):
+    client = world.client(actor)
+    params = world.params(cell.over, resource)
+    url = fill_route(cell.route, params)
+    data = {key: value.format(**params) for key, value in (cell.data or {}).items()}
+    before = read_state()
+
+    response = getattr(client, cell.method)(url, data)
+
+    assert_outcome(
+        response,
+        cell.expect(actor, resource),
+        actor=actor,
+        before=before,
+        user=world.user(actor),
+        target=world.target(cell.over, resource),
+        role=role_of(actor, resource) if cell.over == "conversation" else None,
+    )
+
+
+# -- every API operation, every caller, with a token and with a session ----------------------------
+
+
+def expect_api_reading(outcome: Outcome) -> Callable[[str, str], Outcome]:
+    return lambda actor, conversation: outcome if reads(actor, conversation) else MISSING
+
+
+def expect_api_order(actor, number):
+    readable = {v for v in SELLERS_OF[number] if may_read(actor, number, v)}
+
+    def lists_only_those(response):
+        assert {c["vendor_key"] for c in response.json()["conversations"]} == readable
+
+    return Outcome(200, check=lists_only_those) if readable else MISSING
+
+
+def expect_api_dispute(step):
+    def expect(actor, conversation):
+        if not reads(actor, conversation):
+            return MISSING
+        if not handles_disputes(actor, conversation):
+            return Outcome(403)
+        disputed = conversation == DISPUTED
+        if step == "open":
+            return Outcome(409) if disputed else Outcome(201, effect=OPENED)
+        return Outcome(200, effect=CLOSED) if disputed else Outcome(409)
+
+    return expect
+
+
+@dataclass(frozen=True)
+class Operation:
+    over: str
+    expect: Callable[[str, str], Outcome]
+    body: dict | None = None
+
+
+API_OPERATIONS = {
+    "listConversations": Operation("", everyone(Outcome(200))),
+    "getUnread": Operation("", everyone(Outcome(200))),
+    "listBackofficeConversations": Operation(
+        "", lambda actor, _r: Outcome(200 if has_backoffice(actor) else 403)
+    ),
+    "listOrderConversations": Operation("order", expect_api_order),
+    # Reading through the API does not mark read: that is /read.
+    "listMessages": Operation(
+        "conversation",
+        lambda actor, conversation: (
+            Outcome(200, check=shows(conversation)) if reads(actor, conversation) else MISSING
+        ),
+    ),
+    "postMessage": Operation(
+        "conversation", expect_api_reading(Outcome(201, effect=POSTED)), {"body": "Let me in"}
+    ),
+    "markRead": Operation("conversation", expect_api_reading(Outcome(200, effect=READ))),
+    "openDispute": Operation("conversation", expect_api_dispute("open"), {"reason": "Forged"}),
+    "closeDispute": Operation("conversation", expect_api_dispute("close")),
+}
+
+API_CASES = [
+    pytest.param(
+        operation,
+        actor,
+        resource,
+        auth,
+        id="-".join(filter(None, (operation, resource, actor, auth))),
+    )
+    for operation, spec in API_OPERATIONS.items()
+    if operation in SCHEMA_OPERATIONS
+    for resource in RESOURCES[spec.over] or ("",)
+    for actor in ACTORS
+    # Signed-out visitors have only their session: the guest's holds the link to #1006.
+    for auth in (("session",) if actor in SIGNED_OUT else ("token", "session"))
+]
+
+
+@pytest.mark.parametrize("operation, actor, resource, auth", API_CASES)
+def test_every_api_operation_for_every_caller(world, operation, actor, resource, auth):
+    spec = API_OPERATIONS[operation]
+    method, template = SCHEMA_OPERATIONS[operation]
+    client, headers = world.client(actor), {}
+    if auth == "token":
+        client = Client()
+        headers["Authorization"] = f"Bearer {create_token(user=world.users[actor], name='M')[1]}"
+    url = fill_route(template.lstrip("/"), world.params(spec.over, resource))
+    before = read_state()
+
+    if method == "get":
+        response = client.get(url, headers=headers)
+    else:
+        body = json.dumps(spec.body or {})
+        response = client.post(url, body, content_type="application/json", headers=headers)
+
+    # The API is for people with an account: a guest's link opens its pages only.
+    expected = Outcome(401) if actor in SIGNED_OUT else spec.expect(actor, resource)
+    assert_outcome(
+        response,
+        expected,
+        actor=actor,
+        before=before,
+        user=world.user(actor),
+        target=world.target(spec.over, resource),
+        role=role_of(actor, resource) if spec.over == "conversation" else None,
+    )
+    if response.status_code >= 400:
+        error = response.json()["error"]
+        assert error["code"] and error["message"]
+
+
+# -- the matrix covers everything there is ---------------------------------------------------------
+
+
+def test_every_url_pattern_has_a_matrix_entry():
+    missing, stale = find_uncovered(
+        get_resolver().url_patterns,
+        routes=[cell.route for cell in PAGES],
+        operations=API_OPERATIONS,
+    )
+
+    assert not missing, f"URL patterns nobody tries: {sorted(missing)}"
+    assert not stale, f"matrix entries for URL patterns that are gone: {sorted(stale)}"
+
+
+def test_a_new_url_pattern_without_an_entry_is_found():
+    def export(request, pk):
+        return HttpResponse()
+
+    extra = path("messages/", include(([path("export/<int:pk>/", export)], "order_messages")))
+    patterns = [*get_resolver().url_patterns, extra]
+    routes = [cell.route for cell in PAGES]
+
+    assert find_uncovered(patterns, routes=routes, operations=API_OPERATIONS) == (
+        {"messages/export/{pk}/"},
+        set(),
+    )
+    # An API operation without an entry leaves its path uncovered.
+    without_close = set(API_OPERATIONS) - {"closeDispute"}
+    missing, _stale = find_uncovered(patterns, routes=routes, operations=without_close)
+    assert "api/v1/orders/{number}/conversations/{vendor_key}/dispute/close" in missing
+    # An entry for a pattern that no longer exists is found too.
+    assert find_uncovered(
+        patterns, routes=[*routes, "messages/gone/"], operations=API_OPERATIONS
+    ) == (
+        {"messages/export/{pk}/"},
+        {"messages/gone/"},
+    )
+
+
+def test_every_api_operation_has_a_matrix_entry():
+    assert set(SCHEMA_OPERATIONS) == set(API_OPERATIONS)
+
+
+def test_each_url_group_left_to_its_library_exists():
+    groups = {
+        (namespace.split(":")[0] or route.split("/")[0] + "/")
+        for namespace, route, _p in walk_patterns(get_resolver().url_patterns)
+        if is_left_elsewhere(namespace, route)
+    }
+
+    assert groups == set(ELSEWHERE)
+
+
+# -- the live stream -------------------------------------------------------------------------------
+
+LISTENERS = ("alice", "carol", "bob", "dave", "admin", "clerk", "former", "helper")
+
+
+@pytest.fixture
+def broker(monkeypatch):
+    fresh = MemoryBroker(window=500)
+    monkeypatch.setattr(live, "get_broker", lambda: fresh)
+    return fresh
+
+
+def answerer_of(conversation: str) -> str:
+    _number, vendor_key = CONVERSATIONS[conversation]
+    return next((u for u, v in VENDOR_OF.items() if v == vendor_key), "admin")
+
+
+STEPS = ("customer posts", "answerer posts", "dispute opens", "dispute closes", "marked")
+LIVE_CASES = [
+    pytest.param(step, name, id=f"{step.replace(' ', '-')}-{name}")
+    for step in STEPS
+    for name in CONVERSATIONS
+]
+
+
+@pytest.mark.parametrize("step, conversation", LIVE_CASES)
+def test_live_events_reach_only_those_who_may_read_the_conversation(
+    world, post, dispute, broker, django_capture_on_commit_callbacks, step, conversation
+):
+    """A post, a dispute opened or closed, a read mark: only those who may read the
+    conversation hear of it. Listening besides the actors: a Bob's Bikes staff member who
+    left the vendor after taking part, and a user holding manage_conversations who is not
+    staff (the demo's store staff are staff accounts)."""
+    Vendor.objects.get(slug="bobs-bikes").staff.remove(world.users["former"])
+    number, vendor_key = CONVERSATIONS[conversation]
+    customer = None if CUSTOMER_OF[number] == GUEST else CUSTOMER_OF[number]
+    answerer = answerer_of(conversation)
+    target = world.conversations[conversation]
+    users = world.users
+    # Before the step, and so unheard: a dispute to close, or none open to open one.
+    if step == "dispute closes" and conversation != DISPUTED:
+        dispute.open(customer, number, vendor_key, "Broken")
+    if step == "dispute opens" and conversation == DISPUTED:
+        dispute.close(customer, number, vendor_key)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        if step == "customer posts":
+            post(customer, number, vendor_key, f"{marker(conversation)} live")
+        elif step == "answerer posts":
+            post(answerer, number, vendor_key, f"{marker(conversation)} live")
+        elif step == "dispute opens":
+            dispute.open(customer, number, vendor_key, f"{marker(conversation)} live")
+        elif step == "dispute closes":
+            dispute.close(customer, number, vendor_key)
+        else:  # the answerer reads, then marks it unread again from the back office
+            actions.mark_read(conversation=target, user=users[answerer])
+            actions.mark_unread(
+                conversation=target, user=users[answerer], role=role_of(answerer, conversation)
+            )
+
+    heard = {who: broker.replay(users[who].pk, 0) or [] for who in LISTENERS}
+    for who, events in heard.items():
+        if not (who in ACTORS and reads(who, conversation)):
+            assert events == [], f"{who} heard of {conversation}: {events}"
+        about = {event.data["conversation"] for event in events if "conversation" in event.data}
+        assert about <= {target.pk}
+    assert any(heard.values()), "nobody heard anything: the step did nothing"
+
+
+def test_a_vendors_stream_never_carries_another_vendors_message(asgi_server, demo, broker):
+    """Over the real ASGI stream: Dave's stream, open while Alice writes to Bob and then to
+    Dave about the same order, carries only her message to Dave."""
+    dave = login(asgi_server, "dave")
+    alice = login(asgi_server, "alice")
+    result = {}
+    reader = threading.Thread(target=lambda: result.update(events=read_events(dave, want=1)))
+    reader.start()
+    deadline = time.monotonic() + 10
+    while not broker.waiters.get(demo["dave"].pk) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    for vendor_key in ("bobs-bikes", "daves-outdoor"):
+        thread = f"/messages/orders/1001/{vendor_key}/"
+        alice.get(thread)
+        response = alice.post(
+            thread,
+            data={"body": f"To {vendor_key}", "csrfmiddlewaretoken": alice.cookies["csrftoken"]},
+        )
+        assert response.status_code == 302
+    reader.join(timeout=10)
+
+    (event,) = result["events"]
+    assert event["event"] == "message.posted"
+    assert json.loads(event["data"])["vendor_key"] == "daves-outdoor"
+    guest = httpx.Client(base_url=asgi_server)
+    link = make_guest_token(get_adapter().get_order("1006"))
+    assert guest.get(f"/messages/guest/{link}/").status_code == 302
+    assert guest.get("/messages/live/").status_code == 401  # a link is not an account
+
+
+def test_a_vendors_former_staff_hear_nothing_more_of_its_conversations(world, post, mailoutbox):
+    """Left Bob's Bikes after taking part: neither the next message, nor an e-mail, nor the
+    inbox or the badge tell them of the conversation any more."""
+    former, target = world.users["former"], world.conversations["1001-bobs-bikes"]
+    Vendor.objects.get(slug="bobs-bikes").staff.remove(former)
+
+    message = post("alice", "1001", "bobs-bikes", f"{marker('1001-bobs-bikes')} after")
+
+    assert not Participant.objects.filter(user=former, conversation=target).exists()
+    assert not Notification.objects.filter(email=former.email, last_seq__gte=message.seq).exists()
+    deliver_notifications()
+    assert not [m for m in mailoutbox if former.email in m.to and message.body in m.body]
+    assert [m for m in mailoutbox if "bob@bobs-bikes.example" in m.to and message.body in m.body]
+    client = Client()
+    client.force_login(former)
+    for page in ("/messages/", "/api/v1/conversations"):
+        assert marker("1001-bobs-bikes") not in client.get(page).content.decode()
+    assert_counters_exact()
+    assert Participant.objects.filter(conversation=target, user=world.users["bob"]).exists()
+
+
+def test_the_permission_on_a_customer_account_joins_no_dispute(world):
+    """The demo's store staff are staff accounts: a customer account holding
+    manage_conversations may read nothing, so it takes part in nothing and gets no e-mail."""
+    helper = world.users["helper"]
+
+    assert Dispute.objects.filter(status=Dispute.Status.OPEN).exists()
+    assert not Participant.objects.filter(user=helper).exists()
+    assert not Notification.objects.filter(email=helper.email).exists()
+
+
+# -- replies by e-mail -----------------------------------------------------------------------------
+
+# Cells tests/test_inbound.py proves already; the matrix below adds the others.
+INBOUND_ELSEWHERE = {
+    "the customer, with her address": (
+        "test_a_reply_is_posted_as_the_senders_message_without_the_quote"
+    ),
+    "the vendor, with his address": "test_a_vendor_answers_by_e_mail",
+    "the guest, with the guest address": "test_a_guest_answers_by_e_mail",
+    "the same e-mail twice": "test_the_same_e_mail_delivered_twice_is_posted_once",
+    "a forged signature": "test_a_forged_reply_address_is_kept_for_staff_and_not_posted",
+    "a tampered address": "test_a_tampered_reply_address_is_refused",
+    "an expired address": "test_an_expired_reply_address_is_kept_and_bounced",
+    "a stranger, with the customer's address": (
+        "test_someone_else_using_a_customers_reply_address_is_not_posted"
+    ),
+    "another customer, with his own address": (
+        "test_another_customer_cannot_answer_with_his_own_address_for_the_conversation"
+    ),
+}
+
+# What becomes of a reply: posted, or kept for staff for one of these reasons.
+POSTED_MAIL, NOT_ALLOWED, NOT_SENDER = "posted", "may no longer write here", "does not match"
+INBOUND = {
+    # case: (whose address, who sends, to which conversation, what happened first, outcome)
+    "store staff, with their address": ("admin", "admin", "1001-store", "", POSTED_MAIL),
+    "the order's other vendor": ("dave", "dave", "1001-daves-outdoor", "", POSTED_MAIL),
+    "another vendor, with his own address": ("dave", "dave", "1001-bobs-bikes", "", NOT_ALLOWED),
+    "another vendor, with Bob's": ("bob", "dave", "1001-bobs-bikes", "", NOT_SENDER),
+    "another customer, with Alice's": ("alice", "carol", "1001-bobs-bikes", "", NOT_SENDER),
+    "staff without the permission": ("clerk", "clerk", "1001-bobs-bikes", "", NOT_ALLOWED),
+    "a customer, with the guest's": (GUEST, "alice", "1006-daves-outdoor", "", NOT_SENDER),
+    "the customer, with a guest address": (GUEST, "alice", "1001-bobs-bikes", "", "not a guest"),
+    "the vendor, after leaving the vendor": ("bob", "bob", "1001-bobs-bikes", "left", NOT_ALLOWED),
+    "the customer, her account closed": ("alice", "alice", "1001-bobs-bikes", "closed", NOT_SENDER),
+    "the conversation deleted": ("alice", "alice", "1001-bobs-bikes", "deleted", "no longer"),
+}
+
+
+def test_the_inbound_cells_proven_elsewhere_are_still_there():
+    for name in INBOUND_ELSEWHERE.values():
+        assert callable(getattr(test_inbound, name, None)), name
+
+
+@pytest.fixture
+def reply_domain(settings):
+    settings.ORDER_MESSAGES_REPLY_DOMAIN = test_inbound.DOMAIN
+
+
+@pytest.mark.parametrize(
+    "case", [pytest.param(case, id=re.sub(r"\W+", "-", case).strip("-")) for case in INBOUND]
+)
+def test_a_reply_by_e_mail_is_posted_only_by_someone_who_may_write_there(reply_domain, world, case):
+    owner, sender, name, first, expected = INBOUND[case]
+    conversation = world.conversations[name]
+    address = address_for(conversation, world.user(owner) if owner != GUEST else None)
+    email = "gina@guests.example" if sender == GUEST else world.users[sender].email
+    if first == "left":
+        Vendor.objects.get(slug="bobs-bikes").staff.remove(world.users[owner])
+    elif first == "closed":
+        get_user_model().objects.filter(pk=world.users[owner].pk).update(is_active=False)
+    elif first == "deleted":
+        conversation.delete()
+    before = read_state()
+
+    outcome = inbound.receive(reply(sender=email, to=address, body=f"By mail: {case}"))
+
+    found = find_changes(before, read_state())
+    if expected == POSTED_MAIL:
+        assert outcome.status == "posted", outcome.reason
+        assert_effect(
+            POSTED,
+            {t: c for t, c in found.items() if t != "inbound"},
+            user=world.users[sender],
+            target=conversation,
+            role=role_of(sender, name),
+        )
+    else:
+        assert outcome.status == "unrouted" and expected in outcome.reason
+        assert set(found) == {"inbound"} and len(found["inbound"].added) == 1
+        assert outcome.inbound.status == InboundMail.Status.UNROUTED
+        assert not Message.objects.filter(body__startswith="By mail").exists()
+
+
+def test_one_e_mail_sent_to_two_reply_addresses_is_posted_once(reply_domain, world):
+    alice = world.users["alice"]
+    bikes, outdoor = (
+        world.conversations["1001-bobs-bikes"],
+        world.conversations["1001-daves-outdoor"],
+    )
+    raw = reply(sender=alice.email, to=address_for(bikes, alice), body="Once", message_id="<m@x>")
+    again = reply(
+        sender=alice.email, to=address_for(outdoor, alice), body="Once", message_id="<m@x>"
+    )
+
+    assert inbound.receive(raw).status == "posted"
+    assert inbound.receive(again).status == "duplicate"
+
+    assert list(Message.objects.filter(body="Once").values_list("conversation", flat=True)) == [
+        bikes.pk
+    ]
