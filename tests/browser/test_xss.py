@@ -334,6 +334,15 @@ def test_the_demo_pages_work_under_the_content_security_policy(
     alice.get_by_role("button", name="Send").click()
     expect(alice.locator("#thread .om-msg").last).to_contain_text("Sent under the policy.")
     assert alice.url.endswith("/messages/orders/1001/bobs-bikes/")  # no full page load
+    # Swapping in elements a script has styled (a resized box, say) must not make htmx copy
+    # their style attribute across, which the policy refuses.
+    alice.evaluate(
+        "() => document.querySelectorAll('#thread, #thread .om-msg, textarea')"
+        ".forEach(e => { e.style.minHeight = '5em'; })"
+    )
+    alice.get_by_role("textbox", name="Your message").fill("Sent again.")
+    alice.get_by_role("button", name="Send").click()
+    expect(alice.locator("#thread .om-msg").last).to_contain_text("Sent again.")
     # The dispute pop-up is opened by the page's script.
     alice.get_by_role("link", name="Open dispute").click()
     expect(alice.get_by_role("dialog", name="Open dispute")).to_be_visible()
