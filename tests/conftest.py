@@ -4,6 +4,7 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import transaction
 from django.db.models import Sum
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -314,6 +315,23 @@ def grow_thread(conversation, *, count, author, role=Role.VENDOR):
     return conversation
 
 
+def write_messages(conversations, *, text: str) -> None:
+    """In each conversation (of ``make_conversations``), alternately the customer and the
+    vendor writes "``text`` in <order number>"."""
+    from order_messages.actions.messages import append_message
+    from order_messages.queries import Actor
+
+    for i, conversation in enumerate(conversations):
+        role = Role.CUSTOMER if i % 2 else Role.VENDOR
+        author = Participant.objects.get(conversation=conversation, role=role).user
+        with transaction.atomic():
+            append_message(
+                conversation=conversation,
+                actor=Actor(author, role, author.get_full_name()),
+                body=f"{text} in {conversation.order_number}",
+            )
+
+
 def make_thread(demo, post, total, unread_for_alice=0):
     """``total`` messages in 1002/bobs-bikes (which must have none yet: use
     ``no_conversations``); the last ``unread_for_alice`` are Bob's and unread for Alice."""
@@ -368,6 +386,31 @@ def asgi_server(transactional_db):
     server.should_exit = True
     server.force_exit = True  # open event streams never end by themselves
     thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def smtp_server():
+    """A real SMTP server (tests/smtp.py) for the tests of one module."""
+    from tests.smtp import SMTPServer
+
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(smtp_server, settings):
+    """The SMTP server, empty and accepting, with Django's SMTP backend pointed at it."""
+    smtp_server.start()  # a test may have stopped it
+    smtp_server.reset()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST = smtp_server.host
+    settings.EMAIL_PORT = smtp_server.port
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_TIMEOUT = 10
+    yield smtp_server
+    smtp_server.reset()
 
 
 def snapshot():

@@ -26,15 +26,18 @@ from urllib.parse import quote
 import httpx
 import pytest
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.db import connection, transaction
+from django.db import connection
 from django.utils import timezone
 
-from order_messages.actions.messages import append_message
 from order_messages.api.tokens import create_token
-from order_messages.models import Message, Notification, Participant, Role
+from order_messages.models import Message, Notification, Participant
 from order_messages.notifications.worker import deliver_due
-from order_messages.queries.access import Actor
-from tests.conftest import assert_counters_exact, conversation_of, make_conversations
+from tests.conftest import (
+    assert_counters_exact,
+    conversation_of,
+    make_conversations,
+    write_messages,
+)
 from tests.smtp import Handler, Received, SMTPServer, free_port
 from tests.test_live import login
 
@@ -52,41 +55,12 @@ pytestmark = pytest.mark.usefixtures("no_conversations")
 # -- helpers ----------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def smtp(smtp_server, settings):
-    """The aiosmtpd server, empty and accepting, with Django's SMTP backend pointed at it."""
-    smtp_server.start()  # a test may have stopped it
-    smtp_server.reset()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = smtp_server.host
-    settings.EMAIL_PORT = smtp_server.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 10
+def smtp(smtp, settings):
+    """The SMTP server (tests/conftest.py), with retries soon and many."""
     settings.ORDER_MESSAGES_EMAIL_RETRY_BASE = 30
     settings.ORDER_MESSAGES_EMAIL_MAX_ATTEMPTS = 8
-    yield smtp_server
-    smtp_server.reset()
-
-
-def write_messages(conversations: list, *, text: str) -> None:
-    """In each conversation, alternately the customer and the vendor writes ``text``."""
-    for i, conversation in enumerate(conversations):
-        role = Role.CUSTOMER if i % 2 else Role.VENDOR
-        author = Participant.objects.get(conversation=conversation, role=role).user
-        with transaction.atomic():
-            append_message(
-                conversation=conversation,
-                actor=Actor(author, role, author.get_full_name()),
-                body=f"{text} in {conversation.order_number}",
-            )
+    return smtp
 
 
 def six_conversations(demo):

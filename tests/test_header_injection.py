@@ -22,7 +22,6 @@ from order_messages.models import Conversation, Message, Notification
 from order_messages.notifications.email import render
 from order_messages.notifications.worker import Report
 from tests.conftest import deliver_notifications
-from tests.smtp import SMTPServer
 
 EVIL = "evil@attacker.example"
 INJECTIONS = {
@@ -60,26 +59,6 @@ SUBJECT_ENDS = {
     "dispute_opened": "dispute opened",
     "dispute_closed": "dispute closed",
 }
-
-
-@pytest.fixture(scope="module")
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp(smtp_server, settings):
-    """Django's SMTP backend, pointed at the real (aiosmtpd) server."""
-    smtp_server.start()
-    smtp_server.reset()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = smtp_server.host
-    settings.EMAIL_PORT = smtp_server.port
-    settings.EMAIL_USE_TLS = False
-    return smtp_server
 
 
 @pytest.fixture(autouse=True)

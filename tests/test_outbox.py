@@ -14,24 +14,27 @@ from urllib.parse import urlsplit
 import pytest
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.management import call_command
-from django.db import connection, transaction
+from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
 import order_messages
 from order_messages import actions
-from order_messages.actions.messages import append_message
 from order_messages.conf import app_settings
 from order_messages.guest import read_guest_token
-from order_messages.models import Mute, Notification, NotificationSettings, Participant, Role
+from order_messages.models import Mute, Notification, NotificationSettings
 from order_messages.notifications import worker
 from order_messages.notifications.email import language_of
 from order_messages.notifications.outbox import next_digest_time
 from order_messages.notifications.tokens import ReplyAddress, read_reply_address
 from order_messages.notifications.worker import claim_due, deliver_due
-from order_messages.queries.access import Actor
-from tests.conftest import conversation_of, deliver_notifications, make_conversations
-from tests.smtp import NO_SUCH_USER, TRY_AGAIN, SMTPServer
+from tests.conftest import (
+    conversation_of,
+    deliver_notifications,
+    make_conversations,
+    write_messages,
+)
+from tests.smtp import NO_SUCH_USER, TRY_AGAIN
 
 pytestmark = pytest.mark.usefixtures("no_conversations")
 
@@ -46,24 +49,9 @@ PREFERENCES = "/messages/preferences/"
 Status = Notification.Status
 
 
-@pytest.fixture(scope="module")
-def smtp_server():
-    server = SMTPServer()
-    server.start()
-    yield server
-    server.stop()
-
-
 @pytest.fixture
-def smtp(smtp_server, settings):
-    """The aiosmtpd server, empty and accepting, with Django's SMTP backend pointed at it."""
-    smtp_server.start()  # a test may have stopped it
-    smtp_server.reset()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST = smtp_server.host
-    settings.EMAIL_PORT = smtp_server.port
-    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
-    settings.EMAIL_TIMEOUT = 10
+def smtp(smtp, settings):
+    """The SMTP server (tests/conftest.py), with this module's site, batching and retries."""
     settings.ORDER_MESSAGES_SITE_URL = SITE
     settings.ORDER_MESSAGES_MESSAGE_ID_DOMAIN = ""
     settings.ORDER_MESSAGES_REPLY_DOMAIN = REPLY_DOMAIN
@@ -73,8 +61,7 @@ def smtp(smtp_server, settings):
     settings.ORDER_MESSAGES_EMAIL_MAX_ATTEMPTS = 8
     settings.ORDER_MESSAGES_EMAIL_CLAIM_SECONDS = 300
     assert settings.ORDER_MESSAGES_STORE_EMAIL == STORE_INBOX
-    yield smtp_server
-    smtp_server.reset()
+    return smtp
 
 
 @pytest.fixture(autouse=True)
@@ -506,16 +493,8 @@ def test_four_racing_workers_send_every_email_exactly_once(demo, smtp):
         start=9100,
         vendor=("daves-outdoor", "Dave's Outdoor"),
     )
-    for i, conversation in enumerate(conversations):
-        # Alternately the customer and the vendor writes: four recipients in all.
-        role = Role.CUSTOMER if i % 2 else Role.VENDOR
-        author = Participant.objects.get(conversation=conversation, role=role).user
-        with transaction.atomic():
-            append_message(
-                conversation=conversation,
-                actor=Actor(author, role, author.get_full_name()),
-                body=f"Message in {conversation.order_number}",
-            )
+    # Alternately the customer and the vendor writes: four recipients in all.
+    write_messages(conversations, text="Message")
     rows = dict(Notification.objects.values_list("message_id", "email"))
     assert len(rows) == 200
     assert set(rows.values()) == {ALICE, BOB, "carol@customers.example", DAVE}
