@@ -153,8 +153,9 @@ AUDIT = r"""
   for (const el of document.querySelectorAll(foreign)) {
     if (el.localName === "iframe" && /^\/demo\/mailbox\/\d+\.html$/.test(pathOf(el, "src")))
       continue;
-    const ownSheet = el.rel === "stylesheet" && pathOf(el, "href").startsWith("/static/");
-    if (el.localName === "link" && ownSheet) continue;
+    const own =
+      ["stylesheet", "icon"].includes(el.rel) && pathOf(el, "href").startsWith("/static/");
+    if (el.localName === "link" && own) continue;
     problems.push(el.localName + ": " + el.outerHTML.slice(0, 160));
   }
   return problems;
