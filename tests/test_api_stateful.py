@@ -12,23 +12,11 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
 from django.test import Client
 from hypothesis import HealthCheck, settings
-from schemathesis.checks import not_a_server_error
-from schemathesis.specs.openapi.checks import (
-    content_type_conformance,
-    response_schema_conformance,
-    status_code_conformance,
-)
 
 from demo.wsgi import application
 from order_messages.api.tokens import create_token
 from tests.conftest import assert_counters_exact, fuzz_examples
-
-CHECKS = [
-    not_a_server_error,
-    status_code_conformance,
-    content_type_conformance,
-    response_schema_conformance,
-]
+from tests.test_api_schema import CHECKS  # the same checks as the stateless run
 
 
 @pytest.fixture
