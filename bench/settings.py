@@ -14,3 +14,6 @@ LOGGING = {"version": 1, "disable_existing_loggers": False}
 TEMPLATES[0]["DIRS"] = [BASE_DIR / "bench" / "templates"]  # noqa: F405
 # Static files come from the apps (WHITENOISE_USE_FINDERS); nothing is collected.
 STATIC_ROOT = None
+# Login throttling (django-axes) guards the login form, which no scenario posts to; the
+# peer runs without it too.
+MIDDLEWARE = [m for m in MIDDLEWARE if "axes" not in m]  # noqa: F405

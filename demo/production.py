@@ -4,8 +4,11 @@ receiver absent. Passes ``manage.py check --deploy``.
 
 Environment: SECRET_KEY, ALLOWED_HOSTS (comma-separated), SITE_URL (https://...),
 DATABASE_URL, REDIS_URL, EMAIL_HOST/EMAIL_PORT/EMAIL_HOST_USER/EMAIL_HOST_PASSWORD,
-ANYMAIL_WEBHOOK_SECRET and MAILGUN_WEBHOOK_SIGNING_KEY (inbound mail through a provider),
-SECURE_SSL_REDIRECT (0 where the proxy in front already redirects).
+SECURE_SSL_REDIRECT (0 where the proxy in front already redirects); for inbound mail through
+a provider's webhook, INBOUND_PROVIDERS (comma-separated, default "mailgun,postmark"; empty:
+none) with ANYMAIL_WEBHOOK_SECRET (user:password, Postmark and others) and
+MAILGUN_WEBHOOK_SIGNING_KEY (Mailgun). ``check --deploy`` fails while a named provider's
+webhook would be open to anyone or is not configured.
 """
 
 import os
@@ -13,7 +16,7 @@ import os
 from django.core.exceptions import ImproperlyConfigured
 
 from .settings import *  # noqa: F403
-from .settings import ANYMAIL, CONTENT_SECURITY_POLICY, TEMPLATES
+from .settings import CONTENT_SECURITY_POLICY, TEMPLATES
 
 
 def required(name: str) -> str:
@@ -35,10 +38,25 @@ EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = os.environ.get("EMAIL_USE_TLS", "1") == "1"
+# Only the providers named here are mounted (order_messages.inbound_urls); each needs its
+# secret, which has no default here: the system check order_messages.E002/E003 says which.
+ORDER_MESSAGES_INBOUND_PROVIDERS = tuple(
+    name.strip()
+    for name in os.environ.get("INBOUND_PROVIDERS", "mailgun,postmark").split(",")
+    if name.strip()
+)
+# Webhooks go to public addresses only; a receiver on the store's own network is named
+# here (comma-separated addresses or networks).
+ORDER_MESSAGES_WEBHOOK_ALLOWED_NETWORKS = [
+    n.strip() for n in os.environ.get("WEBHOOK_ALLOWED_NETWORKS", "").split(",") if n.strip()
+]
 ANYMAIL = {
-    **ANYMAIL,
-    "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET"),
-    "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY"),
+    name: value
+    for name, value in (
+        ("WEBHOOK_SECRET", os.environ.get("ANYMAIL_WEBHOOK_SECRET", "").strip()),
+        ("MAILGUN_WEBHOOK_SIGNING_KEY", os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", "").strip()),
+    )
+    if value
 }
 
 # HTTPS only, behind a proxy that says so in X-Forwarded-Proto.

@@ -1,7 +1,10 @@
 """Settings of the demo marketplace. Not for production: DEBUG-friendly defaults and the
-demo mailbox. Environment: DATABASE_URL, REDIS_URL, EMAIL_HOST/EMAIL_PORT, PORT."""
+demo mailbox. Environment: SECRET_KEY, DATABASE_URL, REDIS_URL, EMAIL_HOST/EMAIL_PORT, PORT."""
 
 import os
+import secrets
+import tempfile
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -9,7 +12,39 @@ from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-SECRET_KEY = os.environ.get("SECRET_KEY", "demo-only-not-secret")
+# The demo's own key, made on first use and kept out of git (.gitignore): every process of
+# one checkout (server, worker, manage.py, tests) signs and checks links with the same key,
+# and no other demo's key works here.
+SECRET_KEY_FILE = BASE_DIR / ".demo-secret-key"
+
+
+def demo_secret_key(path: Path) -> str:
+    """SECRET_KEY from the environment, else from ``path``, made there if it is absent;
+    where it cannot be written, a key for this process only."""
+    if os.environ.get("SECRET_KEY"):
+        return os.environ["SECRET_KEY"]
+    try:
+        return path.read_text().strip()
+    except FileNotFoundError:
+        pass
+    key = secrets.token_urlsafe(50)
+    try:
+        # Written aside and linked into place, which fails if another process was first:
+        # then its key is the one.
+        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as new:
+            new.write(key + "\n")  # mkstemp: readable by its owner only
+        try:
+            os.link(new.name, path)
+        except FileExistsError:
+            key = path.read_text().strip()
+        finally:
+            os.unlink(new.name)
+    except OSError:
+        pass
+    return key
+
+
+SECRET_KEY = demo_secret_key(SECRET_KEY_FILE)
 DEBUG = os.environ.get("DEBUG", "1") == "1"
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "[::1]", "testserver"]
 
@@ -22,6 +57,7 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django_htmx",
     "anymail",
+    "axes",
     "ninja",
     "order_messages",
     "demo.store",
@@ -42,6 +78,8 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "order_messages.middleware.DatabaseUnavailableMiddleware",
+    # django-axes: answers a locked-out login with 429 (last, as its docs ask).
+    "axes.middleware.AxesMiddleware",
 ]
 
 # Content-Security-Policy (django-csp): scripts, styles and everything else from this site
@@ -111,6 +149,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
 
 AUTH_PASSWORD_VALIDATORS = []
+# Login throttling is the store's job, not the app's; the demo does it as a Django store
+# would, with django-axes: after AXES_FAILURE_LIMIT wrong passwords for one account from
+# one address, that pair is refused (429, even the right password) for AXES_COOLOFF_TIME.
+# Others, and that account from elsewhere, can still log in. Counted in the database, so
+# every server process sees the same.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = 5
+AXES_COOLOFF_TIME = timedelta(minutes=15)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+# The attempts table is what throttles; a row for every successful login is not needed.
+AXES_DISABLE_ACCESS_LOG = True
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/start/"
 LOGOUT_REDIRECT_URL = "/"
@@ -152,8 +205,15 @@ ORDER_MESSAGES_REPLY_DOMAIN = os.environ.get("REPLY_DOMAIN", "reply.marketplace.
 ORDER_MESSAGES_MESSAGE_ID_DOMAIN = "marketplace.example"
 # Live updates cross server processes through Redis when REDIS_URL is set.
 ORDER_MESSAGES_REDIS_URL = os.environ.get("REDIS_URL") or None
+# The demo's own webhook receiver (seed_demo --webhook-receiver) is on this machine, which
+# outgoing webhooks may otherwise not reach; a real store lists only internal receivers here.
+ORDER_MESSAGES_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1", "::1"]
 
-# Inbound mail through a provider's webhook, e.g. /anymail/mailgun/inbound/.
+# Inbound mail through a provider's webhook: /anymail/mailgun/inbound/ (Mailgun signs its
+# calls with MAILGUN_WEBHOOK_SIGNING_KEY) and /anymail/postmark/inbound/ (basic auth with
+# WEBHOOK_SECRET); other providers' URLs answer 404. The check `order_messages.E002`
+# refuses a provider that would be open to anyone.
+ORDER_MESSAGES_INBOUND_PROVIDERS = ("mailgun", "postmark")
 ANYMAIL = {
     "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "demo:demo"),
     "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", "demo"),

@@ -7,7 +7,8 @@ from order_messages.api import api as order_messages_api
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
-    path("anymail/", include("anymail.urls")),
+    # Inbound mail from the providers in ORDER_MESSAGES_INBOUND_PROVIDERS, and no others.
+    path("anymail/", include("order_messages.inbound_urls")),
     path("accounts/", include("django.contrib.auth.urls")),
     path("messages/", include("order_messages.urls")),
     path("api/v1/", order_messages_api.urls),

@@ -105,6 +105,12 @@ def order():
 # -- acting as demo users -------------------------------------------------------------------
 
 
+def guest_grant(number: str) -> dict[str, str]:
+    """What a browser holds after following the guest link of an order: its number and the
+    address the link was issued to (the order's, now)."""
+    return {number: get_adapter().get_order(number).customer_email}
+
+
 @pytest.fixture
 def access_as(demo):
     """``access_as("alice", "1001")``; ``access_as(None, "1006")`` is the guest who holds a
@@ -112,7 +118,7 @@ def access_as(demo):
 
     def make(username, number):
         if username is None:
-            return access_order(user=None, order_number=number, guest_orders=[number])
+            return access_order(user=None, order_number=number, guests=guest_grant(number))
         return access_order(user=demo[username], order_number=number)
 
     return make
@@ -214,6 +220,37 @@ def assert_counters_exact():
 # -- many rows quickly ----------------------------------------------------------------------
 
 
+def make_store_orders(*, numbers, customer, vendor_key):
+    """Orders of ``customer`` in the demo store, each with one item of the vendor's."""
+    from demo.store.models import Order, OrderItem, Product
+
+    product = Product.objects.filter(vendor__slug=vendor_key).select_related("vendor").first()
+    orders = Order.objects.bulk_create(
+        [
+            Order(
+                number=number,
+                customer=customer,
+                email=customer.email,
+                name=customer.get_full_name(),
+                placed_at=timezone.now(),
+            )
+            for number in numbers
+        ]
+    )
+    OrderItem.objects.bulk_create(
+        [
+            OrderItem(
+                order=order,
+                product=product,
+                vendor=product.vendor,
+                name=product.name,
+                price=product.price,
+            )
+            for order in orders
+        ]
+    )
+
+
 def make_conversations(
     *,
     customer,
@@ -226,8 +263,12 @@ def make_conversations(
 ):
     """``count`` one-message conversations of ``customer`` with ``vendor_user``, written in
     bulk with consistent counters: the newest ``unread`` ones are unread for the customer.
-    Their orders do not exist in the store; inbox pages never ask for them."""
+    Their orders are written into the demo store too (one item of the vendor's each), as
+    the policy asks the store who may read them."""
     at = at or timezone.now()
+    make_store_orders(
+        numbers=[str(start + i) for i in range(count)], customer=customer, vendor_key=vendor[0]
+    )
     conversations = Conversation.objects.bulk_create(
         [
             Conversation(

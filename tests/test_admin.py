@@ -261,3 +261,55 @@ def test_customers_and_vendors_are_sent_to_the_admin_login(story, client_for, us
 
     assert response.status_code == 302
     assert response["Location"].startswith("/admin/login/")
+
+
+# -- the outbox: sending failed e-mails again ----------------------------------------------------
+
+NOTIFICATIONS = "/admin/order_messages/notification/"
+
+
+def test_sending_a_failed_email_again_folds_it_into_the_newer_pending_batch(demo, post, client_for):
+    """Bob's first e-mail failed for good; Alice wrote again, which opened a new batch for
+    him. Sending the failed one again must not collide with the open batch (one open batch
+    per recipient and conversation): it joins it, and one e-mail tells of both messages."""
+    from order_messages.models import Notification
+
+    Status = Notification.Status
+    bob = demo["bob"].email
+    post("alice", "1002", "bobs-bikes", "First")
+    failed = Notification.objects.get(email=bob)
+    Notification.objects.filter(pk=failed.pk).update(
+        status=Status.FAILED, attempts=8, last_error="SMTPRecipientsRefused"
+    )
+    post("alice", "1002", "bobs-bikes", "Second")
+    newer = Notification.objects.get(email=bob, status=Status.PENDING)
+    assert (newer.first_seq, newer.last_seq) == (2, 2)
+
+    response = client_for("admin").post(
+        NOTIFICATIONS, {"action": "send_again", "_selected_action": [failed.pk]}, follow=True
+    )
+
+    assert response.status_code == 200
+    assert "1 e-mail will be sent again." in response.content.decode()
+    failed.refresh_from_db()
+    newer.refresh_from_db()
+    assert failed.status == Status.SKIPPED
+    assert (newer.status, newer.first_seq, newer.last_seq) == (Status.PENDING, 1, 2)
+    assert Notification.objects.filter(email=bob, status=Status.PENDING).count() == 1
+
+
+def test_staff_mark_unrouted_inbound_mail_handled(demo, manager):
+    from order_messages.models import InboundMail
+
+    unrouted = InboundMail.objects.create(sender="a@x.example", status="unrouted")
+    posted = InboundMail.objects.create(sender="b@x.example", status="posted")
+
+    response = manager.post(
+        "/admin/order_messages/inboundmail/",
+        {"action": "mark_handled", "_selected_action": [unrouted.pk, posted.pk]},
+        follow=True,
+    )
+
+    assert "1 e-mail marked as handled." in response.content.decode()
+    assert InboundMail.objects.get(pk=unrouted.pk).status == InboundMail.Status.HANDLED
+    assert InboundMail.objects.get(pk=posted.pk).status == InboundMail.Status.POSTED

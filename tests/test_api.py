@@ -26,6 +26,7 @@ from tests.conftest import (
     assert_counters_exact,
     conversation_of,
     counter_of,
+    guest_grant,
     make_conversations,
     make_thread,
     unread_of,
@@ -201,7 +202,7 @@ def test_a_guest_link_in_the_session_does_not_open_the_api(demo):
     """Guests use the signed link's pages; the API is for people with an account."""
     client = Client()
     session = client.session
-    session[SESSION_KEY] = ["1006"]
+    session[SESSION_KEY] = guest_grant("1006")
     session.save()
 
     assert client.get("/messages/orders/1006/daves-outdoor/").status_code == 200

@@ -1,15 +1,22 @@
 """The API tokens page (A1): a person makes a token, sees it once, lists and revokes their
 tokens; only the token's hash is stored."""
 
+import ast
 import hashlib
+import importlib
 import re
+from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from django.apps import apps
 from django.contrib.sessions.models import Session
-from django.db import models
+from django.db import connection, models
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
+from order_messages import actions
+from order_messages.api.tokens import user_for_token
 from order_messages.models import ApiToken
 
 PAGE = "/messages/tokens/"
@@ -168,3 +175,74 @@ def test_the_tokens_page_in_german(client_for):
     assert "<h1>API-Tokens</h1>" in page
     assert ">Token erstellen</button>" in page
     assert "API tokens" not in page and "Create token" not in page
+
+
+# -- the actions behind the page (actions/tokens.py) ------------------------------------------
+
+
+def test_create_token_stores_only_the_hash_and_the_shown_prefix(demo):
+    row, token = actions.create_token(user=demo["bob"], name="Shop sync")
+
+    assert token.startswith("om_") and len(token) > 40
+    stored = ApiToken.objects.get(pk=row.pk)
+    assert (stored.user, stored.name, stored.prefix) == (demo["bob"], "Shop sync", token[:8])
+    assert stored.digest == hashlib.sha256(token.encode()).hexdigest()
+    assert stored.revoked_at is None and stored.last_used_at is None
+    assert user_for_token(token) == demo["bob"]
+    assert actions.create_token(user=demo["bob"], name="Shop sync")[1] != token
+
+
+def test_revoke_token_works_once_and_only_for_its_owner(demo):
+    row, token = actions.create_token(user=demo["alice"], name="Phone")
+
+    assert actions.revoke_token(user=demo["carol"], token_id=row.pk) is False
+    assert user_for_token(token) == demo["alice"]
+
+    assert actions.revoke_token(user=demo["alice"], token_id=row.pk) is True
+    assert user_for_token(token) is None
+    revoked_at = ApiToken.objects.get(pk=row.pk).revoked_at
+    assert revoked_at is not None
+
+    assert actions.revoke_token(user=demo["alice"], token_id=row.pk) is False
+    assert ApiToken.objects.get(pk=row.pk).revoked_at == revoked_at  # not moved
+    assert actions.revoke_token(user=demo["alice"], token_id=row.pk + 1000) is False
+
+
+def test_a_tokens_use_is_noted_at_most_once_a_minute(demo):
+    row, token = actions.create_token(user=demo["alice"], name="Phone")
+    user_for_token(token)
+    first = ApiToken.objects.get(pk=row.pk).last_used_at
+    assert first is not None
+
+    with CaptureQueriesContext(connection) as captured:
+        user_for_token(token)
+    assert ApiToken.objects.get(pk=row.pk).last_used_at == first
+    assert not [q for q in captured.captured_queries if q["sql"].startswith("UPDATE")]
+
+    ApiToken.objects.filter(pk=row.pk).update(last_used_at=first - timedelta(minutes=1))
+    user_for_token(token)
+    assert ApiToken.objects.get(pk=row.pk).last_used_at > first - timedelta(minutes=1)
+
+
+WRITES = {"create", "bulk_create", "get_or_create", "update_or_create", "update", "delete", "save"}
+
+
+@pytest.mark.parametrize(
+    "module",
+    [
+        "order_messages.views.tokens",
+        "order_messages.api.tokens",
+        "order_messages.views.backoffice",
+        "order_messages.api.backoffice",
+    ],
+)
+def test_the_token_and_back_office_transport_writes_nothing_itself(module):
+    """actions/ are the only write paths (issue 13): the tokens page, the token checks and
+    the back office's bulk marking call actions; they hold no ORM write of their own."""
+    source = Path(importlib.import_module(module).__file__).read_text()
+    calls = [
+        node.func.attr
+        for node in ast.walk(ast.parse(source))
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+    ]
+    assert not WRITES & set(calls), f"{module} writes: {sorted(WRITES & set(calls))}"

@@ -2,6 +2,7 @@
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from order_messages import actions, queries
@@ -46,10 +47,10 @@ def test_store_staff_see_every_conversation_newest_first(talk):
 
 
 def test_customers_and_staff_without_the_permission_have_no_back_office(talk):
-    with pytest.raises(queries.backoffice.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         queries.access_backoffice(user=talk["alice"])
     clerk = get_user_model().objects.create_user("clerk", is_staff=True)
-    with pytest.raises(queries.backoffice.PermissionDenied):
+    with pytest.raises(PermissionDenied):
         queries.access_backoffice(user=clerk)
     assert not queries.in_backoffice(clerk)
 
@@ -231,3 +232,77 @@ def test_vendors_see_nothing_in_modes_without_vendor_conversations(talk, setting
     settings.ORDER_MESSAGES_ALLOW_VENDOR_COMMUNICATION = allow
     assert rows("bob", talk) == []
     assert len(rows("admin", talk)) == 3
+
+
+# -- the bulk marking action (actions/bulk.py) --------------------------------------------------
+
+
+def scope_of(user):
+    return queries.access_backoffice(user=user)
+
+
+def test_marking_chosen_conversations_read_counts_those_that_changed(talk, demo):
+    bob = demo["bob"]
+    ids = [conversation_of("1001", "bobs-bikes").pk, conversation_of("1005", "bobs-bikes").pk]
+    actions.mark_read(conversation=conversation_of("1005", "bobs-bikes"), user=bob)
+
+    assert actions.mark_conversations(scope=scope_of(bob), unread=False, ids=ids) == 1
+    assert counter_of(bob) == 0
+    assert actions.mark_conversations(scope=scope_of(bob), unread=False, ids=ids) == 0
+    assert_counters_exact()
+
+
+def test_marking_ignores_conversations_outside_the_scope(talk, demo):
+    daves = conversation_of("1001", "daves-outdoor")
+    before = unread_of(demo["dave"], "1001", "daves-outdoor")
+
+    for unread in (True, False):
+        changed = actions.mark_conversations(
+            scope=scope_of(demo["bob"]), unread=unread, ids=[daves.pk]
+        )
+        assert changed == 0
+
+    assert unread_of(demo["bob"], "1001", "daves-outdoor") is None
+    assert unread_of(demo["dave"], "1001", "daves-outdoor") == before
+    assert_counters_exact()
+
+
+def test_marking_unread_joins_in_the_role_the_scope_gives(talk, demo):
+    """Store staff join a vendor's conversation as staff; a vendor is the vendor in theirs."""
+    admin, bob = demo["admin"], demo["bob"]
+    actions.mark_read(conversation=conversation_of("1001", "bobs-bikes"), user=bob)
+    ids = [conversation_of("1001", "daves-outdoor").pk, conversation_of("1001", "bobs-bikes").pk]
+
+    assert actions.mark_conversations(scope=scope_of(admin), unread=True, ids=ids) == 2
+    assert actions.mark_conversations(scope=scope_of(bob), unread=True, ids=ids) == 1
+
+    roles = dict(
+        Participant.objects.filter(user=admin, conversation_id__in=ids).values_list(
+            "conversation__vendor_key", "role"
+        )
+    )
+    assert roles == {"daves-outdoor": Role.STAFF, "bobs-bikes": Role.STAFF}
+    assert Participant.objects.get(user=bob, conversation_id=ids[1]).role == Role.VENDOR
+    assert unread_of(admin, "1001", "daves-outdoor") == 1
+    assert unread_of(bob, "1001", "bobs-bikes") == 1
+    assert_counters_exact()
+
+
+def test_marking_all_follows_the_filter_and_stops_at_the_limit(talk, demo, monkeypatch):
+    from order_messages.actions import bulk
+
+    bob = demo["bob"]
+    monkeypatch.setattr(bulk, "MARK_ALL_LIMIT", 1)
+
+    # The newest of Bob's unread conversations first, then the next one.
+    assert actions.mark_conversations(scope=scope_of(bob), unread=False, show="unread") == 1
+    assert unread_of(bob, "1005", "bobs-bikes") == 0
+    assert unread_of(bob, "1001", "bobs-bikes") == 1
+    assert actions.mark_conversations(scope=scope_of(bob), unread=False, show="unread") == 1
+    assert counter_of(bob) == 0
+
+    monkeypatch.setattr(bulk, "MARK_ALL_LIMIT", 500)
+    assert actions.mark_conversations(scope=scope_of(bob), unread=True, search="helmet size") == 1
+    assert unread_of(bob, "1005", "bobs-bikes") == 1
+    assert unread_of(bob, "1001", "bobs-bikes") == 0
+    assert_counters_exact()

@@ -382,6 +382,7 @@ def reply_to_bob(settings, post, demo):
     address = make_reply_address(
         conversation_id=conversation_of("1002", "bobs-bikes").pk,
         user_id=demo["alice"].pk,
+        email=demo["alice"].email,
         today=timezone.localdate(),
     )
 

@@ -48,6 +48,7 @@ def address_for(conversation, user, *, today=None):
     return make_reply_address(
         conversation_id=conversation.pk,
         user_id=user.pk if user else None,
+        email=user.email if user else conversation.customer_email,
         today=today or timezone.localdate(),
     )
 

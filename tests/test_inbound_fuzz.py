@@ -45,7 +45,10 @@ def address(settings, post, demo):
     post("bob", "1002", "bobs-bikes", "Yes, fully assembled.")
     conversation = conversation_of("1002", "bobs-bikes")
     return make_reply_address(
-        conversation_id=conversation.pk, user_id=demo["alice"].pk, today=timezone.localdate()
+        conversation_id=conversation.pk,
+        user_id=demo["alice"].pk,
+        email=demo["alice"].email,
+        today=timezone.localdate(),
     )
 
 

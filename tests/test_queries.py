@@ -12,6 +12,7 @@ from order_messages.models import Participant, Role
 from tests.conftest import (
     assert_counters_exact,
     conversation_of,
+    guest_grant,
     make_conversations,
     make_thread,
 )
@@ -31,7 +32,7 @@ def test_the_customer_sees_every_conversation_of_their_order(order_access):
 
     assert keys(access) == ["bobs-bikes", "daves-outdoor", "store"]
     assert access.is_customer
-    assert not access.can_manage
+    assert not access.is_store_staff
     assert all(access.role_in(s) == Role.CUSTOMER for s in access.sub_orders)
     assert all(access.may_handle_disputes(s) for s in access.sub_orders)
 
@@ -53,7 +54,7 @@ def test_store_staff_see_every_conversation(order_access):
     access = order_access("admin", "1001")
 
     assert keys(access) == ["bobs-bikes", "daves-outdoor", "store"]
-    assert access.can_manage
+    assert access.is_store_staff
     assert not access.is_customer
     assert all(access.role_in(s) == Role.STAFF for s in access.sub_orders)
     assert all(access.may_handle_disputes(s) for s in access.sub_orders)
@@ -91,7 +92,9 @@ def test_an_anonymous_visitor_gets_404(demo):
 def test_a_guest_with_the_order_in_their_session_sees_it(demo):
     from django.contrib.auth.models import AnonymousUser
 
-    access = queries.access_order(user=AnonymousUser(), order_number="1006", guest_orders=["1006"])
+    access = queries.access_order(
+        user=AnonymousUser(), order_number="1006", guests=guest_grant("1006")
+    )
 
     assert keys(access) == ["daves-outdoor"]
     assert access.is_customer
@@ -104,7 +107,7 @@ def test_a_guest_link_opens_only_its_own_order(demo):
     from django.contrib.auth.models import AnonymousUser
 
     with pytest.raises(Http404):
-        queries.access_order(user=AnonymousUser(), order_number="1005", guest_orders=["1006"])
+        queries.access_order(user=AnonymousUser(), order_number="1005", guests=guest_grant("1006"))
 
 
 def test_check_may_handle_disputes_refuses_vendors(order_access):
@@ -112,9 +115,9 @@ def test_check_may_handle_disputes_refuses_vendors(order_access):
 
     access = order_access("bob", "1002")
     with pytest.raises(PermissionDenied):
-        queries.check_may_handle_disputes(access=access, sub_order=access.sub_order("bobs-bikes"))
+        queries.check_may_handle_disputes(viewer=access, sub_order=access.sub_order("bobs-bikes"))
     customer = order_access("alice", "1002")
-    queries.check_may_handle_disputes(access=customer, sub_order=customer.sub_order("bobs-bikes"))
+    queries.check_may_handle_disputes(viewer=customer, sub_order=customer.sub_order("bobs-bikes"))
 
 
 # -- order_tabs -------------------------------------------------------------------------------

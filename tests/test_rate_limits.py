@@ -15,12 +15,20 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from order_messages import actions
-from order_messages.api.tokens import create_token
+from order_messages.actions import create_token
 from order_messages.conf import DEFAULTS
+from order_messages.errors import DisputeAlreadyOpen, Throttled
 from order_messages.guest import make_guest_token
-from order_messages.models import Dispute, IdempotentRequest, Message
-from order_messages.ratelimit import limit_posting
-from tests.conftest import assert_counters_exact, snapshot
+from order_messages.models import (
+    Conversation,
+    Dispute,
+    IdempotentRequest,
+    Message,
+    Notification,
+    UnreadCounter,
+)
+from order_messages.ratelimit import DISPUTE_EVENTS, check_dispute_rate, limit_posting
+from tests.conftest import assert_counters_exact, conversation_of, snapshot
 
 pytestmark = pytest.mark.usefixtures("no_conversations")
 
@@ -283,4 +291,260 @@ def test_concurrent_posts_by_one_person_never_pass_the_limit(demo, api, settings
 
     assert sorted(answers) == [201] * 4 + [429] * 6
     assert Message.objects.filter(body__startswith="Race").count() == 4
+    assert_counters_exact()
+
+
+# -- disputes: one limit per conversation (ORDER_MESSAGES_DISPUTE_RATE_LIMIT) ------------------
+
+
+@pytest.fixture
+def dispute_limit(settings):
+    """``dispute_limit(2)``: two dispute changes an hour in each conversation. The posting
+    limit is off, so only the dispute limit can refuse."""
+    settings.ORDER_MESSAGES_POST_RATE_LIMIT = None
+
+    def set_limit(events, seconds=3600):
+        settings.ORDER_MESSAGES_DISPUTE_RATE_LIMIT = (events, seconds)
+
+    return set_limit
+
+
+def dispute_events():
+    return list(
+        Message.objects.filter(kind__in=DISPUTE_EVENTS).order_by("seq").values_list("kind", "seq")
+    )
+
+
+def age_dispute_events(*, seconds):
+    for message in Message.objects.filter(kind__in=DISPUTE_EVENTS):
+        Message.objects.filter(pk=message.pk).update(
+            created_at=message.created_at - timedelta(seconds=seconds)
+        )
+
+
+def test_by_default_a_dispute_changes_four_times_an_hour_then_stops(post, dispute, settings, demo):
+    """The flood of the issue: open and close, by the customer and the store in turn, twelve
+    times in seconds, was twelve unmutable e-mails to each of the vendor, the staff and the
+    store's address."""
+    assert DEFAULTS["DISPUTE_RATE_LIMIT"] == (4, 3600)
+    assert not hasattr(settings, "ORDER_MESSAGES_DISPUTE_RATE_LIMIT")  # the demo keeps it
+    post("alice", "1002", "bobs-bikes", "Where is my bike?")
+    steps = [("open", "alice"), ("close", "admin")] * 6
+    outcomes = []
+    for step, who in steps:
+        try:
+            if step == "open":
+                done = dispute.open(who, "1002", "bobs-bikes", "Again")
+            else:
+                done = dispute.close(who, "1002", "bobs-bikes")
+        except Throttled as error:
+            assert 3590 <= error.retry_after <= 3600
+            outcomes.append("throttled")
+        else:
+            outcomes.append(step if done else "nothing to close")
+
+    assert outcomes == ["open", "close"] * 2 + ["throttled", "nothing to close"] * 4
+    assert len(dispute_events()) == 4
+    assert Dispute.objects.count() == 2
+    assert_counters_exact()
+
+
+def test_a_refused_dispute_change_stores_nothing(post, dispute, dispute_limit):
+    dispute_limit(2)
+    post("alice", "1002", "bobs-bikes", "Hello")
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    dispute.close("admin", "1002", "bobs-bikes")
+    before = snapshot()
+    notifications = Notification.objects.count()
+
+    with pytest.raises(Throttled):
+        dispute.open("admin", "1002", "bobs-bikes", "The store reopens it")
+
+    assert snapshot() == before
+    assert Notification.objects.count() == notifications
+
+
+def test_closing_counts_and_is_limited_too(post, dispute, dispute_limit):
+    dispute_limit(1)
+    post("alice", "1002", "bobs-bikes", "Hello")
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+
+    with pytest.raises(Throttled):
+        dispute.close("alice", "1002", "bobs-bikes")
+
+    assert conversation_of("1002", "bobs-bikes").open_dispute is not None
+
+
+def test_the_limit_is_per_conversation(post, dispute, dispute_limit):
+    dispute_limit(1)
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    with pytest.raises(Throttled):
+        dispute.close("alice", "1002", "bobs-bikes")
+
+    dispute.open("alice", "1001", "bobs-bikes", "Wrong helmet")  # another conversation
+
+    assert len(dispute_events()) == 2
+
+
+def test_what_is_not_a_change_is_not_refused_as_too_quick(post, dispute, dispute_limit):
+    """Opening a second dispute is refused for that reason, closing none does nothing:
+    neither is answered with "try again later"."""
+    dispute_limit(2)
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    with pytest.raises(DisputeAlreadyOpen):
+        dispute.open("alice", "1002", "bobs-bikes", "Still broken")
+    dispute.close("admin", "1002", "bobs-bikes")
+
+    assert dispute.close("admin", "1002", "bobs-bikes") is None
+    assert len(dispute_events()) == 2
+
+
+def test_dispute_changes_older_than_the_window_do_not_count(post, dispute, dispute_limit):
+    dispute_limit(2, seconds=600)
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    dispute.close("admin", "1002", "bobs-bikes")
+    with pytest.raises(Throttled):
+        dispute.open("alice", "1002", "bobs-bikes", "Again")
+
+    age_dispute_events(seconds=601)
+
+    dispute.open("alice", "1002", "bobs-bikes", "Again")
+    assert [kind for kind, _seq in dispute_events()][-1] == Message.Kind.DISPUTE_OPENED
+
+
+def test_retry_after_is_when_the_oldest_change_leaves_the_window(post, dispute, dispute_limit):
+    dispute_limit(2, seconds=600)
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    age_dispute_events(seconds=500)
+    dispute.close("admin", "1002", "bobs-bikes")
+
+    with pytest.raises(Throttled) as refused:
+        dispute.open("alice", "1002", "bobs-bikes", "Again")
+
+    # The opening leaves the window 100 seconds from now (rounded up).
+    assert refused.value.retry_after in (100, 101)
+
+
+def test_messages_do_not_count_against_the_dispute_limit(post, dispute, dispute_limit):
+    dispute_limit(2)
+    for n in range(5):
+        post("alice", "1002", "bobs-bikes", f"Message {n}")
+
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    dispute.close("admin", "1002", "bobs-bikes")
+
+    assert len(dispute_events()) == 2
+
+
+def test_none_turns_the_dispute_limit_off(post, dispute, settings):
+    settings.ORDER_MESSAGES_DISPUTE_RATE_LIMIT = None
+    for _round in range(5):
+        dispute.open("alice", "1002", "bobs-bikes", "Again")
+        dispute.close("admin", "1002", "bobs-bikes")
+
+    assert len(dispute_events()) == 10
+
+
+def test_over_the_dispute_limit_the_page_answers_429_and_keeps_the_reason(
+    client_for, dispute, dispute_limit
+):
+    dispute_limit(2)
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    dispute.close("admin", "1002", "bobs-bikes")
+    before = snapshot()
+
+    response = client_for("alice").post(f"{THREAD}dispute/open/", {"reason": "Broken again"})
+
+    assert response.status_code == 429
+    assert 3590 <= int(response["Retry-After"]) <= 3600
+    page = response.content.decode()
+    assert "Please try again in" in page
+    assert "Broken again</textarea>" in page
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize("step", ["open", "close"])
+def test_over_the_dispute_limit_the_api_answers_429_throttled(api, dispute, dispute_limit, step):
+    dispute_limit(2 if step == "open" else 3)
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    dispute.close("admin", "1002", "bobs-bikes")
+    if step == "close":
+        dispute.open("alice", "1002", "bobs-bikes", "Broken again")
+    before = snapshot()
+
+    path = f"{API}/dispute" if step == "open" else f"{API}/dispute/close"
+    response = api("alice").post(path, {"reason": "Again"} if step == "open" else {})
+
+    assert response.status_code == 429
+    assert response.json()["error"]["code"] == "throttled"
+    assert "Please try again in" in response.json()["error"]["message"]
+    assert 1 <= int(response["Retry-After"]) <= 3600
+    assert snapshot() == before
+
+
+def test_over_the_dispute_limit_the_close_page_answers_429(client_for, dispute, dispute_limit):
+    dispute_limit(1)
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+
+    response = client_for("admin").post(f"{THREAD}dispute/close/")
+
+    assert response.status_code == 429 and response["Retry-After"]
+    assert "Please try again in" in response.content.decode()
+    assert conversation_of("1002", "bobs-bikes").open_dispute is not None
+
+
+def test_the_dispute_check_is_one_read_of_the_conversations_own_messages(
+    post, dispute, dispute_limit
+):
+    dispute_limit(3)
+    post("alice", "1002", "bobs-bikes", "Hello")
+    conversation = conversation_of("1002", "bobs-bikes")
+
+    with CaptureQueriesContext(connection) as captured:
+        check_dispute_rate(conversation=conversation)
+
+    (sql,) = [q["sql"] for q in captured.captured_queries]
+    assert f'"order_messages_message"."conversation_id" = {conversation.pk}' in sql
+    assert 'ORDER BY "order_messages_message"."seq" DESC' in sql and "LIMIT 3" in sql
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_dispute_changes_never_pass_the_limit(demo, api, settings):
+    """Ten clients opening and closing the same dispute at the same moment, each in its own
+    thread and database connection, on three free places: exactly three changes are
+    stored; every other try is refused, as throttled or as not a change."""
+    if connection.vendor != "postgresql":
+        pytest.skip("needs a database that serves several connections at once")
+    settings.ORDER_MESSAGES_POST_RATE_LIMIT = None
+    settings.ORDER_MESSAGES_DISPUTE_RATE_LIMIT = (3, 3600)
+    Conversation.objects.all().delete()
+    UnreadCounter.objects.all().delete()
+    alice = api("alice")
+    alice.post(f"{API}/messages", {"body": "Hello"})
+    start = threading.Barrier(10)
+    answers = []
+
+    def change(n):
+        try:
+            start.wait()
+            for attempt in range(4):
+                if (n + attempt) % 2:
+                    response = alice.post(f"{API}/dispute", {"reason": f"Race {n}"})
+                else:
+                    response = alice.post(f"{API}/dispute/close", {})
+                answers.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=change, args=(n,)) for n in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert len(answers) == 40
+    assert Message.objects.filter(kind__in=DISPUTE_EVENTS).count() == 3
+    assert answers.count(201) + answers.count(200) == 3
+    assert answers.count(429) >= 1
+    assert set(answers) <= {200, 201, 409, 429}
     assert_counters_exact()

@@ -166,8 +166,10 @@ def test_a_message_shows_its_text_and_no_markup_of_its_own(body, kind):
 
 @pytest.fixture
 def unlimited(settings):
-    # Hypothesis posts many messages in a second; the posting limit is another test's subject.
+    # Hypothesis posts many messages and disputes in a second; the limits are another test's
+    # subject.
     settings.ORDER_MESSAGES_POST_RATE_LIMIT = None
+    settings.ORDER_MESSAGES_DISPUTE_RATE_LIMIT = None
 
 
 def message_html(page: str, seq: int) -> str:

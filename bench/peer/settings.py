@@ -25,7 +25,9 @@ INSTALLED_APPS = [
     "dj_pagination",
     "postman",
 ]
-MIDDLEWARE = [m for m in DEMO_MIDDLEWARE if "htmx" not in m] + [
+# The demo's, without htmx (postman has none) and the demo's login throttling (django-axes,
+# which the measured pages never reach and bench/settings.py leaves out too).
+MIDDLEWARE = [m for m in DEMO_MIDDLEWARE if "htmx" not in m and "axes" not in m] + [
     "dj_pagination.middleware.PaginationMiddleware"
 ]
 ROOT_URLCONF = "bench.peer.urls"

@@ -7,3 +7,6 @@ class StoreConfig(AppConfig):
     label = "store"
     verbose_name = _("Demo store")
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signals  # noqa: F401

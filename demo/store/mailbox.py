@@ -1,5 +1,6 @@
-"""The demo mailbox (demo settings only): every e-mail the demo sent, and a way to answer
-one as a mail client would, so that reply by e-mail can be tried without a mail server."""
+"""The demo mailbox (demo settings only): every e-mail the app sent (its notifications; not
+the store's account e-mails, see mail.py), and a way to answer one as a mail client would,
+so that reply by e-mail can be tried without a mail server."""
 
 from email.message import EmailMessage
 from email.utils import format_datetime, getaddresses, make_msgid
@@ -21,7 +22,7 @@ from .models import DemoEmail
 
 
 def mailbox(request):
-    """Every e-mail the demo sent, newest first."""
+    """Every notification e-mail the app sent, newest first."""
     page = Paginator(DemoEmail.objects.all(), 25).get_page(request.GET.get("page"))
     return render(request, "demo/mailbox.html", {"page": page})
 

@@ -9,17 +9,20 @@ these pages without the per-model view permissions.
 
 import json
 import re
-import secrets
 
 from django import forms
 from django.contrib import admin, messages
 from django.core.validators import URLValidator
 from django.urls import reverse
-from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from .actions.delivery import (
+    mark_inbound_mail_handled,
+    resend_notifications,
+    resend_webhook_deliveries,
+)
 from .models import (
     Conversation,
     Dispute,
@@ -30,6 +33,7 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
+from .webhooks import signing
 from .webhooks.events import EVENT_TYPES
 
 MANAGE_CONVERSATIONS = "order_messages.manage_conversations"
@@ -227,9 +231,7 @@ class NotificationAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.action(description=_("Send the failed e-mails again"))
     def send_again(self, request, queryset):
-        count = queryset.filter(status=Notification.Status.FAILED).update(
-            status=Notification.Status.PENDING, attempts=0, due_at=timezone.now(), claim=""
-        )
+        count = resend_notifications(notifications=queryset)
         text = ngettext(
             "%(n)d e-mail will be sent again.", "%(n)d e-mails will be sent again.", count
         )
@@ -264,9 +266,7 @@ class InboundMailAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.action(description=_("Mark as handled"))
     def mark_handled(self, request, queryset):
-        count = queryset.filter(status=InboundMail.Status.UNROUTED).update(
-            status=InboundMail.Status.HANDLED
-        )
+        count = mark_inbound_mail_handled(mails=queryset)
         text = ngettext(
             "%(n)d e-mail marked as handled.", "%(n)d e-mails marked as handled.", count
         )
@@ -320,10 +320,11 @@ class WebhookEndpointForm(forms.ModelForm):
     secret = forms.CharField(
         label=_("secret"),
         required=False,
-        max_length=64,
+        max_length=100,
         help_text=_(
-            "Signs every delivery, so the receiver can tell it comes from this store. "
-            "Leave it empty to have one made; it cannot be changed afterwards."
+            "Signs every delivery (Standard Webhooks), so the receiver can tell it comes "
+            "from this store. Leave it empty to have one made; it cannot be changed "
+            "afterwards."
         ),
     )
 
@@ -334,9 +335,16 @@ class WebhookEndpointForm(forms.ModelForm):
 
     def clean_secret(self):
         secret = self.cleaned_data["secret"].strip()
-        if secret and len(secret) < 32:
-            raise forms.ValidationError(_("A secret needs at least 32 characters."))
-        return secret or secrets.token_hex(32)
+        if not secret:
+            return signing.new_secret()
+        try:
+            signing.check_secret(secret)
+        except ValueError:
+            raise forms.ValidationError(
+                _("A secret is “whsec_” followed by the base64 of 24 to 64 random bytes."),
+                code="invalid_secret",
+            ) from None
+        return secret
 
 
 @admin.register(WebhookEndpoint)
@@ -408,12 +416,8 @@ class WebhookDeliveryAdmin(ReadOnly, admin.ModelAdmin):
 
     @admin.action(description=_("Deliver the failed webhooks again"))
     def deliver_again(self, request, queryset):
-        failed = queryset.filter(status=WebhookDelivery.Status.FAILED)
-        # An inactive endpoint would fail them again at once.
-        inactive = failed.filter(endpoint__active=False).count()
-        count = failed.filter(endpoint__active=True).update(
-            status=WebhookDelivery.Status.PENDING, attempts=0, due_at=timezone.now(), claim=""
-        )
+        resent = resend_webhook_deliveries(deliveries=queryset)
+        count, inactive = resent.count, resent.inactive
         text = ngettext(
             "%(n)d webhook will be delivered again.",
             "%(n)d webhooks will be delivered again.",

@@ -9,12 +9,25 @@ class OrderMessagesConfig(AppConfig):
 
     def ready(self):
         from anymail.signals import inbound
+        from django.core import checks
+
+        from .checks import check_inbound_webhooks
 
         inbound.connect(on_anymail_inbound, dispatch_uid="order_messages.inbound")
+        checks.register(check_inbound_webhooks, checks.Tags.security)
 
 
 def on_anymail_inbound(sender, event, esp_name, **kwargs):
     """Every provider's inbound webhook (django-anymail) ends here."""
+    from anymail.exceptions import AnymailWebhookValidationFailure
+
+    from .checks import OPEN, inbound_view_problem
     from .notifications.inbound import handle_anymail_inbound
 
+    # A server does not run the system checks: mail from a webhook anyone may call (no
+    # WEBHOOK_SECRET) is refused here too, with a 400, rather than posted as its sender.
+    if isinstance(sender, type) and inbound_view_problem(sender) == OPEN:
+        raise AnymailWebhookValidationFailure(
+            f"The {esp_name} inbound webhook is open to anyone (no WEBHOOK_SECRET): refused."
+        )
     handle_anymail_inbound(sender, event=event, esp_name=esp_name, **kwargs)

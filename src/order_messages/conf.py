@@ -78,6 +78,27 @@ DEFAULTS = {
     # Seconds a worker holds the deliveries it claimed before another worker may take
     # them; renewed before each POST, so keep it well above WEBHOOK_TIMEOUT.
     "WEBHOOK_CLAIM_SECONDS": 300,
+    # Destinations outgoing webhooks may reach although they are not public addresses:
+    # IP addresses or networks ("10.0.0.0/8", "127.0.0.1", "::1"), for a store whose
+    # receiver runs on its own network. Everything else that is loopback, private,
+    # link-local, multicast or reserved is refused.
+    "WEBHOOK_ALLOWED_NETWORKS": (),
+    # -- inbound provider webhooks (N4) --
+    # The django-anymail providers whose inbound webhooks order_messages.inbound_urls
+    # mounts, e.g. ("mailgun",); the others answer 404. Each must authenticate its callers
+    # (WEBHOOK_SECRET, or the provider's signing key), or `manage.py check` fails.
+    "INBOUND_PROVIDERS": (),
+    # -- disputes --
+    # (events, seconds): how many times one conversation's dispute may be opened or closed,
+    # openings and closings counted together, by anyone (customer, store staff, pages, API),
+    # in any such span; each change e-mails the vendor, the staff and the store's address.
+    # Over it: refused with Throttled (429 and Retry-After). None: no limit.
+    "DISPUTE_RATE_LIMIT": (4, 3600),
+    # Dispute e-mails about one conversation to one recipient within this many seconds of
+    # the previous one are folded into one e-mail: an event waits until that many seconds
+    # after the last dispute e-mail went out, and joins the recipient's unsent one, which
+    # then lists every event. 0: each event is e-mailed at once unless one is still unsent.
+    "DISPUTE_EMAIL_FOLD_SECONDS": 300,
     # The host's base template; the app's pages fill its ``title`` and ``content`` blocks.
     "BASE_TEMPLATE": "base.html",
 }

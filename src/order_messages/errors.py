@@ -62,3 +62,18 @@ class DisputeAlreadyOpen(OrderMessagesError):
 
 class InvalidTransition(OrderMessagesError):
     default_code = "invalid_transition"
+
+
+#: The HTTP status of each refusal, for the pages and the API alike: a conflict with the
+#: conversation's state (409), text that is not text (400), too many in a short time
+#: (429); any other refused input is 422.
+STATUS_OF_CODE = {
+    DisputeAlreadyOpen.default_code: 409,
+    InvalidTransition.default_code: 409,
+    UnreadableText.default_code: 400,
+    Throttled.default_code: 429,
+}
+
+
+def http_status(error: OrderMessagesError) -> int:
+    return STATUS_OF_CODE.get(error.code, 422)

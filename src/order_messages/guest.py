@@ -23,11 +23,15 @@ def read_guest_token(token: str) -> tuple[str, str]:
     return str(data["o"]), str(data["e"])
 
 
-def guest_orders(session) -> list[str]:
-    return list(session.get(SESSION_KEY, []))
+def guest_orders(session) -> dict[str, str]:
+    """{order number: the address its link was issued to} of the links this browser
+    followed. The policy lets a guest in only while the order still names that address."""
+    found = session.get(SESSION_KEY)
+    return dict(found) if isinstance(found, dict) else {}
 
 
-def remember_guest_order(session, number: str) -> None:
-    numbers = guest_orders(session)
-    if number not in numbers:
-        session[SESSION_KEY] = [*numbers, number][-20:]
+def remember_guest_order(session, number: str, email: str) -> None:
+    grants = guest_orders(session)
+    if grants.get(number) != email:
+        grants.pop(number, None)
+        session[SESSION_KEY] = dict([*grants.items(), (number, email)][-20:])

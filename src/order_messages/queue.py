@@ -1,19 +1,123 @@
-"""What the e-mail outbox and the webhook outbox share: claiming due rows, and back-off.
+"""The delivery engine: one mechanism for every outbox (e-mails and webhooks).
 
-A queue table has ``status`` (pending / sending / …), ``due_at``, ``claim`` and
-``attempts``. A worker claims due rows with ``SELECT … FOR UPDATE SKIP LOCKED`` (on
-SQLite the write lock serialises claims), marks them ``sending`` and moves ``due_at`` to
-when its claim lapses, so that the rows of a worker that died are taken by another.
+A queue table has ``status`` (pending / sending / sent or delivered / skipped / failed),
+``due_at``, ``claim``, ``attempts`` and ``last_error``. A worker claims due rows with
+``SELECT … FOR UPDATE SKIP LOCKED`` (on SQLite the write lock serialises claims), marks
+them ``sending`` and moves ``due_at`` to when its claim lapses, so that the rows of a
+worker that died are taken by another. Just before sending a row it renews that claim, so
+a slow receiver cannot let the claim of a row still waiting in the batch lapse and have it
+sent twice.
+
+What differs between outboxes is a ``Channel``: which table, how rows are grouped into
+one send (a daily digest is one e-mail), how one send is made, and how a row goes back
+into the queue (an e-mail batch may have to fold into a newer one). Claiming, renewing,
+recording, back-off, giving up, resending and the report are here, once.
 """
 
 from __future__ import annotations
 
+import logging
 import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from django.db import models, transaction
+from django.utils import timezone
 
-PENDING, SENDING = "pending", "sending"
+from .conf import app_settings
+
+logger = logging.getLogger(__name__)
+
+PENDING, SENDING, SKIPPED, FAILED = "pending", "sending", "skipped", "failed"
+SENT, RETRY = "sent", "retry"  # outcomes of one send, besides SKIPPED and FAILED
+
+
+@dataclass
+class Report:
+    """What one round (or several) did, counted in rows."""
+
+    sent: int = 0
+    skipped: int = 0
+    retrying: int = 0
+    failed: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    @property
+    def delivered(self) -> int:
+        # The word the webhook log uses for "sent".
+        return self.sent
+
+    @property
+    def handled(self) -> int:
+        return self.sent + self.skipped + self.retrying + self.failed
+
+    def add(self, other: Report) -> None:
+        self.sent += other.sent
+        self.skipped += other.skipped
+        self.retrying += other.retrying
+        self.failed += other.failed
+        self.errors += other.errors
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one send. ``changes``: further columns to record on its rows (e.g. the
+    receiver's HTTP status)."""
+
+    result: str  # SENT, SKIPPED, RETRY (may pass) or FAILED (will not)
+    error: str = ""
+    counts_attempt: bool = True
+    changes: dict = field(default_factory=dict)
+
+
+class Channel:
+    """One outbox table and how to send its rows. A channel object lives for one round, so
+    it may remember things for the round (an endpoint that did not answer)."""
+
+    model: type[models.Model]
+    # ORDER_MESSAGES_{prefix}_MAX_ATTEMPTS, _RETRY_BASE, _RETRY_MAX, _CLAIM_SECONDS.
+    settings_prefix: str
+    sent_status = "sent"
+    sent_at_field = "sent_at"
+    noun = "Delivery"
+
+    def setting(self, name: str):
+        return getattr(app_settings, f"{self.settings_prefix}_{name}")
+
+    def claim_more(self, *, claim: str, ids: list[int], now: datetime) -> None:
+        """Claim rows that must go out with the claimed ones (a digest's other rows)."""
+
+    def rows(self, claim: str) -> Iterable[models.Model]:
+        return self.model.objects.filter(claim=claim, status=SENDING).order_by("due_at", "pk")
+
+    def batches(self, rows: list) -> list[list]:
+        """The rows grouped into sends, in sending order: by default one row each."""
+        return [[row] for row in rows]
+
+    def open(self) -> None:
+        """Prepare the round (e.g. connect to the mail server). Raising retries every row."""
+
+    def close(self) -> None:
+        pass
+
+    def send(self, batch: list) -> Outcome:
+        raise NotImplementedError
+
+    def describe(self, batch: list) -> str:
+        """Where the batch goes, for the log."""
+        return str(batch[0])
+
+    def requeue(self, row, *, only: dict, due_at: datetime, changes: dict) -> bool:
+        """Put ``row`` back in the queue, due at ``due_at``, if it still matches ``only``
+        (our claim, or: still failed). True if it went back."""
+        updated = self.model.objects.filter(pk=row.pk, **only).update(
+            status=PENDING, due_at=due_at, claim="", **changes
+        )
+        return bool(updated)
+
+
+# -- claiming ---------------------------------------------------------------------------------
 
 
 def claim_due(
@@ -35,6 +139,137 @@ def claim_due(
     return claim, ids
 
 
+def hold_until(now: datetime, seconds: int) -> datetime:
+    # From the worker's own clock (``now`` may be given) or the real one, whichever is
+    # later, so that renewing never shortens the claim.
+    return max(now, timezone.now()) + timedelta(seconds=seconds)
+
+
+def renew(channel: Channel, batch: list, claim: str, now: datetime) -> bool:
+    """Renew the claim on the batch just before sending it. False if it lapsed and another
+    worker took any of its rows meanwhile: then they are that worker's to send."""
+    renewed = channel.model.objects.filter(
+        pk__in=[row.pk for row in batch], claim=claim, status=SENDING
+    ).update(due_at=hold_until(now, channel.setting("CLAIM_SECONDS")))
+    return renewed == len(batch)
+
+
 def backoff(attempts: int, *, base: int, maximum: int) -> timedelta:
     """``base`` seconds after the first failure, doubling, at most ``maximum``."""
     return timedelta(seconds=min(base * 2 ** max(attempts - 1, 0), maximum))
+
+
+def retry_delay(channel: Channel, attempts: int) -> timedelta:
+    return backoff(
+        attempts, base=channel.setting("RETRY_BASE"), maximum=channel.setting("RETRY_MAX")
+    )
+
+
+# -- recording --------------------------------------------------------------------------------
+
+
+def _finish(channel: Channel, batch: list, claim: str, **changes) -> int:
+    # Only rows still under our claim: if it lapsed, another worker owns them now.
+    return channel.model.objects.filter(pk__in=[row.pk for row in batch], claim=claim).update(
+        **changes
+    )
+
+
+def record(channel: Channel, batch: list, claim: str, outcome: Outcome, report: Report) -> None:
+    """Write what became of one send on its rows, and count it."""
+    attempts = batch[0].attempts + (1 if outcome.counts_attempt else 0)
+    if outcome.result == SENT:
+        report.sent += _finish(
+            channel,
+            batch,
+            claim,
+            status=channel.sent_status,
+            attempts=attempts,
+            last_error="",
+            **{channel.sent_at_field: timezone.now()},
+            **outcome.changes,
+        )
+        return
+    if outcome.result == SKIPPED:
+        report.skipped += _finish(
+            channel, batch, claim, status=SKIPPED, last_error=outcome.error, **outcome.changes
+        )
+        return
+    report.errors.append(outcome.error)
+    changes = {"attempts": attempts, "last_error": outcome.error, **outcome.changes}
+    where = channel.describe(batch)
+    if outcome.result == RETRY and attempts < channel.setting("MAX_ATTEMPTS"):
+        due_at = timezone.now() + retry_delay(channel, attempts)
+        for row in batch:
+            channel.requeue(row, only={"claim": claim}, due_at=due_at, changes=changes)
+        report.retrying += len(batch)
+        logger.warning("%s to %s failed, will retry: %s", channel.noun, where, outcome.error)
+    else:
+        report.failed += _finish(channel, batch, claim, status=FAILED, **changes)
+        logger.error("%s to %s failed for good: %s", channel.noun, where, outcome.error)
+
+
+def error_text(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:2000]
+
+
+# -- the rounds -------------------------------------------------------------------------------
+
+
+def deliver_due(channel: Channel, *, limit: int = 100, now: datetime | None = None) -> Report:
+    """Send what is due on the channel, up to ``limit`` rows. Returns what happened."""
+    now = now or timezone.now()
+    report = Report()
+    claim, ids = claim_due(
+        channel.model, limit=limit, now=now, hold_seconds=channel.setting("CLAIM_SECONDS")
+    )
+    if not ids:
+        return report
+    channel.claim_more(claim=claim, ids=ids, now=now)
+    batches = channel.batches(list(channel.rows(claim)))
+    try:
+        channel.open()
+    except Exception as error:  # noqa: BLE001 — e.g. the mail server is down: retry all later
+        # Even a permanent-looking error here (a wrong password) is the channel's fault,
+        # not the rows': they are retried, and fail only after the last try.
+        for batch in batches:
+            record(channel, batch, claim, Outcome(RETRY, error_text(error)), report)
+        return report
+    try:
+        for batch in batches:
+            if not renew(channel, batch, claim, now):
+                continue
+            try:
+                outcome = channel.send(batch)
+            except Exception as error:  # noqa: BLE001 — one broken row must not stop the rest
+                logger.exception("%s to %s failed", channel.noun, channel.describe(batch))
+                outcome = Outcome(FAILED, error_text(error))
+            record(channel, batch, claim, outcome, report)
+    finally:
+        channel.close()
+    return report
+
+
+def deliver_all(make_channel: Callable[[], Channel], *, now: datetime | None = None) -> Report:
+    """Deliver until nothing is due (tests, ``--once``); a fresh channel for each round."""
+    total = Report()
+    while True:
+        report = deliver_due(make_channel(), now=now)
+        total.add(report)
+        if report.handled == 0 or report.retrying:
+            return total
+
+
+def resend(channel: Channel, rows: models.QuerySet) -> int:
+    """Put the failed ones of ``rows`` back in the queue, due now, tries counted from zero.
+    Returns how many went back. Goes through the channel's ``requeue``, so the rule that
+    keeps its table consistent holds for a resend as for a retry."""
+    count = 0
+    for row in rows.filter(status=FAILED).order_by("pk"):
+        count += channel.requeue(
+            row,
+            only={"status": FAILED},
+            due_at=timezone.now(),
+            changes={"attempts": 0, "last_error": ""},
+        )
+    return count

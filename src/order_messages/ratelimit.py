@@ -1,6 +1,8 @@
 """How fast one person may write through the pages and the API: at most
 ``ORDER_MESSAGES_POST_RATE_LIMIT = (posts, seconds)`` messages and dispute openings in any
 span of that many seconds. Replies by e-mail have their own limit (INBOUND_RATE_LIMIT).
+And how often one conversation's dispute may change, whoever changes it:
+``ORDER_MESSAGES_DISPUTE_RATE_LIMIT = (events, seconds)`` (``check_dispute_rate``).
 
 The count comes from the messages table, not from a cache: it is the same for every server
 process (a per-process cache would let each process allow its own quota), costs one index
@@ -16,15 +18,17 @@ import hashlib
 import math
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.db import connection, transaction
 from django.utils import timezone
 
 from .conf import app_settings
 from .errors import Throttled
-from .models import Message
+from .models import Conversation, Message
 from .queries import Actor
+
+DISPUTE_EVENTS = (Message.Kind.DISPUTE_OPENED, Message.Kind.DISPUTE_CLOSED)
 
 
 def _lock_key(who: str) -> int:
@@ -56,8 +60,43 @@ def limit_posting(*, actor: Actor, order_number: str) -> Iterator[None]:
             written = written.filter(author=None, conversation__order_number=order_number)
         latest = list(written.order_by("-created_at").values_list("created_at", flat=True)[:posts])
         if len(latest) >= posts:
-            # A place frees up when the oldest of these leaves the window.
-            oldest = latest[-1] if latest else now
-            wait = (oldest + timedelta(seconds=seconds) - now).total_seconds()
-            raise Throttled(retry_after=max(1, math.ceil(wait)))
+            raise Throttled(retry_after=_retry_after(latest[-1], seconds=seconds, now=now))
         yield
+
+
+def _retry_after(oldest: datetime, *, seconds: int, now: datetime) -> int:
+    """Seconds until ``oldest`` leaves the window, which frees a place (at least one)."""
+    wait = (oldest + timedelta(seconds=seconds) - now).total_seconds()
+    return max(1, math.ceil(wait))
+
+
+def check_dispute_rate(*, conversation: Conversation) -> None:
+    """Raise Throttled when the conversation's dispute was opened or closed
+    ``DISPUTE_RATE_LIMIT`` times lately, by anyone: each change e-mails the vendor, the
+    store's staff and the store's address, which no mute stops.
+
+    Call it holding the conversation's row lock (the dispute actions do), so that two
+    changes at the same moment take turns and cannot both take the last free place.
+
+    The count is of the conversation's dispute messages, newest first by seq, which grows
+    with time within a conversation: the read walks ``om_gapless_seq`` (conversation, seq)
+    backwards and stops at the ``events``-th, so it never leaves this one conversation's
+    messages, and in a flood it reads only the newest few.
+    """
+    rate = app_settings.DISPUTE_RATE_LIMIT
+    if rate is None:
+        return
+    events, seconds = rate
+    now = timezone.now()
+    latest = list(
+        Message.objects.filter(
+            conversation=conversation,
+            kind__in=DISPUTE_EVENTS,
+            created_at__gt=now - timedelta(seconds=seconds),
+        )
+        .order_by("-seq")
+        .values_list("created_at", flat=True)[:events]
+    )
+    if len(latest) >= events:
+        oldest = min(latest) if latest else now  # (0, seconds): nothing is allowed
+        raise Throttled(retry_after=_retry_after(oldest, seconds=seconds, now=now))

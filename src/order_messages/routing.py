@@ -6,7 +6,6 @@ from django.core.exceptions import ImproperlyConfigured
 
 from .adapter import STORE, Order, SubOrder, get_adapter
 from .conf import app_settings
-from .models import Role
 
 MODES = ("separate", "warehouse", "single")
 
@@ -28,11 +27,3 @@ def conversation_targets(order: Order) -> list[SubOrder]:
         return list(order.sub_orders)
     items = tuple(item for sub in order.sub_orders for item in sub.items)
     return [SubOrder(vendor_key=STORE, vendor_name=get_adapter().get_store_name(), items=items)]
-
-
-def answerers(vendor_key: str) -> tuple[list, Role]:
-    """The users who answer a conversation, and the role they post with."""
-    adapter = get_adapter()
-    if vendor_key == STORE:
-        return adapter.get_store_staff(), Role.STAFF
-    return adapter.get_vendor_staff(vendor_key), Role.VENDOR

@@ -424,6 +424,7 @@ def world(demo, post, dispute, live_server, settings):
     settings.EMAIL_BACKEND = "demo.store.mail.MailboxBackend"
     settings.ORDER_MESSAGES_SITE_URL = live_server.url
     settings.ORDER_MESSAGES_POST_RATE_LIMIT = None  # Alice writes the corpus twice over
+    settings.ORDER_MESSAGES_DISPUTE_RATE_LIMIT = None  # and opens a dispute for each reason
     call_command("seed_demo", "--webhook-receiver", verbosity=0)
     names = channel_of(NAMES, NAME_PAYLOADS)
     world = World(

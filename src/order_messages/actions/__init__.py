@@ -1,19 +1,31 @@
 """The only write paths. Each action is one transaction that writes the rows, the
 counters and the notifications together, and sends its side effects after commit."""
 
+from .bulk import mark_conversations
+from .conversations import update_order_access, update_vendor_access
 from .dashboard import mark_dashboard_seen
+from .delivery import mark_inbound_mail_handled, resend_notifications, resend_webhook_deliveries
 from .disputes import close_dispute, open_dispute
 from .messages import mark_read, mark_unread, post_message
 from .notifications import mute_conversation, save_email_preferences, unmute_conversation
+from .tokens import create_token, revoke_token
 
 __all__ = [
     "close_dispute",
+    "create_token",
+    "mark_conversations",
     "mark_dashboard_seen",
+    "mark_inbound_mail_handled",
     "mark_read",
     "mark_unread",
     "open_dispute",
     "post_message",
+    "resend_notifications",
+    "resend_webhook_deliveries",
+    "revoke_token",
     "mute_conversation",
     "save_email_preferences",
     "unmute_conversation",
+    "update_order_access",
+    "update_vendor_access",
 ]

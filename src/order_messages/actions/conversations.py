@@ -1,10 +1,15 @@
 from __future__ import annotations
 
-from django.db import transaction
+from dataclasses import dataclass, field
 
-from ..adapter import STORE, Order, SubOrder, get_adapter
-from ..models import Conversation, Participant, Role, UnreadCounter
-from ..routing import answerers, conversation_targets
+from django.db import transaction
+from django.db.models import F
+
+from .. import live, policy
+from ..adapter import Order, SubOrder, get_adapter
+from ..models import Conversation, Participant, UnreadCounter
+from ..routing import conversation_targets
+from .counters import counter_less, lock_in_user_order, unread_totals
 
 
 def ensure_conversation(*, order: Order, sub_order: SubOrder) -> Conversation:
@@ -24,26 +29,32 @@ def ensure_conversation(*, order: Order, sub_order: SubOrder) -> Conversation:
         },
     )
     if created:
-        staff, role = answerers(sub_order.vendor_key)
-        members = [(user.pk, role) for user in staff]
-        if order.customer_id is not None:
-            members.append((order.customer_id, Role.CUSTOMER))
-        add_participants(conversation=conversation, members=members)
+        members = policy.members_of(order=order, vendor_key=sub_order.vendor_key)
+        add_participants(conversation=conversation, members=list(members.by_right().items()))
     return conversation
 
 
-def add_participants(*, conversation: Conversation, members: list[tuple[int, str]]) -> None:
-    """Add users who are not yet in the conversation. They start with nothing unread."""
+def add_participants(
+    *,
+    conversation: Conversation,
+    members: list[tuple[int, str]],
+    unread: int = 0,
+    as_of_seq: int | None = None,
+) -> None:
+    """Add users who are not yet in the conversation, up to date as of its latest message
+    (or ``as_of_seq``), or with ``unread`` messages before that unread."""
     if not members:
         return
     assert transaction.get_connection().in_atomic_block
+    last_seq = conversation.last_seq if as_of_seq is None else as_of_seq
     Participant.objects.bulk_create(
         [
             Participant(
                 conversation=conversation,
                 user_id=user_id,
                 role=role,
-                last_read_seq=conversation.last_seq,
+                unread_count=unread,
+                last_read_seq=last_seq - unread,
                 last_message_at=conversation.last_message_at,
             )
             for user_id, role in members
@@ -55,20 +66,137 @@ def add_participants(*, conversation: Conversation, members: list[tuple[int, str
     )
 
 
-def remove_departed(
-    *, conversation: Conversation, participants: list[tuple[int, int]], author_id: int | None
-) -> dict[int, int]:
-    """Take out of the conversation those the host store no longer lets read it (a vendor's
-    former staff, staff who lost ``manage_conversations``), so that they hear nothing more
-    of it. ``participants`` are (user id, unread count) with their rows locked. Returns the
-    unread counts of those removed: their counters are the caller's to lower."""
-    others = {user_id for user_id, _ in participants} - {author_id, conversation.customer_id}
-    if others:
-        staff, _role = answerers(conversation.vendor_key)
-        others -= {user.pk for user in staff}
-    if others and conversation.vendor_key != STORE:
-        others -= {user.pk for user in get_adapter().get_store_staff()}
-    if not others:
-        return {}
-    Participant.objects.filter(conversation=conversation, user_id__in=others).delete()
-    return {user_id: unread for user_id, unread in participants if user_id in others}
+@dataclass
+class Changes:
+    """What ``reconcile_participants`` did: the unread counts of those who left, and those
+    who joined (with what they have unread), for the caller's counters."""
+
+    departed: dict[int, int] = field(default_factory=dict)
+    joined: dict[int, int] = field(default_factory=dict)
+
+    def __bool__(self):
+        return bool(self.departed or self.joined)
+
+
+def reconcile_participants(
+    *,
+    conversation: Conversation,
+    order: Order | None,
+    participants: list[tuple[int, str, int]],
+    author_id: int | None = None,
+    as_of_seq: int | None = None,
+) -> Changes:
+    """Make the conversation's participants those the policy says take part now: take out
+    those the store no longer lets read it (a former customer of the order, a vendor's
+    former staff, staff who lost ``manage_conversations``), bring in the order's customer of
+    now (with everything unread) and the vendor's new staff (from now on). Updates the
+    conversation's copy of the customer.
+
+    ``participants`` are (user id, role, unread count) with their rows locked, and the
+    conversation's row is locked. Newcomers join as of ``as_of_seq`` (default: the latest
+    message), so that a message being posted reaches them as any other participant. The
+    badge counters are the caller's to change, after the other rows (the posting
+    action's lock order)."""
+    members = policy.members_of(order=order, vendor_key=conversation.vendor_key)
+    changes = Changes()
+    for user_id, role, unread in participants:
+        # The author passed the policy's check to write; they stay in whatever role.
+        if not (members.may_stay(user_id, role) or user_id == author_id):
+            changes.departed[user_id] = unread
+    if changes.departed:
+        Participant.objects.filter(conversation=conversation, user_id__in=changes.departed).delete()
+    present = {user_id for user_id, _, _ in participants} - changes.departed.keys()
+    newcomers = {u: r for u, r in members.by_right().items() if u not in present}
+    customer = members.customer_id
+    last_seq = conversation.last_seq if as_of_seq is None else as_of_seq
+    if customer in newcomers:
+        # The order's new customer reads the whole conversation as new.
+        add_participants(
+            conversation=conversation,
+            members=[(customer, newcomers.pop(customer))],
+            unread=last_seq,
+            as_of_seq=last_seq,
+        )
+        changes.joined[customer] = last_seq
+    if newcomers:
+        add_participants(
+            conversation=conversation, members=list(newcomers.items()), as_of_seq=last_seq
+        )
+        changes.joined.update(dict.fromkeys(newcomers, 0))
+    if order is not None and (
+        conversation.customer_id != order.customer_id
+        or conversation.customer_email != order.customer_email
+        or conversation.customer_name != order.customer_name
+    ):
+        conversation.customer_id = order.customer_id
+        conversation.customer_email = order.customer_email
+        conversation.customer_name = order.customer_name
+        Conversation.objects.filter(pk=conversation.pk).update(
+            customer_id=order.customer_id,
+            customer_email=order.customer_email,
+            customer_name=order.customer_name,
+        )
+    return changes
+
+
+def apply_counter_changes(changes: Changes) -> None:
+    """Lower the badges of those who left, raise those of who joined with unread messages;
+    the counters locked in user order, after the participant rows."""
+    deltas = {u: -n for u, n in changes.departed.items() if n}
+    deltas.update({u: n for u, n in changes.joined.items() if n})
+    if not deltas:
+        return
+    lock_in_user_order(UnreadCounter.objects.filter(user_id__in=deltas))
+    for user_id, delta in sorted(deltas.items()):
+        count = F("count") + delta if delta > 0 else counter_less(-delta)
+        UnreadCounter.objects.filter(user_id=user_id).update(count=count)
+    live.publish_on_commit(sorted(deltas), "unread.changed", data_for=unread_totals)
+
+
+def update_order_access(*, order_number: str) -> int:
+    """Bring an order's conversations in line with the store after it changed the order's
+    customer or e-mail address (or the staff of one of its vendors): participants and
+    unread counters move in one transaction. Returns how many participants changed.
+
+    Call it from the store, e.g. from the order's ``post_save``. Every channel asks the
+    policy before it shows or sends anything, so nothing leaks if the store does not; this
+    moves the inbox rows and badge counts at once rather than at the next message."""
+    order = get_adapter().get_order(order_number)
+    changed = 0
+    with transaction.atomic():
+        conversations = list(
+            Conversation.objects.select_for_update()
+            .filter(order_number=order_number)
+            .order_by("pk")
+        )
+        for conversation in conversations:
+            changes = reconcile_participants(
+                conversation=conversation,
+                order=order,
+                participants=locked_participants(conversation=conversation),
+            )
+            apply_counter_changes(changes)
+            changed += len(changes.departed) + len(changes.joined)
+    return changed
+
+
+def update_vendor_access(*, vendor_key: str) -> int:
+    """As ``update_order_access``, for every conversation of a vendor whose staff changed:
+    those who left are taken out at once. Newcomers join each conversation at its next
+    message (a vendor may have many)."""
+    stale = (
+        policy.departed_answerers(vendor_key=vendor_key)
+        .values_list("conversation__order_number", flat=True)
+        .distinct()
+    )
+    return sum(update_order_access(order_number=number) for number in sorted(set(stale)))
+
+
+def locked_participants(*, conversation: Conversation) -> list[tuple[int, str, int]]:
+    """(user id, role, unread count) of the participants, their rows locked in user order."""
+    return list(
+        Participant.objects.select_for_update()
+        .filter(conversation=conversation)
+        .order_by("user_id")
+        .values_list("user_id", "role", "unread_count")
+    )

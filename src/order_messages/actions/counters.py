@@ -5,9 +5,26 @@ put them right again without stopping the site."""
 from __future__ import annotations
 
 from django.db import transaction
+from django.db.models import F
+from django.db.models.functions import Greatest
 
 from ..models import Participant, UnreadCounter
 from ..queries.counts import recounted_total, recounted_unread
+
+
+def counter_less(n: int):
+    """The badge counter less ``n``, never below zero. A counter already wrong (after a
+    restore or a manual edit) must not make reading or posting fail on the database's
+    check; check_unread_counts --repair puts it right."""
+    return Greatest(F("count") - n, 0)
+
+
+def unread_totals(user_ids) -> dict[int, dict]:
+    """{user id: {"total": unread}} as committed: the data of ``unread.changed``."""
+    totals = dict(
+        UnreadCounter.objects.filter(user_id__in=user_ids).values_list("user_id", "count")
+    )
+    return {user_id: {"total": totals.get(user_id, 0)} for user_id in user_ids}
 
 
 def lock_in_user_order(rows) -> None:

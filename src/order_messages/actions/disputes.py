@@ -4,13 +4,13 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .. import signals
-from ..adapter import STORE, Order, SubOrder
+from .. import policy, signals
+from ..adapter import Order, SubOrder
 from ..conf import app_settings
 from ..errors import DisputeAlreadyOpen, InvalidTransition, ReasonRequired
-from ..models import Conversation, Dispute, Message, Role
+from ..models import Conversation, Dispute, Message
 from ..queries import Actor
-from ..routing import answerers
+from ..ratelimit import check_dispute_rate
 from ..webhooks import queue_webhooks
 from .conversations import add_participants, ensure_conversation
 from .messages import append_message, check_text
@@ -28,7 +28,8 @@ def check_transition(*, conversation: Conversation, target: str) -> None:
 
 
 def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str) -> Dispute:
-    """Open a dispute: the store's staff join the conversation and everyone is told."""
+    """Open a dispute: the store's staff join the conversation and everyone is told.
+    Raises Throttled when the dispute changed too often lately (DISPUTE_RATE_LIMIT)."""
     reason = reason or ""
     check_text(reason)
     reason = reason.strip()
@@ -43,6 +44,7 @@ def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str
         conversation = ensure_conversation(order=order, sub_order=sub_order)
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         check_transition(conversation=conversation, target=Status.OPEN)
+        check_dispute_rate(conversation=conversation)
         dispute = Dispute.objects.create(
             conversation=conversation,
             reason=reason,
@@ -51,8 +53,7 @@ def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str
         )
         Conversation.objects.filter(pk=conversation.pk).update(open_dispute=dispute)
         conversation.open_dispute = dispute
-        staff, _role = answerers(STORE)
-        members = [(user.pk, Role.STAFF) for user in staff]
+        members = list(policy.store_staff_members().items())
         if actor.user is not None:
             members.append((actor.user.pk, actor.role))
         add_participants(conversation=conversation, members=members)
@@ -69,13 +70,15 @@ def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str
 
 
 def close_dispute(*, conversation: Conversation, actor: Actor) -> Dispute | None:
-    """Close the open dispute. Closing when none is open does nothing and returns None."""
+    """Close the open dispute. Closing when none is open does nothing and returns None.
+    Raises Throttled when the dispute changed too often lately (DISPUTE_RATE_LIMIT)."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if conversation.open_dispute_id is None:
             return None
         dispute = Dispute.objects.get(pk=conversation.open_dispute_id)
         check_transition(conversation=conversation, target=Status.CLOSED)
+        check_dispute_rate(conversation=conversation)
         dispute.status = Status.CLOSED
         dispute.closed_by = actor.user
         dispute.closed_by_name = actor.name

@@ -9,19 +9,24 @@ from django.db.models import (
     Subquery,
     When,
 )
-from django.db.models.functions import Greatest
 from django.utils import timezone
 from django.utils.translation import gettext
 
 from .. import live, signals
-from ..adapter import Order, SubOrder
+from ..adapter import Order, SubOrder, get_adapter
 from ..conf import app_settings
 from ..errors import EmptyMessage, MessageTooLong, UnreadableText
 from ..models import Conversation, Message, Participant, UnreadCounter
 from ..notifications.outbox import queue_notifications
 from ..queries import Actor
 from ..webhooks import queue_webhooks
-from .conversations import add_participants, ensure_conversation, remove_departed
+from .conversations import (
+    add_participants,
+    ensure_conversation,
+    locked_participants,
+    reconcile_participants,
+)
+from .counters import counter_less, lock_in_user_order, unread_totals
 
 EXCERPT_LENGTH = 200
 LIVE_EVENT = {
@@ -29,14 +34,6 @@ LIVE_EVENT = {
     Message.Kind.DISPUTE_OPENED: "dispute.opened",
     Message.Kind.DISPUTE_CLOSED: "dispute.closed",
 }
-
-
-def unread_totals(user_ids) -> dict[int, dict]:
-    """{user id: {"total": unread}} as committed: the data of ``unread.changed``."""
-    totals = dict(
-        UnreadCounter.objects.filter(user_id__in=user_ids).values_list("user_id", "count")
-    )
-    return {user_id: {"total": totals.get(user_id, 0)} for user_id in user_ids}
 
 
 def check_text(text: str) -> None:
@@ -49,13 +46,6 @@ def check_text(text: str) -> None:
         text.encode("utf-8")
     except UnicodeEncodeError:
         raise UnreadableText() from None
-
-
-def counter_less(n: int):
-    """The badge counter less ``n``, never below zero. A counter already wrong (after a
-    restore or a manual edit) must not make reading or posting fail on the database's
-    check; check_unread_counts --repair puts it right."""
-    return Greatest(F("count") - n, 0)
 
 
 def clean_body(body: str) -> str:
@@ -79,7 +69,9 @@ def post_message(*, order: Order, sub_order: SubOrder, actor: Actor, body: str) 
     body = clean_body(body)
     with transaction.atomic():
         conversation = ensure_conversation(order=order, sub_order=sub_order)
-        message = append_message(conversation=conversation, actor=actor, body=body, join=True)
+        message = append_message(
+            conversation=conversation, actor=actor, body=body, join=True, order=order
+        )
     return message
 
 
@@ -90,9 +82,11 @@ def append_message(
     body: str,
     kind: str = Message.Kind.MESSAGE,
     join: bool = False,
+    order: Order | None = None,
 ) -> Message:
     """Write a message with the next sequence number and bump everyone's counters. With
-    ``join``, an author who is not yet a participant becomes one.
+    ``join``, an author who is not yet a participant becomes one. Who is told is decided
+    by the policy with the store's order of now (``order``, when the caller has it).
 
     Locks, always in this order: the conversation row, its participants by user id, the
     conversation's open e-mail batches, then the unread counters by user id. ``mark_read``
@@ -117,19 +111,23 @@ def append_message(
         body=body,
     )
 
-    participants = list(
-        Participant.objects.select_for_update()
-        .filter(conversation=conversation)
-        .order_by("user_id")
-        .values_list("user_id", "unread_count")
-    )
+    if order is None:
+        order = get_adapter().get_order(conversation.order_number)
+    participants = locked_participants(conversation=conversation)
     author_id = actor.user.pk if actor.user is not None else None
-    # Participants are remembered, access is the store's to change: someone who no longer
-    # answers for the conversation must not be told of this message (SPEC 9).
-    departed = remove_departed(
-        conversation=conversation, participants=participants, author_id=author_id
+    # Participants are remembered, access is the store's to change: those who may no
+    # longer read the conversation hear nothing more of it, and its customer of now (or a
+    # vendor's new staff) take part from here (SPEC 9).
+    changes = reconcile_participants(
+        conversation=conversation,
+        order=order,
+        participants=participants,
+        author_id=author_id,
+        as_of_seq=seq - 1,
     )
-    participants = [(user_id, n) for user_id, n in participants if user_id not in departed]
+    participants = [
+        (user_id, n) for user_id, _role, n in participants if user_id not in changes.departed
+    ] + list(changes.joined.items())
     recipients = [user_id for user_id, _ in participants if user_id != author_id]
     author_unread = next((n for user_id, n in participants if user_id == author_id), 0)
     if join and author_id is not None and len(recipients) == len(participants):
@@ -157,14 +155,12 @@ def append_message(
     # The unread counters last: a busy vendor's counter is the row every post to them
     # waits for, so it is held only from here to the commit.
     locked = recipients + ([author_id] if author_unread else [])
-    lowered = {user_id: n for user_id, n in departed.items() if n}
-    if len(locked) + len(lowered) > 1:  # one row needs no ordering: its UPDATE is its lock
-        list(
-            UnreadCounter.objects.select_for_update()
-            .filter(user_id__in=[*locked, *lowered])
-            .order_by("user_id")
-            .values_list("pk", flat=True)
-        )
+    # Those who left lose their unread messages; a new customer gains the conversation's.
+    lowered = {user_id: n for user_id, n in changes.departed.items() if n}
+    raised = {user_id: n for user_id, n in changes.joined.items() if n}
+    rows = {*locked, *lowered, *raised}
+    if len(rows) > 1:  # one row needs no ordering: its UPDATE is its lock
+        lock_in_user_order(UnreadCounter.objects.filter(user_id__in=rows))
     if locked:
         UnreadCounter.objects.filter(user_id__in=recipients).update(count=F("count") + 1)
         if author_unread:
@@ -173,6 +169,9 @@ def append_message(
             )
     for user_id, unread in lowered.items():
         UnreadCounter.objects.filter(user_id=user_id).update(count=counter_less(unread))
+    for user_id, unread in raised.items():
+        UnreadCounter.objects.filter(user_id=user_id).update(count=F("count") + unread)
+    locked = sorted({*locked, *lowered, *raised})
 
     live.publish_on_commit(
         [user_id for user_id, _ in participants],

@@ -42,8 +42,8 @@ VendorKey = Annotated[
 def access_order(request, number: str):
     """Like the Messages page: a guest order remembered in the session counts for the
     session, not for a token."""
-    guests = guest_orders(request.session) if uses_session(request) else ()
-    return queries.access_order(user=request.auth, order_number=number, guest_orders=guests)
+    guests = guest_orders(request.session) if uses_session(request) else {}
+    return queries.access_order(user=request.auth, order_number=number, guests=guests)
 
 
 def find_tab(access, vendor_key: str):
@@ -80,6 +80,8 @@ def list_conversations(
     null. Store staff see the conversations they joined here; all others are under
     ``/backoffice/conversations``."""
     page = queries.inbox_page(user=request.auth, cursor=after, size=limit)
+    for number in page.stale_orders:  # the store changed them without telling us
+        actions.update_order_access(order_number=number)
     return {"items": [present.inbox_row(p) for p in page.rows], "next_cursor": page.next_cursor}
 
 
@@ -261,10 +263,11 @@ def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: Vendor
     """The customer or store staff open a dispute; vendors may not (403). The store's staff
     join the conversation, a system message carries the reason, everyone is notified.
     Errors: ``reason_required`` (422), ``dispute_open`` when one is open already (409),
-    ``bad_encoding`` (400), ``too_large`` (413), ``throttled`` (429, as for posting)."""
+    ``bad_encoding`` (400), ``too_large`` (413), ``throttled`` (429, as for posting, and
+    when the conversation's dispute was opened and closed too often lately)."""
     access = access_order(request, number)
     sub_order = access.sub_order(vendor_key)
-    queries.check_may_handle_disputes(access=access, sub_order=sub_order)
+    queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
     actor = access.actor_in(sub_order)
     with limit_posting(actor=actor, order_number=access.order.number):
         dispute = actions.open_dispute(
@@ -275,17 +278,19 @@ def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: Vendor
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/dispute/close",
-    response={200: DisputeOut, 401: Error, 403: Error, 404: Error, 409: Error},
+    response={200: DisputeOut, 401: Error, 403: Error, 404: Error, 409: Error, 429: Error},
     operation_id="closeDispute",
     summary="Close the dispute",
 )
 def close_dispute(request, number: Number, vendor_key: VendorKey):
     """The customer or store staff close the open dispute; vendors may not (403). A
-    system message says who closed it. ``invalid_transition`` (409) when none is open.
-    A closed dispute can be followed by a new one."""
+    system message says who closed it. ``invalid_transition`` (409) when none is open;
+    ``throttled`` (429) when the conversation's dispute was opened and closed too often
+    lately (``ORDER_MESSAGES_DISPUTE_RATE_LIMIT``). A closed dispute can be followed by a
+    new one."""
     access = access_order(request, number)
     tab = find_tab(access, vendor_key)
-    queries.check_may_handle_disputes(access=access, sub_order=tab.sub_order)
+    queries.check_may_handle_disputes(viewer=access, sub_order=tab.sub_order)
     dispute = None
     if tab.conversation is not None:
         dispute = actions.close_dispute(

@@ -19,14 +19,9 @@ from django.utils.translation import gettext_lazy as _
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from ..conf import app_settings
-from ..errors import OrderMessagesError, Throttled
+from ..errors import OrderMessagesError, Throttled, http_status
 from ..middleware import RETRY_AFTER, log_unavailable
 from .auth import InvalidToken
-
-# OrderMessagesError codes that are about the conversation's state, not the input.
-CONFLICTS = {"dispute_open", "invalid_transition"}
-# Text that is not UTF-8 or holds NUL characters is malformed, not merely invalid.
-MALFORMED = {"bad_encoding"}
 
 HTTP_CODES = {
     401: "not_authenticated",
@@ -124,11 +119,10 @@ def install(api) -> None:
 
     def on_order_messages_error(request, exc: OrderMessagesError):
         if isinstance(exc, Throttled):
-            response = respond(request, 429, exc.code, " ".join(exc.messages))
+            response = respond(request, http_status(exc), exc.code, " ".join(exc.messages))
             response["Retry-After"] = str(exc.retry_after)
             return response
-        status = 409 if exc.code in CONFLICTS else 400 if exc.code in MALFORMED else 422
-        return respond(request, status, exc.code, " ".join(exc.messages))
+        return respond(request, http_status(exc), exc.code, " ".join(exc.messages))
 
     def on_too_large(request, exc):
         return respond(

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from ..conf import app_settings
-from ..models import Conversation, Dispute, Message, Participant, Role
-from ..queries import OrderAccess, Scope, Tab
+from ..models import Conversation, Dispute, Message, Participant
+from ..queries import Scope, Tab, Viewer
 
 
 def dispute(row: Dispute | None) -> dict | None:
@@ -46,27 +45,24 @@ def inbox_row(participant: Participant) -> dict:
 
 
 def backoffice_row(row: Conversation, *, scope: Scope) -> dict:
-    role = Role.VENDOR if row.vendor_key in scope.vendor_keys else Role.STAFF
-    data = conversation(row, my_role=role, unread=row.my_unread or 0)
+    data = conversation(row, my_role=scope.role_in(row), unread=row.my_unread or 0)
     data["customer_email"] = row.customer_email if scope.sees_contacts else None
     return data
 
 
-def order(access: OrderAccess) -> dict:
+def order(access: Viewer) -> dict:
     placed = access.order
-    roles = {access.role_in(s) for s in access.sub_orders}
-    sees_email = bool(roles & {Role.CUSTOMER, Role.STAFF}) or not app_settings.MASK_CONTACTS
     return {
         "number": placed.number,
         "status": placed.status,
         "placed_at": placed.placed_at,
         "total": placed.total,
         "customer_name": placed.customer_name,
-        "customer_email": placed.customer_email if sees_email else None,
+        "customer_email": placed.customer_email if access.sees_order_contacts else None,
     }
 
 
-def tab(row: Tab, *, access: OrderAccess) -> dict:
+def tab(row: Tab, *, access: Viewer) -> dict:
     sub_order = row.sub_order
     started = row.conversation
     return {

@@ -1,47 +1,19 @@
-"""Personal API tokens: made, listed and revoked on the tokens page, checked on each API
-request. Only a token's SHA-256 is stored; the token itself is shown once."""
+"""Personal API tokens, as the API and the tokens page read them: a person's active tokens,
+and the user a presented token stands for. Making, revoking and noting the use of a token
+are actions (``actions/tokens.py``)."""
 
 from __future__ import annotations
 
-import hashlib
-import secrets
-from datetime import timedelta
-
-from django.utils import timezone
-
+from ..actions.tokens import PREFIX, create_token, digest_of, record_token_use, revoke_token
 from ..models import ApiToken
 
-PREFIX = "om_"
-# How many characters of a token are kept in clear, so a person can tell theirs apart.
-SHOWN = 8
-# ``last_used_at`` is written at most this often, so busy clients do not write every request.
-LAST_USED_PRECISION = timedelta(minutes=1)
-
-
-def digest_of(token: str) -> str:
-    return hashlib.sha256(token.encode()).hexdigest()
-
-
-def create_token(*, user, name: str) -> tuple[ApiToken, str]:
-    """A new token for the user: the row, and the token itself (which is not stored)."""
-    token = PREFIX + secrets.token_urlsafe(32)
-    row = ApiToken.objects.create(
-        user=user, name=name, prefix=token[:SHOWN], digest=digest_of(token)
-    )
-    return row, token
+# create_token and revoke_token were written here before they became actions; callers that
+# import them from here keep working.
+__all__ = ["active_tokens", "create_token", "revoke_token", "user_for_token"]
 
 
 def active_tokens(*, user):
     return ApiToken.objects.filter(user=user, revoked_at__isnull=True).order_by("-created_at")
-
-
-def revoke_token(*, user, token_id: int) -> bool:
-    """Revoke one of the user's tokens. False if the user has no such active token."""
-    return bool(
-        ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).update(
-            revoked_at=timezone.now()
-        )
-    )
 
 
 def user_for_token(token: str):
@@ -56,7 +28,5 @@ def user_for_token(token: str):
     )
     if row is None:
         return None
-    now = timezone.now()
-    if row.last_used_at is None or now - row.last_used_at >= LAST_USED_PRECISION:
-        ApiToken.objects.filter(pk=row.pk).update(last_used_at=now)
+    record_token_use(token=row)
     return row.user

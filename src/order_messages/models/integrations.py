@@ -52,13 +52,22 @@ class IdempotentRequest(models.Model):
         return f"{self.user_id}: {self.key}"
 
 
+def validate_webhook_url(url: str) -> None:
+    """Refuse a URL on the store's own network (see ``webhooks/destinations.py``)."""
+    # Imported here: the webhooks package imports these models.
+    from ..webhooks.destinations import validate_webhook_url as validate
+
+    validate(url)
+
+
 class WebhookEndpoint(models.Model):
     """A URL of the host store that hears of events, registered by staff."""
 
-    url = models.URLField(max_length=500)
+    url = models.URLField(max_length=500, validators=[validate_webhook_url])
     description = models.CharField(max_length=200, blank=True)
-    # Signs each delivery (HMAC-SHA256); shown to staff so the receiver can verify.
-    secret = models.CharField(max_length=64)
+    # Signs each delivery (Standard Webhooks: "whsec_" and the base64 of the key); shown to
+    # staff so the receiver can verify.
+    secret = models.CharField(max_length=100)
     # Event types to send; empty: all of them.
     events = models.JSONField(default=list, blank=True)
     active = models.BooleanField(default=True)
@@ -94,7 +103,9 @@ class WebhookDelivery(models.Model):
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.TextField(blank=True)
     response_status = models.PositiveSmallIntegerField(null=True, blank=True)
-    response_excerpt = models.CharField(max_length=500, blank=True)
+    # The beginning of a 2xx answer only: staff choose the URL, so an error page's text
+    # (which might come from anywhere) is not kept.
+    response_excerpt = models.CharField(_("answer excerpt"), max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     delivered_at = models.DateTimeField(null=True, blank=True)
 

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 
+from .. import policy
 from ..adapter import Order, get_adapter
 from ..conf import app_settings
 from ..guest import make_guest_token
@@ -127,21 +128,33 @@ def unread_messages(notification: Notification) -> list[Message]:
     return list(messages)
 
 
+def dispute_events(notification: Notification) -> list[Message]:
+    """The dispute events a dispute e-mail tells of, oldest first: one, or several that
+    followed each other quickly and were folded into it (``queue_dispute_emails``). An
+    opening after a closing in the list is a reopening (``event.reopens``)."""
+    events = list(
+        Message.objects.filter(
+            conversation_id=notification.conversation_id,
+            kind__in=(Message.Kind.DISPUTE_OPENED, Message.Kind.DISPUTE_CLOSED),
+            seq__gte=notification.first_seq,
+            seq__lte=notification.last_seq,
+        ).order_by("seq")
+    )
+    for index, event in enumerate(events):
+        event.reopens = index > 0 and event.kind == Message.Kind.DISPUTE_OPENED
+    return events
+
+
 def may_still_read(notification: Notification) -> bool:
-    """Whether the recipient may still see the conversation: a vendor's staff member who
-    left, or staff who lost the permission, no longer get its messages by e-mail."""
-    user = notification.user
-    if user is None:
-        return True  # a guest's address or the store's own: fixed by the order
-    if not user.is_active:
-        return False
-    conversation = notification.conversation
-    adapter = get_adapter()
-    if notification.audience == Audience.CUSTOMER:
-        return conversation.customer_id == user.pk
-    if notification.audience == Audience.VENDOR:
-        return conversation.vendor_key in adapter.get_user_vendor_keys(user)
-    return adapter.can_manage_conversations(user)
+    """Whether the recipient may still see the conversation (the policy asks the store):
+    a customer whose order went to someone else, a vendor's staff member who left, staff
+    who lost the permission, a guest address the order no longer names get nothing."""
+    return policy.may_receive_email(
+        conversation=notification.conversation,
+        user=notification.user,
+        email=notification.email,
+        is_store_inbox=notification.audience == Audience.STORE,
+    )
 
 
 def wants_message_emails(notification: Notification) -> bool:
@@ -210,10 +223,11 @@ def prepare(notification: Notification) -> Prepared:
         messages = unread_messages(notification)
         if not messages:
             return Prepared(None, "already read")
-        event = None
+        event, events = None, []
     else:
         messages = []
-        event = Message.objects.get(conversation=conversation, seq=notification.first_seq)
+        events = dispute_events(notification)
+        event = events[0]
     adapter = get_adapter()
     order = adapter.get_order(conversation.order_number)
     reply_to = ""
@@ -221,6 +235,7 @@ def prepare(notification: Notification) -> Prepared:
         reply_to = make_reply_address(
             conversation_id=conversation.pk,
             user_id=notification.user_id,
+            email=notification.email,
             today=timezone.localdate(),
         )
     unsubscribe_url = absolute(
@@ -239,6 +254,7 @@ def prepare(notification: Notification) -> Prepared:
             "recipient_name": notification.name or notification.email,
             "messages": messages,
             "event": event,
+            "events": events,
             "store_name": adapter.get_store_name(),
             "messages_url": messages_link(notification, conversation, order),
             # The order page is the customer's; others have the Messages page only.
@@ -251,7 +267,9 @@ def prepare(notification: Notification) -> Prepared:
             if notification.user_id is not None
             else "",
         }
-        subject, text, html = render(notification.kind, context)
+        # Several events folded into one e-mail have a template of their own.
+        template = "dispute_events" if len(events) > 1 else notification.kind
+        subject, text, html = render(template, context)
     headers = {
         "Message-ID": notification.message_id,
         **thread_headers(notification),

@@ -14,10 +14,9 @@ from email.utils import getaddresses, parseaddr
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import DatabaseError, IntegrityError, transaction
-from django.http import Http404
 from django.utils import timezone
 
-from .. import actions, queries
+from .. import actions, policy
 from ..conf import app_settings
 from ..errors import OrderMessagesError
 from ..models import Conversation, InboundMail
@@ -77,6 +76,30 @@ def automatic_reason(message) -> str:
     return ""
 
 
+def sender_of(message) -> tuple[str, str]:
+    """(the sender's address, "") or ("", why it cannot be trusted). The From header must
+    name exactly one address, parse without defects, and not show a display name that is
+    another address (``alice@shop.example <carol@elsewhere.example>``): a mail client shows
+    the name, the shop would act on the address, and they must be the same person."""
+    headers = message.get_all("From") or []
+    if len(headers) != 1:
+        return "", "no From header" if not headers else "several From headers"
+    header = headers[0]
+    if getattr(header, "defects", None):
+        return "", "malformed From header"
+    addresses = getattr(header, "addresses", ())
+    if len(addresses) != 1:
+        return "", "From names several addresses" if addresses else "From names no address"
+    display, address = addresses[0].display_name, addresses[0].addr_spec.lower()
+    if "@" in display:
+        shown = parseaddr(display)[1].lower()
+        if shown != address:
+            return "", "From shows another address than it is"
+    if not address or "@" not in address:
+        return "", "From names no address"
+    return address, ""
+
+
 def reply_addresses(message, envelope_recipient: str = "") -> list[str]:
     """Candidate reply addresses, the envelope's first: it is what the MTA delivered to."""
     fields = [envelope_recipient] if envelope_recipient else []
@@ -133,10 +156,13 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
         return _queue("too large", EX_DATAERR, raw=raw[:4096])
     try:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
-        sender = _clean(parseaddr(str(parsed.get("From", "")))[1].lower(), 320)
+        sender, untrusted = sender_of(parsed)
+        sender = _clean(sender, 320)
+        shown_sender = _clean(parseaddr(str(parsed.get("From", "")))[1].lower(), 320)
     except Exception:  # noqa: BLE001 — malformed headers are the sender's problem
         return _queue("unreadable", EX_DATAERR, raw=raw)
-    fields = {"parsed": parsed, "raw": raw, "sender": sender}
+    # Kept for staff as the header shows it, even when it cannot be trusted.
+    fields = {"parsed": parsed, "raw": raw, "sender": sender or shown_sender}
 
     automatic = automatic_reason(parsed)
     if automatic:
@@ -149,6 +175,8 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
     ):
         inbound = _record(status=Status.DUPLICATE, reason="already posted", **fields)
         return Outcome(Status.DUPLICATE, "already posted", inbound)
+    if untrusted:
+        return _queue(untrusted, **fields)
     check_rate(sender)
 
     candidates = reply_addresses(parsed, envelope_recipient)
@@ -167,23 +195,17 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
     if conversation is None:
         return _queue("conversation no longer exists", **fields)
     fields["conversation"] = conversation
-    if address.user_id is None:
-        user, expected = None, conversation.customer_email
-        if conversation.customer_id is not None:
-            return _queue("not a guest's conversation", **fields)
-    else:
-        user = get_user_model().objects.filter(pk=address.user_id, is_active=True).first()
-        expected = user.email if user else ""
-    if not expected or sender != expected.lower():
+    if not address.issued_to(sender):
         return _queue("sender does not match the reply address", **fields)
-    try:
-        access = queries.access_order(
-            user=user,
-            order_number=conversation.order_number,
-            guest_orders=[conversation.order_number] if user is None else (),
-        )
-        sub_order = access.sub_order(conversation.vendor_key)
-    except Http404:
+    user = None
+    if address.user_id is not None:
+        user = get_user_model().objects.filter(pk=address.user_id).first()
+        if user is None:
+            return _queue("the sender may no longer write here", **fields)
+    # The policy decides with the store's data of now: the account's address, the guest
+    # address the order names, the vendor's staff.
+    found = policy.viewer_by_address(conversation=conversation, user=user, email=sender)
+    if found is None:
         return _queue("the sender may no longer write here", **fields)
 
     body = reply_text(parsed)
@@ -192,7 +214,10 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
     try:
         with transaction.atomic():
             posted = actions.post_message(
-                order=access.order, sub_order=sub_order, actor=access.actor_in(sub_order), body=body
+                order=found.viewer.order,
+                sub_order=found.sub_order,
+                actor=found.viewer.actor_in(found.sub_order),
+                body=body,
             )
             inbound = _record(status=Status.POSTED, reason="", posted=posted, **fields)
     except IntegrityError:

@@ -7,8 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
+from django.db.models import Q
 from django.utils import timezone
 
+from .. import policy
 from ..adapter import STORE, get_adapter
 from ..conf import app_settings
 from ..models import Conversation, Message, Participant, Role
@@ -60,14 +62,9 @@ def recipients_of(message: Message, conversation: Conversation) -> list[Recipien
         )
         for p in participants
     ]
-    if (
-        conversation.customer_id is None
-        and conversation.customer_email
-        and message.author_role != Role.CUSTOMER
-    ):
-        found.append(
-            Recipient(conversation.customer_email, conversation.customer_name, Audience.GUEST)
-        )
+    guest = policy.guest_recipient(conversation=conversation)
+    if guest is not None and message.author_role != Role.CUSTOMER:
+        found.append(Recipient(*guest, Audience.GUEST))
     if store_inbox_wants(message, conversation):
         found.append(Recipient(app_settings.STORE_EMAIL, adapter.get_store_name(), Audience.STORE))
     unique = {}
@@ -106,21 +103,94 @@ def _row(recipient: Recipient, message: Message, conversation, *, due_at, digest
     )
 
 
+DISPUTE_KINDS = (Message.Kind.DISPUTE_OPENED, Message.Kind.DISPUTE_CLOSED)
+
+
+def _last_dispute_emails(
+    conversation: Conversation, *, emails: list[str], now: datetime
+) -> dict[str, datetime]:
+    """When each address was last sent a dispute e-mail about the conversation, for those
+    sent less than DISPUTE_EMAIL_FOLD_SECONDS ago; one being sent right now counts as now."""
+    since = now - timedelta(seconds=app_settings.DISPUTE_EMAIL_FOLD_SECONDS)
+    Status = Notification.Status
+    last: dict[str, datetime] = {}
+    for email, status, sent_at in Notification.objects.filter(
+        Q(status=Status.SENT, sent_at__gt=since) | Q(status=Status.SENDING),
+        conversation=conversation,
+        kind__in=DISPUTE_KINDS,
+        email__in=emails,
+    ).values_list("email", "status", "sent_at"):
+        at = now if status == Status.SENDING else sent_at
+        last[email] = max(last.get(email, at), at)
+    return last
+
+
+def queue_dispute_emails(
+    *,
+    recipients: list[Recipient],
+    message: Message,
+    conversation: Conversation,
+    now: datetime,
+) -> None:
+    """A dispute event goes to everyone whatever their preferences, at once, unless it
+    follows another within DISPUTE_EMAIL_FOLD_SECONDS: a dispute opened and closed again
+    and again is then one e-mail that lists the events, not one e-mail per event.
+
+    The recipient's unsent dispute e-mail about the conversation, if any, takes the event
+    on (its seq range grows). Otherwise, if one went out less than FOLD seconds ago, the new
+    e-mail waits until FOLD seconds after it, and events in the meantime join it.
+    """
+    # FOR UPDATE waits for a worker that is claiming one of these rows; a row it claimed is
+    # no longer pending, and the event then waits for the next e-mail instead.
+    pending: dict[str, int] = {}
+    for pk, email in (
+        Notification.objects.select_for_update()
+        .filter(
+            conversation=conversation,
+            kind__in=DISPUTE_KINDS,
+            status=Notification.Status.PENDING,
+            email__in=[r.email for r in recipients],
+        )
+        .order_by("pk")
+        .values_list("pk", "email")
+    ):
+        pending[email] = pk  # the newest, should a retried one be pending beside it
+    if pending:
+        Notification.objects.filter(pk__in=pending.values()).update(last_seq=message.seq)
+    others = [r for r in recipients if r.email not in pending]
+    if not others:
+        return
+    fold = timedelta(seconds=app_settings.DISPUTE_EMAIL_FOLD_SECONDS)
+    last = _last_dispute_emails(conversation, emails=[r.email for r in others], now=now)
+    Notification.objects.bulk_create(
+        [
+            _row(
+                r,
+                message,
+                conversation,
+                due_at=max(now, last[r.email] + fold) if r.email in last else now,
+            )
+            for r in others
+        ]
+    )
+
+
 def queue_notifications(*, message: Message, conversation: Conversation) -> None:
     """Write the e-mails a new message or dispute event calls for.
 
     Runs inside the poster's transaction, holding the conversation's row lock, so two
-    posts never race for the same batch. A dispute event is its own e-mail, due at once and
-    sent whatever the recipient's preferences; a message joins the recipient's open batch
-    for the conversation or opens one, due after the batching delay (or at digest time).
+    posts never race for the same batch. A dispute event is e-mailed whatever the
+    recipient's preferences, at once or folded with the events around it
+    (``queue_dispute_emails``); a message joins the recipient's open batch for the
+    conversation or opens one, due after the batching delay (or at digest time).
     """
     recipients = recipients_of(message, conversation)
     if not recipients:
         return
     now = timezone.now()
     if message.kind != Message.Kind.MESSAGE:
-        Notification.objects.bulk_create(
-            [_row(r, message, conversation, due_at=now) for r in recipients]
+        queue_dispute_emails(
+            recipients=recipients, message=message, conversation=conversation, now=now
         )
         return
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import base64
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 from django.core import signing
@@ -17,10 +17,13 @@ REPLY_SALT = "order_messages.reply-address"
 UNSUBSCRIBE_SALT = "order_messages.unsubscribe"
 GUEST = 0  # user part of a guest customer's reply address; user ids start at 1
 SIGNATURE_LENGTH = 20  # base32 characters: 100 bits
+# base32 characters naming the address a reply address was issued to: not a secret (the
+# signature covers it), only a binding, so another sender cannot use the address.
+ADDRESS_TAG_LENGTH = 6
 
 # Lower case only: mail systems may change the case of a local part.
 REPLY_LOCAL = re.compile(
-    r"^reply\+([0-9a-z]{1,13})-([0-9a-z]{1,13})-([0-9a-z]{1,8})-([a-z2-7]{20})$"
+    r"^reply\+([0-9a-z]{1,13})-([0-9a-z]{1,13})-([0-9a-z]{1,8})-([a-z2-7]{6})-([a-z2-7]{20})$"
 )
 
 
@@ -37,6 +40,11 @@ class ReplyAddress:
     conversation_id: int
     user_id: int | None  # None: the conversation's guest customer
     issued_on: date
+    address_tag: str = field(default="", compare=False)
+
+    def issued_to(self, email: str) -> bool:
+        """Whether the address was issued to this e-mail address."""
+        return constant_time_compare(self.address_tag, _address_tag(email))
 
 
 def _base36(number: int) -> str:
@@ -54,13 +62,22 @@ def _signature(value: str) -> str:
     return base64.b32encode(digest).decode().lower()[:SIGNATURE_LENGTH]
 
 
-def make_reply_address(*, conversation_id: int, user_id: int | None, today: date) -> str:
-    """``reply+…@REPLY_DOMAIN`` for this recipient and conversation, or "" when reply by
-    e-mail is off. Usable any number of times until it expires."""
+def _address_tag(email: str) -> str:
+    digest = salted_hmac(REPLY_SALT + ".to", email.strip().lower(), algorithm="sha256").digest()
+    return base64.b32encode(digest).decode().lower()[:ADDRESS_TAG_LENGTH]
+
+
+def make_reply_address(
+    *, conversation_id: int, user_id: int | None, email: str, today: date
+) -> str:
+    """``reply+…@REPLY_DOMAIN`` for this recipient and conversation, bound to the address
+    it is sent to, or "" when reply by e-mail is off. Usable any number of times until it
+    expires."""
     domain = app_settings.REPLY_DOMAIN
     if not domain:
         return ""
-    value = "-".join(_base36(n) for n in (conversation_id, user_id or GUEST, today.toordinal()))
+    numbers = (conversation_id, user_id or GUEST, today.toordinal())
+    value = "-".join([*(_base36(n) for n in numbers), _address_tag(email)])
     return f"reply+{value}-{_signature(value)}@{domain}"
 
 
@@ -72,8 +89,8 @@ def read_reply_address(address: str, *, today: date) -> ReplyAddress:
     expected_domain = app_settings.REPLY_DOMAIN.lower()
     if not match or not expected_domain or domain.lower() != expected_domain:
         raise InvalidReplyAddress(address)
-    value = "-".join(match.group(1, 2, 3))
-    if not constant_time_compare(_signature(value), match.group(4)):
+    value = "-".join(match.group(1, 2, 3, 4))
+    if not constant_time_compare(_signature(value), match.group(5)):
         raise InvalidReplyAddress(address)
     conversation_id, user_id, day = (int(part, 36) for part in match.group(1, 2, 3))
     try:
@@ -82,7 +99,7 @@ def read_reply_address(address: str, *, today: date) -> ReplyAddress:
         raise InvalidReplyAddress(address) from error
     if (today - issued_on).days > app_settings.REPLY_ADDRESS_MAX_AGE_DAYS:
         raise ExpiredReplyAddress(address)
-    return ReplyAddress(conversation_id, user_id or None, issued_on)
+    return ReplyAddress(conversation_id, user_id or None, issued_on, match.group(4))
 
 
 def make_unsubscribe_token(*, conversation_id: int, email: str) -> str:

@@ -1,14 +1,15 @@
-"""Reads, and the access checks that come before every read or action."""
+"""Reads, and (from the policy) the access checks that come before every read or action."""
 
-from .access import Actor, OrderAccess, access_order, check_may_handle_disputes
-from .backoffice import (
-    BackofficePage,
+from ..policy import (
+    Actor,
     Scope,
+    Viewer,
     access_backoffice,
-    backoffice_page,
+    access_order,
+    check_may_handle_disputes,
     in_backoffice,
-    scoped_conversations,
 )
+from .backoffice import BackofficePage, backoffice_page, scoped_conversations
 from .counts import unread_by_order, unread_total
 from .dashboard import Dashboard, Day, MailProblems, NewDispute, dashboard, mail_problems
 from .inbox import InboxPage, inbox_page
@@ -23,7 +24,7 @@ __all__ = [
     "scoped_conversations",
     "Actor",
     "InboxPage",
-    "OrderAccess",
+    "Viewer",
     "Tab",
     "ThreadPage",
     "access_order",

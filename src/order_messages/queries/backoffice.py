@@ -5,54 +5,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
-from django.utils.translation import gettext
 
-from ..adapter import get_adapter
 from ..conf import app_settings
 from ..models import Conversation, Message, Participant
-from ..routing import vendors_take_part
+from ..policy import Scope
 from .cursors import after, decode_cursor, encode_cursor
 
 FILTERS = ("all", "unread", "disputes")
-
-
-@dataclass(frozen=True)
-class Scope:
-    """The conversations one person answers for: a vendor's, or all of them for the store."""
-
-    user: object
-    vendor_keys: frozenset[str]
-    is_store: bool
-
-    def conversations(self) -> QuerySet[Conversation]:
-        if self.is_store:
-            return Conversation.objects.all()
-        if not vendors_take_part():  # left over from a mode where vendors took part
-            return Conversation.objects.none()
-        return Conversation.objects.filter(vendor_key__in=self.vendor_keys)
-
-    @property
-    def sees_contacts(self) -> bool:
-        return self.is_store or not app_settings.MASK_CONTACTS
-
-
-def access_backoffice(*, user) -> Scope:
-    """The back-office scope of a logged-in user, or PermissionDenied for customers and for
-    staff without ``manage_conversations``."""
-    adapter = get_adapter()
-    is_store = adapter.can_manage_conversations(user)
-    vendor_keys = frozenset(adapter.get_user_vendor_keys(user))
-    if not (is_store or vendor_keys):
-        raise PermissionDenied(gettext("Only vendors and store staff have a back office."))
-    return Scope(user=user, vendor_keys=vendor_keys, is_store=is_store)
-
-
-def in_backoffice(user) -> bool:
-    """True for users whose Messages page is the back office."""
-    adapter = get_adapter()
-    return adapter.can_manage_conversations(user) or bool(adapter.get_user_vendor_keys(user))
 
 
 @dataclass

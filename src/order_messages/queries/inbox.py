@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from .. import policy
+from ..adapter import get_adapter
 from ..conf import app_settings
 from ..models import Participant
 from .cursors import after, decode_cursor, encode_cursor
@@ -13,6 +15,9 @@ from .cursors import after, decode_cursor, encode_cursor
 class InboxPage:
     rows: list[Participant]
     next_cursor: str | None = None
+    # Orders of rows left out because the store no longer lets the user read them: their
+    # participants are out of date (``actions.update_order_access`` moves them).
+    stale_orders: list[str] = field(default_factory=list)
 
 
 def inbox_page(*, user, cursor: str | None = None, size: int | None = None) -> InboxPage:
@@ -42,4 +47,24 @@ def inbox_page(*, user, cursor: str | None = None, size: int | None = None) -> I
     if len(rows) > size:
         segment, last = rows[size - 1]
         page.next_cursor = encode_cursor(segment, last.last_message_at, last.pk)
+    page.rows, page.stale_orders = readable(user=user, rows=page.rows)
     return page
+
+
+def readable(*, user, rows: list[Participant]) -> tuple[list[Participant], list[str]]:
+    """The rows whose conversations the policy lets the user read now (asking the store
+    for the page's orders at once), and the order numbers of the others."""
+    if not rows:
+        return rows, []
+    orders = get_adapter().get_orders({p.conversation.order_number for p in rows})
+    kept, stale = [], set()
+    for row in rows:
+        conversation = row.conversation
+        order = orders.get(conversation.order_number)
+        if order is not None and policy.viewer_of_conversation(
+            conversation=conversation, user=user, order=order
+        ):
+            kept.append(row)
+        else:
+            stale.add(conversation.order_number)
+    return kept, sorted(stale)

@@ -9,7 +9,7 @@ from django.db.models import OuterRef, Q, Subquery
 from ..adapter import STORE, SubOrder
 from ..conf import app_settings
 from ..models import Conversation, Message, Participant
-from .access import OrderAccess
+from ..policy import Viewer
 
 
 @dataclass
@@ -28,7 +28,7 @@ class Tab:
         return self.sub_order.vendor_key == STORE
 
 
-def order_tabs(*, access: OrderAccess) -> list[Tab]:
+def order_tabs(*, access: Viewer) -> list[Tab]:
     """One tab per visible conversation of the order, with this user's unread counts."""
     keys = [s.vendor_key for s in access.sub_orders]
     conversations = Conversation.objects.filter(

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.db.models import Exists, OuterRef
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import ngettext
@@ -15,12 +14,8 @@ from django.views.decorators.http import require_GET, require_POST
 
 from .. import actions, queries
 from ..conf import app_settings
-from ..models import Participant, Role
 from ..queries.backoffice import FILTERS
 from .bodies import check_form_post
-
-# "Mark all" works through at most this many conversations per click.
-MARK_ALL_LIMIT = 500
 
 
 def _filters(data) -> tuple[str, str]:
@@ -71,27 +66,10 @@ def mark(request):
     show, search = _filters(request.POST)
     everything = "all" in request.POST
     to_unread = (request.POST.get("all") or request.POST.get("action")) == "unread"
-    if everything:
-        conversations = queries.scoped_conversations(scope=scope, show=show, search=search)
-        if not to_unread:  # only those with something unread can change
-            conversations = conversations.filter(
-                Exists(
-                    Participant.objects.filter(
-                        conversation=OuterRef("pk"), user=request.user, unread_count__gt=0
-                    )
-                )
-            )
-        conversations = conversations.order_by("-last_message_at")[:MARK_ALL_LIMIT]
-    else:
-        ids = [i for i in request.POST.getlist("conversation") if i.isdigit()]
-        conversations = scope.conversations().filter(pk__in=ids)
-    changed = 0
-    for conversation in conversations:
-        if to_unread:
-            role = Role.VENDOR if conversation.vendor_key in scope.vendor_keys else Role.STAFF
-            changed += actions.mark_unread(conversation=conversation, user=request.user, role=role)
-        else:
-            changed += bool(actions.mark_read(conversation=conversation, user=request.user))
+    ids = None if everything else [i for i in request.POST.getlist("conversation") if i.isdigit()]
+    changed = actions.mark_conversations(
+        scope=scope, unread=to_unread, ids=ids, show=show, search=search
+    )
     if to_unread:
         text = ngettext(
             "%(n)d conversation marked as unread.", "%(n)d conversations marked as unread.", changed

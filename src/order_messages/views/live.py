@@ -7,10 +7,12 @@ import json
 import logging
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth import HASH_SESSION_KEY
 from django.core.handlers.asgi import ASGIRequest
 from django.http import HttpResponse, StreamingHttpResponse
+from django.utils.crypto import constant_time_compare
 
-from .. import live
+from .. import live, policy
 from ..api.tokens import user_for_token
 from ..conf import app_settings
 from ..live import REFRESH, BrokerUnavailable, Event
@@ -45,15 +47,33 @@ async def _user(request):
 
 
 def _still_allowed(request, user) -> bool:
-    """Checked on each heartbeat: access given at the start is not given for good."""
+    """Checked on each heartbeat: access given at the start is not given for good. A
+    revoked token, a deactivated account, a logout or a password change (the session's
+    auth hash, as Django checks it on every request) ends the stream."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer":
         return user_for_token(token.strip()) is not None
     session_key = request.session.session_key
-    return (
-        type(user).objects.filter(pk=user.pk, is_active=True).exists()
-        and session_key is not None
-        and request.session.exists(session_key)
+    if session_key is None or not request.session.exists(session_key):
+        return False
+    current = type(user).objects.filter(pk=user.pk, is_active=True).first()
+    if current is None:
+        return False
+    stored = request.session.get(HASH_SESSION_KEY) or ""
+    return constant_time_compare(stored, current.get_session_auth_hash())
+
+
+def _may_hear(user, event: Event) -> bool:
+    """The policy, asked again for each event about a conversation: the store may have
+    taken the conversation away since the event was published."""
+    conversation = event.data.get("conversation") if isinstance(event.data, dict) else None
+    if not isinstance(conversation, int):
+        return True  # about the user's own counts
+    # The account as it is now: a stream lives longer than anything a store remembers on
+    # the user object for one request.
+    current = type(user).objects.filter(pk=user.pk, is_active=True).first()
+    return current is not None and conversation in policy.may_read_conversations(
+        user=current, conversation_ids=[conversation]
     )
 
 
@@ -88,7 +108,8 @@ async def stream(request):
                     yield format_event(Event(latest, REFRESH, {}))
                     last = replayed_up_to = latest
                 for event in missed or ():
-                    yield format_event(event)
+                    if await sync_to_async(_may_hear)(user, event):
+                        yield format_event(event)
                     last = replayed_up_to = event.id
             while True:
                 event = await subscription.get(timeout=app_settings.LIVE_HEARTBEAT)
@@ -99,7 +120,8 @@ async def stream(request):
                 elif replayed_up_to is None or event.id > replayed_up_to:
                     # Only what the replay already sent is skipped: with several
                     # processes publishing, ids may arrive slightly out of order.
-                    yield format_event(event)
+                    if await sync_to_async(_may_hear)(user, event):
+                        yield format_event(event)
         except BrokerUnavailable:
             # Ending the stream makes the browser reconnect after the retry delay, and
             # resume from its Last-Event-ID, once the broker is back.

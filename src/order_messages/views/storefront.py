@@ -17,21 +17,21 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import actions, queries
 from ..conf import app_settings
-from ..errors import DisputeAlreadyOpen, OrderMessagesError, Throttled
+from ..errors import DisputeAlreadyOpen, OrderMessagesError, Throttled, http_status
 from ..forms import DisputeForm, MessageForm
 from ..guest import guest_orders, read_guest_token, remember_guest_order
 from ..ratelimit import limit_posting
 from . import backoffice
 from .bodies import check_form_post
 
-# A form with errors, or a post over the rate limit (with Retry-After): htmx is configured
-# to swap both in, so the composer shows why.
-INVALID, THROTTLED = 422, 429
+# A form with errors: htmx is configured to swap it in (and the other refusals of
+# errors.http_status), so the composer shows why.
+INVALID = 422
 
 
 def _access(request, number):
     return queries.access_order(
-        user=request.user, order_number=number, guest_orders=guest_orders(request.session)
+        user=request.user, order_number=number, guests=guest_orders(request.session)
     )
 
 
@@ -63,6 +63,8 @@ def inbox(request):
     if queries.in_backoffice(request.user):
         return backoffice.conversation_list(request)
     page = queries.inbox_page(user=request.user, cursor=request.GET.get("after"))
+    for number in page.stale_orders:  # the store changed them without telling us
+        actions.update_order_access(order_number=number)
     return render(
         request,
         "order_messages/inbox.html",
@@ -100,11 +102,10 @@ def thread(request, number, vendor_key):
                         actor=actor,
                         body=form.cleaned_data["body"],
                     )
-            except Throttled as error:
-                form.add_error("body", error)
-                status, retry_after = THROTTLED, error.retry_after
             except OrderMessagesError as error:
                 form.add_error("body", error)
+                status = http_status(error)
+                retry_after = getattr(error, "retry_after", None)
             else:
                 url = f"{_thread_url(number, vendor_key)}#m-{message.seq}"
                 if not request.htmx:
@@ -143,8 +144,7 @@ def thread(request, number, vendor_key):
         "dispute_form": DisputeForm(),
         "role": access.role_in(sub_order),
         "may_handle_disputes": access.may_handle_disputes(sub_order),
-        "show_customer_email": access.role_in(sub_order) == "staff"
-        or not app_settings.MASK_CONTACTS,
+        "show_customer_email": access.shows_customer_contact(sub_order),
     }
     template = "order_messages/thread.html"
     if request.htmx and not request.htmx.boosted:
@@ -162,9 +162,9 @@ def open_dispute(request, number, vendor_key):
     """S7: the pop-up posts here; without JavaScript, GET shows the same form as a page."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
-    queries.check_may_handle_disputes(access=access, sub_order=sub_order)
+    queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
     form = DisputeForm(request.POST if request.method == "POST" else None)
-    retry_after = None
+    status, retry_after = INVALID, None
     if request.method == "POST" and form.is_valid():
         actor = access.actor_in(sub_order)
         try:
@@ -178,11 +178,10 @@ def open_dispute(request, number, vendor_key):
         except DisputeAlreadyOpen as error:
             messages.error(request, error.message)
             return redirect(_thread_url(number, vendor_key))
-        except Throttled as error:
-            form.add_error("reason", error)
-            retry_after = error.retry_after
         except OrderMessagesError as error:
             form.add_error("reason", error)
+            status = http_status(error)
+            retry_after = getattr(error, "retry_after", None)
         else:
             messages.success(request, _("A dispute has been opened successfully."))
             return redirect(_thread_url(number, vendor_key))
@@ -195,7 +194,7 @@ def open_dispute(request, number, vendor_key):
             "sub_order": sub_order,
             "dispute_form": form,
         },
-        status=THROTTLED if retry_after else INVALID if form.errors else 200,
+        status=status if form.errors else 200,
     )
     if retry_after:
         response["Retry-After"] = str(retry_after)
@@ -209,15 +208,21 @@ def close_dispute(request, number, vendor_key):
     """S8: close after a confirmation (the pop-up, or this page without JavaScript)."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
-    queries.check_may_handle_disputes(access=access, sub_order=sub_order)
+    queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
     tab = next(t for t in queries.order_tabs(access=access) if t.vendor_key == vendor_key)
+    error = None
     if request.method == "POST":
-        if tab.conversation is not None and actions.close_dispute(
-            conversation=tab.conversation, actor=access.actor_in(sub_order)
-        ):
-            messages.success(request, _("The dispute has been closed."))
-        return redirect(_thread_url(number, vendor_key))
-    return render(
+        try:
+            closed = tab.conversation is not None and actions.close_dispute(
+                conversation=tab.conversation, actor=access.actor_in(sub_order)
+            )
+        except Throttled as throttled:
+            error = throttled
+        else:
+            if closed:
+                messages.success(request, _("The dispute has been closed."))
+            return redirect(_thread_url(number, vendor_key))
+    response = render(
         request,
         "order_messages/close_dispute.html",
         {
@@ -225,15 +230,20 @@ def close_dispute(request, number, vendor_key):
             "order": access.order,
             "sub_order": sub_order,
             "tab": tab,
+            "error": error.message if error else None,
         },
+        status=http_status(error) if error else 200,
     )
+    if error:
+        response["Retry-After"] = str(error.retry_after)
+    return response
 
 
 @require_GET
 def guest(request, token):
     """S10: a signed link from an e-mail gives a guest this order's messages."""
     try:
-        number, _email = read_guest_token(token)
+        number, email = read_guest_token(token)
     except signing.SignatureExpired:
         return render(
             request,
@@ -248,11 +258,20 @@ def guest(request, token):
             {"base_template": app_settings.BASE_TEMPLATE, "expired": False},
             status=404,
         )
-    if number not in guest_orders(request.session):
+    try:
+        queries.access_order(user=None, order_number=number, guests={number: email})
+    except Http404:  # the order no longer names the address the link was sent to
+        return render(
+            request,
+            "order_messages/guest_link_invalid.html",
+            {"base_template": app_settings.BASE_TEMPLATE, "expired": False},
+            status=404,
+        )
+    if guest_orders(request.session).get(number) != email:
         # New access under a new session key, so a session id planted before the link was
         # followed (session fixation) does not get the order too.
         request.session.cycle_key()
-    remember_guest_order(request.session, number)
+    remember_guest_order(request.session, number, email)
     return redirect(reverse("order_messages:order", kwargs={"number": number}))
 
 

@@ -13,7 +13,8 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods, require_POST
 
-from ..api.tokens import active_tokens, create_token, revoke_token
+from .. import actions
+from ..api.tokens import active_tokens
 from ..conf import app_settings
 from .bodies import check_form_post
 
@@ -35,7 +36,7 @@ def tokens(request):
     new_token = None
     if request.method == "POST" and form.is_valid():
         # Shown on this response only: it is stored hashed, never in the session.
-        _row, new_token = create_token(user=request.user, name=form.cleaned_data["name"])
+        _row, new_token = actions.create_token(user=request.user, name=form.cleaned_data["name"])
         form = TokenForm()
     return render(
         request,
@@ -53,7 +54,7 @@ def tokens(request):
 @login_required
 @require_POST
 def revoke(request, token_id):
-    if not revoke_token(user=request.user, token_id=token_id):
+    if not actions.revoke_token(user=request.user, token_id=token_id):
         raise Http404("No such token.")
     messages.success(request, _("The token has been revoked. Apps using it are logged out."))
     return redirect("order_messages:tokens")

@@ -1,61 +1,50 @@
-"""Delivering webhooks (A3): claim due rows, POST them signed, record; retry what failed.
+"""Delivering webhooks (A3): the webhook channel of the delivery engine (``queue.py``).
 
-Mirrors the e-mail worker (``notifications/worker.py``): on PostgreSQL each worker claims
-its rows with ``SELECT … FOR UPDATE SKIP LOCKED``; a claim lapses after
-``WEBHOOK_CLAIM_SECONDS``, so the rows of a worker that died are sent by another, with the
-same Webhook-Id and body. Just before each POST the worker renews its claim on that row,
-so a slow receiver cannot let the claim of a row still waiting in the batch lapse and be
-sent twice.
+Each due delivery is POSTed, signed in the Standard Webhooks format, to its endpoint, at
+an address checked to be allowed (``destinations.py``). A retry sends the same
+``webhook-id`` and body, signed anew.
+
+What the delivery log keeps of an answer is for staff, who chose the URL: the HTTP status,
+and a short excerpt of a 2xx answer only. Every failure to get an answer reads the same,
+whether the connection was refused, timed out or broke, so that the log cannot be used to
+map which ports answer where; the details go to the server log, for the operator.
 """
 
 from __future__ import annotations
 
-import hashlib
-import hmac
+import http
 import http.client
 import json
 import logging
 import time
-import urllib.error
-import urllib.request
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from urllib.parse import urlsplit
 
-from django.utils import timezone
-
 from .. import queue
-from ..conf import app_settings
 from ..models import WebhookDelivery, WebhookEndpoint
+from ..queue import FAILED, RETRY, SENT, Outcome, Report
+from . import destinations, signing
+
+__all__ = ["Report", "claim_due", "deliver_all", "deliver_due", "encode_body", "post"]
 
 logger = logging.getLogger(__name__)
 
-Status = WebhookDelivery.Status
-
 USER_AGENT = "django-order-messages"
-EXCERPT_LENGTH = 500  # characters of the response body kept in the log
-
-
-@dataclass
-class Report:
-    delivered: int = 0
-    retrying: int = 0
-    failed: int = 0
-    errors: list[str] = field(default_factory=list)
-
-    @property
-    def handled(self) -> int:
-        return self.delivered + self.retrying + self.failed
+EXCERPT_LENGTH = 200  # characters of a 2xx answer kept in the log
+NO_ANSWER = "No answer: could not connect, or the receiver did not answer in time."
+INACTIVE = "The endpoint is inactive."
 
 
 @dataclass
 class Answer:
-    """What came back from one POST. ``status`` is None when nothing did (a timeout, a
-    refused connection)."""
+    """What came back from one POST. ``status`` is None when nothing did."""
 
     status: int | None
     excerpt: str = ""
     error: str = ""
+    # The destination was refused: nothing was sent, and trying again will not help.
+    refused: bool = False
 
     @property
     def ok(self) -> bool:
@@ -71,163 +60,121 @@ def encode_body(payload: dict) -> bytes:
     return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode()
 
 
-def sign(*, secret: str, timestamp: int, body: bytes) -> str:
-    """``v1=`` and the hex HMAC-SHA256 of ``"{timestamp}.{body}"`` keyed with the secret."""
-    digest = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256)
-    return f"v1={digest.hexdigest()}"
-
-
-def signed_headers(*, event_id: str, secret: str, body: bytes) -> dict[str, str]:
-    timestamp = int(time.time())
+def request_headers(*, row: WebhookDelivery, body: bytes) -> dict[str, str]:
     return {
         "Content-Type": "application/json",
         "User-Agent": USER_AGENT,
-        "Webhook-Id": event_id,
-        "Webhook-Timestamp": str(timestamp),
-        "Webhook-Signature": sign(secret=secret, timestamp=timestamp, body=body),
+        **signing.signed_headers(
+            msg_id=row.event_id, secret=row.endpoint.secret, body=body, timestamp=int(time.time())
+        ),
     }
 
 
-class _NoRedirects(urllib.request.HTTPRedirectHandler):
-    # urllib would turn a redirected POST into a GET without the body, and the GET's 200
-    # would count as delivered. A redirect is an answer like any other non-2xx.
-    def redirect_request(self, req, fp, code, msg, headers, newurl):
-        return None
-
-
-_opener = urllib.request.build_opener(_NoRedirects)
-
-
-def _excerpt(response) -> str:
+def _status_text(status: int) -> str:
+    # Our own words for the status, not the receiver's reason phrase.
     try:
-        raw = response.read(EXCERPT_LENGTH * 4)
-    except (OSError, http.client.HTTPException):
-        return ""
-    return raw.decode("utf-8", "replace")[:EXCERPT_LENGTH]
+        return f"HTTP {status} {http.HTTPStatus(status).phrase}"
+    except ValueError:
+        return f"HTTP {status}"
 
 
-def post(row: WebhookDelivery) -> Answer:
+def post(row: WebhookDelivery, *, timeout: float) -> Answer:
     """POST the delivery's payload, signed, to its endpoint. Never raises for the
-    receiver's faults: they are in the answer."""
-    if urlsplit(row.endpoint.url).scheme not in ("http", "https"):
-        return Answer(None, error="Only http and https URLs can receive webhooks.")
+    receiver's faults: they are in the answer. Redirects are not followed: a redirected
+    POST is not a delivery, and its target was not checked."""
+    url = row.endpoint.url
     body = encode_body(row.payload)
-    headers = signed_headers(event_id=row.event_id, secret=row.endpoint.secret, body=body)
-    request = urllib.request.Request(row.endpoint.url, data=body, headers=headers, method="POST")
     try:
-        with _opener.open(request, timeout=app_settings.WEBHOOK_TIMEOUT) as response:
-            return Answer(response.status, _excerpt(response))
-    except urllib.error.HTTPError as error:
-        with error:
-            return Answer(error.code, _excerpt(error), f"HTTP {error.code} {error.reason}")
-    except urllib.error.URLError as error:
-        reason = error.reason
-        return Answer(None, error=f"{type(reason).__name__}: {reason}"[:2000])
-    except (OSError, http.client.HTTPException, ValueError) as error:
-        return Answer(None, error=f"{type(error).__name__}: {error}"[:2000])
+        destinations.split_url(url)
+    except ValueError as error:  # not an http(s) URL
+        return Answer(None, error=str(error), refused=True)
+    try:
+        connection = destinations.open_connection(url, timeout=timeout)
+    except destinations.DestinationRefused as refused:
+        return Answer(None, error=str(refused), refused=True)
+    except OSError as error:  # also a certificate that does not fit (a ValueError too)
+        logger.warning("Webhook to %s: no connection: %s", url, queue.error_text(error))
+        return Answer(None, error=NO_ANSWER)
+    parts = urlsplit(url)
+    target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+    try:
+        connection.request("POST", target, body=body, headers=request_headers(row=row, body=body))
+        response = connection.getresponse()
+        answer = Answer(response.status)
+        if answer.ok:
+            raw = response.read(EXCERPT_LENGTH * 4)
+            answer.excerpt = raw.decode("utf-8", "replace")[:EXCERPT_LENGTH]
+        else:
+            answer.error = _status_text(response.status)
+        return answer
+    except (OSError, http.client.HTTPException) as error:
+        logger.warning("Webhook to %s: no answer: %s", url, queue.error_text(error))
+        return Answer(None, error=NO_ANSWER)
+    finally:
+        connection.close()
 
 
-# -- the queue ------------------------------------------------------------------------------
+# -- the channel --------------------------------------------------------------------------------
 
 
-def _lease(now: datetime) -> datetime:
-    return now + timedelta(seconds=app_settings.WEBHOOK_CLAIM_SECONDS)
+class WebhookChannel(queue.Channel):
+    model = WebhookDelivery
+    settings_prefix = "WEBHOOK"
+    sent_status = WebhookDelivery.Status.DELIVERED
+    sent_at_field = "delivered_at"
+    noun = "Webhook"
+
+    def __init__(self):
+        # Endpoints that did not answer in this round: their other rows are not tried now,
+        # so one receiver that is down costs one timeout per round, not one per delivery.
+        self.unreachable: set[int] = set()
+        # Endpoints that answered 410 Gone in this round.
+        self.gone: set[int] = set()
+
+    def rows(self, claim):
+        return super().rows(claim).select_related("endpoint")
+
+    def describe(self, batch):
+        return batch[0].endpoint.url
+
+    def send(self, batch) -> Outcome:
+        (row,) = batch
+        nothing = {"response_status": None, "response_excerpt": ""}
+        if not row.endpoint.active or row.endpoint_id in self.gone:
+            # Deactivated by staff, or by a 410 Gone, after the row was written.
+            return Outcome(FAILED, INACTIVE, counts_attempt=False, changes=nothing)
+        if row.endpoint_id in self.unreachable:
+            return Outcome(RETRY, f"Not tried: {NO_ANSWER}", changes=nothing)
+        answer = post(row, timeout=self.setting("TIMEOUT"))
+        changes = {"response_status": answer.status, "response_excerpt": answer.excerpt}
+        if answer.ok:
+            return Outcome(SENT, changes=changes)
+        if answer.refused:
+            return Outcome(FAILED, answer.error, changes=changes)
+        if answer.status is None:
+            self.unreachable.add(row.endpoint_id)
+        elif answer.status == 410:
+            # Gone: the receiver asks never to be called again.
+            self.gone.add(row.endpoint_id)
+            WebhookEndpoint.objects.filter(pk=row.endpoint_id).update(active=False)
+            logger.warning("Webhook endpoint %s answered 410 Gone: deactivated", row.endpoint.url)
+            return Outcome(FAILED, answer.error, changes=changes)
+        return Outcome(RETRY, answer.error, changes=changes)
 
 
 def claim_due(*, limit: int, now: datetime) -> tuple[str, list[int]]:
     """Take up to ``limit`` due deliveries for this worker. Returns (claim, row ids)."""
+    channel = WebhookChannel()
     return queue.claim_due(
-        WebhookDelivery, limit=limit, now=now, hold_seconds=app_settings.WEBHOOK_CLAIM_SECONDS
+        channel.model, limit=limit, now=now, hold_seconds=channel.setting("CLAIM_SECONDS")
     )
-
-
-def retry_delay(attempts: int) -> timedelta:
-    return queue.backoff(
-        attempts, base=app_settings.WEBHOOK_RETRY_BASE, maximum=app_settings.WEBHOOK_RETRY_MAX
-    )
-
-
-def _finish(row: WebhookDelivery, claim: str, **changes) -> bool:
-    # Only while the row is still under our claim: if it lapsed, another worker owns it.
-    return bool(WebhookDelivery.objects.filter(pk=row.pk, claim=claim).update(**changes))
-
-
-def _record(row: WebhookDelivery, claim: str, answer: Answer, report: Report) -> None:
-    attempts = row.attempts + 1
-    seen = {
-        "attempts": attempts,
-        "response_status": answer.status,
-        "response_excerpt": answer.excerpt,
-        "last_error": answer.error,
-    }
-    url = row.endpoint.url
-    if answer.ok:
-        if _finish(row, claim, status=Status.DELIVERED, delivered_at=timezone.now(), **seen):
-            report.delivered += 1
-        return
-    report.errors.append(answer.error)
-    if answer.status == 410:
-        # Gone: the receiver asks never to be called again.
-        WebhookEndpoint.objects.filter(pk=row.endpoint_id).update(active=False)
-        logger.warning("Webhook endpoint %s answered 410 Gone: deactivated", url)
-        if _finish(row, claim, status=Status.FAILED, **seen):
-            report.failed += 1
-    elif attempts < app_settings.WEBHOOK_MAX_ATTEMPTS:
-        due_at = timezone.now() + retry_delay(attempts)
-        if _finish(row, claim, status=Status.PENDING, due_at=due_at, **seen):
-            report.retrying += 1
-        logger.warning("Webhook to %s failed, will retry: %s", url, answer.error)
-    else:
-        if _finish(row, claim, status=Status.FAILED, **seen):
-            report.failed += 1
-        logger.error("Webhook to %s failed for good: %s", url, answer.error)
 
 
 def deliver_due(*, limit: int = 100, now: datetime | None = None) -> Report:
     """POST what is due, up to ``limit`` rows. Returns what happened to them."""
-    now = now or timezone.now()
-    report = Report()
-    claim, ids = claim_due(limit=limit, now=now)
-    if not ids:
-        return report
-    rows = (
-        WebhookDelivery.objects.filter(claim=claim, status=Status.SENDING)
-        .select_related("endpoint")
-        .order_by("due_at", "pk")
-    )
-    # Endpoints that did not answer in this round: their other rows are not tried now, so
-    # one receiver that is down costs one timeout per round, not one per delivery.
-    unreachable: dict[int, str] = {}
-    gone: set[int] = set()
-    for row in rows:
-        if not row.endpoint.active or row.endpoint_id in gone:
-            # Deactivated by staff, or by a 410 Gone, after the row was written.
-            if _finish(row, claim, status=Status.FAILED, last_error="The endpoint is inactive."):
-                report.failed += 1
-            continue
-        if row.endpoint_id in unreachable:
-            _record(row, claim, Answer(None, error=unreachable[row.endpoint_id]), report)
-            continue
-        # Renew the claim for the time of this POST; if it lapsed and another worker took
-        # the row meanwhile, leave it to them.
-        if not _finish(row, claim, due_at=_lease(timezone.now())):
-            continue
-        answer = post(row)
-        if answer.status is None:
-            unreachable[row.endpoint_id] = f"Not tried: {answer.error}"
-        elif answer.status == 410:
-            gone.add(row.endpoint_id)
-        _record(row, claim, answer, report)
-    return report
+    return queue.deliver_due(WebhookChannel(), limit=limit, now=now)
 
 
 def deliver_all(*, now: datetime | None = None) -> Report:
     """Deliver until nothing is due (tests, ``--once``)."""
-    total = Report()
-    while True:
-        report = deliver_due(now=now)
-        for name in ("delivered", "retrying", "failed"):
-            setattr(total, name, getattr(total, name) + getattr(report, name))
-        total.errors += report.errors
-        if report.handled == 0 or report.retrying:
-            return total
+    return queue.deliver_all(WebhookChannel, now=now)

@@ -3,7 +3,6 @@
 Idempotent: running it again resets the demo passwords and adds what is missing.
 """
 
-import secrets
 from datetime import timedelta
 from decimal import Decimal
 
@@ -20,6 +19,7 @@ from order_messages.adapter import get_adapter
 from order_messages.conf import app_settings
 from order_messages.models import Conversation, Notification, Role, WebhookEndpoint
 from order_messages.queries import Actor
+from order_messages.webhooks.signing import new_secret
 
 PASSWORD = "demo"
 
@@ -151,7 +151,7 @@ class Command(BaseCommand):
         address the demo is served on now."""
         url = app_settings.SITE_URL.rstrip("/") + reverse("demo_webhooks_receive")
         endpoint, _ = WebhookEndpoint.objects.get_or_create(
-            description=DEMO_RECEIVER, defaults={"url": url, "secret": secrets.token_hex(32)}
+            description=DEMO_RECEIVER, defaults={"url": url, "secret": new_secret()}
         )
         if endpoint.url != url:
             WebhookEndpoint.objects.filter(pk=endpoint.pk).update(url=url)

@@ -1,5 +1,5 @@
 """The notification worker: delivers due e-mails, then due webhooks, from the outbox until
-stopped."""
+stopped. Both go through the one delivery engine (``queue.py``), a channel each."""
 
 import logging
 import signal
@@ -8,10 +8,28 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from ...notifications.worker import deliver_all, deliver_due
-from ...webhooks import delivery as webhooks
+from ... import queue
+from ...notifications.worker import EmailChannel
+from ...webhooks.delivery import WebhookChannel
 
 logger = logging.getLogger(__name__)
+
+
+def email_summary(report):
+    return (
+        f"sent {report.sent}, not needed {report.skipped}, "
+        f"to retry {report.retrying}, failed {report.failed}"
+    )
+
+
+def webhooks_summary(report):
+    return (
+        f"webhooks delivered {report.delivered}, to retry {report.retrying}, failed {report.failed}"
+    )
+
+
+# (channel, summary line, print the line even when nothing was handled)
+CHANNELS = [(EmailChannel, email_summary, True), (WebhookChannel, webhooks_summary, False)]
 
 
 class Command(BaseCommand):
@@ -31,11 +49,10 @@ class Command(BaseCommand):
 
     def handle(self, *args, once, interval, batch, verbosity, **options):
         if once:
-            report = deliver_all()
-            self.stdout.write(self._summary(report))
-            hooks = webhooks.deliver_all()
-            if hooks.handled:
-                self.stdout.write(self._webhooks_summary(hooks))
+            for channel, summary, always in CHANNELS:
+                report = queue.deliver_all(channel)
+                if always or report.handled:
+                    self.stdout.write(summary(report))
             return
         stopping = False
 
@@ -47,34 +64,19 @@ class Command(BaseCommand):
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"Delivering notifications (polling every {interval:g}s).")
         while not stopping:
+            busy = False
             try:
-                report = deliver_due(limit=batch)
-                if report.handled and verbosity:
-                    self.stdout.write(self._summary(report))
-                if stopping:
-                    break
-                hooks = webhooks.deliver_due(limit=batch)
-                if hooks.handled and verbosity:
-                    self.stdout.write(self._webhooks_summary(hooks))
-                busy = report.handled >= batch or hooks.handled >= batch
+                for channel, summary, _always in CHANNELS:
+                    report = queue.deliver_due(channel(), limit=batch)
+                    if report.handled and verbosity:
+                        self.stdout.write(summary(report))
+                    busy = busy or report.handled >= batch
+                    if stopping:
+                        break
             except Exception:  # noqa: BLE001 — e.g. the database restarting: keep going
                 # What was claimed stays claimed until the claim lapses, then is retried.
                 logger.exception("Delivery round failed; trying again shortly")
                 close_old_connections()
                 busy = False
-            if not busy:
+            if not busy and not stopping:
                 time.sleep(interval)
-
-    @staticmethod
-    def _summary(report):
-        return (
-            f"sent {report.sent}, not needed {report.skipped}, "
-            f"to retry {report.retrying}, failed {report.failed}"
-        )
-
-    @staticmethod
-    def _webhooks_summary(report):
-        return (
-            f"webhooks delivered {report.delivered}, "
-            f"to retry {report.retrying}, failed {report.failed}"
-        )

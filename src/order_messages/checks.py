@@ -1,0 +1,133 @@
+"""System checks (``manage.py check``, ``check --deploy``): inbound-mail webhooks that
+anyone could call, or that answer 500 because their provider is not configured.
+
+Mail from an inbound webhook is posted as the customer whose reply address it names, so a
+webhook that does not authenticate its caller lets anyone write as anyone. django-anymail
+only warns about that, at the first request; these checks refuse it before the site runs.
+"""
+
+import warnings
+
+from anymail.signals import inbound
+from anymail.webhooks.base import AnymailCoreWebhookView
+from django.core import checks
+from django.core.exceptions import ImproperlyConfigured
+from django.urls import URLPattern, URLResolver, get_resolver
+
+from .conf import app_settings
+
+OPEN = "open"
+
+
+def inbound_view_problem(view_class) -> str:
+    """ "" when calls to this anymail webhook view are authenticated; OPEN when anyone may
+    call it; otherwise why it cannot run (what anymail says is missing).
+
+    Asks anymail itself: the view is built as for a request, from the current settings, so
+    each provider's own rule holds (basic auth with ``WEBHOOK_SECRET``, or the provider's
+    signing key such as ``MAILGUN_WEBHOOK_SIGNING_KEY``)."""
+    try:
+        view = view_class()
+    except ImproperlyConfigured as error:  # anymail's configuration errors, missing packages
+        return str(error).strip() or type(error).__name__
+    except Exception as error:  # noqa: BLE001 — e.g. a setting of the wrong type
+        return f"{type(error).__name__}: {error}"
+    if getattr(view, "warn_if_no_basic_auth", False) and not getattr(view, "basic_auth", None):
+        return OPEN
+    return ""
+
+
+def mounted_inbound_views() -> dict[type, str]:
+    """{view class: route} of every anymail inbound webhook in the root URLconf."""
+    found: dict[type, str] = {}
+
+    def walk(patterns, prefix):
+        for pattern in patterns:
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, prefix + str(pattern.pattern))
+            elif isinstance(pattern, URLPattern):
+                view_class = getattr(pattern.callback, "view_class", None)
+                if (
+                    isinstance(view_class, type)
+                    and issubclass(view_class, AnymailCoreWebhookView)
+                    and view_class.signal is inbound
+                ):
+                    found.setdefault(view_class, prefix + str(pattern.pattern))
+
+    walk(get_resolver().url_patterns, "/")
+    return found
+
+
+def check_inbound_webhooks(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """Every provider in ORDER_MESSAGES_INBOUND_PROVIDERS, and every anymail inbound
+    webhook mounted some other way, must authenticate its callers."""
+    from .inbound_urls import inbound_urlpatterns, known_providers
+
+    if app_configs is not None and not any(c.name == "order_messages" for c in app_configs):
+        return []
+    messages: list[checks.CheckMessage] = []
+    providers = app_settings.INBOUND_PROVIDERS
+    if isinstance(providers, str):
+        providers = (providers,)
+    named = {}
+    for provider in providers:
+        patterns = inbound_urlpatterns((provider,))
+        if not patterns:
+            messages.append(
+                checks.Error(
+                    f"ORDER_MESSAGES_INBOUND_PROVIDERS names {provider!r}, which has no "
+                    "inbound webhook in django-anymail.",
+                    hint="Known: " + ", ".join(known_providers()) + ".",
+                    id="order_messages.E001",
+                )
+            )
+        else:
+            named[patterns[0].callback.view_class] = provider
+    try:
+        mounted = mounted_inbound_views()
+    except Exception:  # noqa: BLE001 — a broken URLconf is reported by Django's own check
+        mounted = {}
+    unconfigured_by_hand = []
+    with warnings.catch_warnings():
+        # anymail warns about an open webhook as it builds the view; here it is an error.
+        warnings.simplefilter("ignore")
+        for view_class in {**named, **mounted}:
+            problem = inbound_view_problem(view_class)
+            where = (
+                f"ORDER_MESSAGES_INBOUND_PROVIDERS names {named[view_class]!r}"
+                if view_class in named
+                else f"{mounted[view_class]} is mounted"
+            )
+            if problem == OPEN:
+                messages.append(
+                    checks.Error(
+                        f"{where}: its inbound webhook is open to anyone, who could post "
+                        "as any customer whose reply address they name.",
+                        hint="Set ANYMAIL = {'WEBHOOK_SECRET': 'user:password', …} (a long "
+                        "random password) and give the provider the URL with those "
+                        "credentials: https://user:password@shop.example/anymail/…",
+                        id="order_messages.E002",
+                    )
+                )
+            elif problem and view_class in named:
+                messages.append(
+                    checks.Error(
+                        f"{where}, but its inbound webhook is not configured: {problem}",
+                        hint="Configure the provider in ANYMAIL, or remove it from "
+                        "ORDER_MESSAGES_INBOUND_PROVIDERS.",
+                        id="order_messages.E003",
+                    )
+                )
+            elif problem:
+                unconfigured_by_hand.append(mounted[view_class])
+    if unconfigured_by_hand:
+        messages.append(
+            checks.Warning(
+                "Inbound webhooks of providers that are not configured are mounted and "
+                "answer 500: " + ", ".join(sorted(unconfigured_by_hand)),
+                hint='Mount only those in ORDER_MESSAGES_INBOUND_PROVIDERS: path("anymail/", '
+                'include("order_messages.inbound_urls")) instead of anymail.urls.',
+                id="order_messages.W001",
+            )
+        )
+    return messages

@@ -1,0 +1,351 @@
+"""The access policy: the one place that decides who may read and write an order's
+conversations, in which role, who sees the customer's contact details, who handles
+disputes, and who is told of a message.
+
+Pages, the API, the back office, e-mails, replies by e-mail, the live stream and the
+participant bookkeeping all ask it. It asks the store (the adapter) about the present:
+the order's customer and e-mail address now, the vendor's staff now, never a copy stored
+when a conversation began. Guests are people holding a link or a reply address issued to
+an e-mail address; they stay the customer only while the order still names that address.
+
+``access_*`` functions raise ``Http404`` when the person may not see the thing at all (so
+its existence is not revealed); ``check_*`` functions raise ``PermissionDenied`` when they
+may see it but not do the action. Actions trust what these return.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import QuerySet
+from django.http import Http404
+from django.utils.translation import gettext
+
+from .adapter import STORE, Order, SubOrder, get_adapter
+from .conf import app_settings
+from .models import Conversation, Participant, Role
+from .routing import conversation_targets, vendors_take_part
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who does something: a user (None for a guest), the role they act in, their name."""
+
+    user: object
+    role: str
+    name: str
+
+
+def _signed_in(user) -> bool:
+    return user is not None and user.is_authenticated and user.is_active
+
+
+def same_address(a: str, b: str) -> bool:
+    """E-mail addresses compared as mail systems treat them in practice: case aside."""
+    return bool(a) and bool(b) and a.strip().lower() == b.strip().lower()
+
+
+def is_order_customer(*, order: Order, user=None, guest_email: str = "") -> bool:
+    """Whether this person is the order's customer now: its account, or for an order placed
+    without one, the holder of the address it names."""
+    if _signed_in(user):
+        return order.customer_id is not None and order.customer_id == user.pk
+    return order.customer_id is None and same_address(guest_email, order.customer_email)
+
+
+@dataclass(frozen=True)
+class Viewer:
+    """What one person may do with one order's conversations, as the store says now.
+
+    ``sub_orders`` are the conversations they may read, in display order."""
+
+    order: Order
+    user: object  # None for a guest
+    is_customer: bool
+    vendor_keys: frozenset[str]
+    is_store_staff: bool
+    sub_orders: list[SubOrder]
+
+    def may_read(self, vendor_key: str) -> bool:
+        return any(s.vendor_key == vendor_key for s in self.sub_orders)
+
+    def sub_order(self, vendor_key: str) -> SubOrder:
+        found = next((s for s in self.sub_orders if s.vendor_key == vendor_key), None)
+        if found is None:
+            raise Http404("No such conversation.")
+        return found
+
+    def role_in(self, sub_order: SubOrder) -> str:
+        if sub_order.vendor_key in self.vendor_keys:
+            return Role.VENDOR
+        if self.is_customer:
+            return Role.CUSTOMER
+        return Role.STAFF
+
+    def actor_in(self, sub_order: SubOrder) -> Actor:
+        role = self.role_in(sub_order)
+        if self.user is not None:
+            return Actor(self.user, role, get_adapter().get_display_name(self.user))
+        return Actor(None, role, self.order.customer_name)
+
+    def may_post(self, sub_order: SubOrder) -> bool:
+        """Everyone who may read a conversation may write in it; store staff join it so."""
+        return self.may_read(sub_order.vendor_key)
+
+    def sees_contacts(self, sub_order: SubOrder) -> bool:
+        """The customer's e-mail address: the customer and the store see it; vendors only
+        where ``ORDER_MESSAGES_MASK_CONTACTS`` is off (B2)."""
+        return self.role_in(sub_order) != Role.VENDOR or not app_settings.MASK_CONTACTS
+
+    def shows_customer_contact(self, sub_order: SubOrder) -> bool:
+        """Whether a page shows the customer's address (customers know their own)."""
+        return self.role_in(sub_order) != Role.CUSTOMER and self.sees_contacts(sub_order)
+
+    @property
+    def sees_order_contacts(self) -> bool:
+        """The order's contact details, shown once for all its conversations."""
+        return any(self.sees_contacts(s) for s in self.sub_orders)
+
+    def may_handle_disputes(self, sub_order: SubOrder) -> bool:
+        """Customers and store staff open and close disputes; vendors do not (S7, S8, B2)."""
+        return self.role_in(sub_order) in (Role.CUSTOMER, Role.STAFF)
+
+
+def viewer_of_order(*, order: Order, user=None, guest_email: str = "") -> Viewer | None:
+    """What this person may do with the order, or None when they may see nothing of it."""
+    adapter = get_adapter()
+    signed_in = _signed_in(user)
+    is_customer = is_order_customer(order=order, user=user, guest_email=guest_email)
+    vendor_keys = frozenset(adapter.get_user_vendor_keys(user)) if signed_in else frozenset()
+    is_store_staff = signed_in and adapter.can_manage_conversations(user)
+    targets = conversation_targets(order)
+    if not (is_customer or is_store_staff):
+        targets = [t for t in targets if t.vendor_key in vendor_keys]
+    if not targets:
+        return None
+    return Viewer(
+        order=order,
+        user=user if signed_in else None,
+        is_customer=is_customer,
+        vendor_keys=vendor_keys,
+        is_store_staff=is_store_staff,
+        sub_orders=targets,
+    )
+
+
+def access_order(*, user, order_number: str, guests: Mapping[str, str] | None = None) -> Viewer:
+    """The conversations of an order this person may see, or Http404. ``guests`` maps the
+    order numbers of the guest links this browser followed to the address each link was
+    issued to."""
+    if "\x00" in order_number:  # no order has one, and PostgreSQL could not look it up
+        raise Http404("No such order.")
+    order = get_adapter().get_order(order_number)
+    if order is None:
+        raise Http404("No such order.")
+    guest_email = (guests or {}).get(order.number, "")
+    viewer = viewer_of_order(order=order, user=user, guest_email=guest_email)
+    if viewer is None:
+        raise Http404("No such order.")
+    return viewer
+
+
+def check_may_handle_disputes(*, viewer: Viewer, sub_order: SubOrder) -> None:
+    if not viewer.may_handle_disputes(sub_order):
+        raise PermissionDenied(gettext("Only the customer and the store handle disputes."))
+
+
+# -- one conversation ----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ConversationAccess:
+    viewer: Viewer
+    sub_order: SubOrder
+
+    @property
+    def role(self) -> str:
+        return self.viewer.role_in(self.sub_order)
+
+
+def viewer_of_conversation(
+    *, conversation: Conversation, user=None, guest_email: str = "", order: Order | None = None
+) -> ConversationAccess | None:
+    """This person's access to one conversation now, or None. ``order``: the store's order,
+    when the caller already asked for it."""
+    order = order or get_adapter().get_order(conversation.order_number)
+    if order is None:
+        return None
+    viewer = viewer_of_order(order=order, user=user, guest_email=guest_email)
+    if viewer is None or not viewer.may_read(conversation.vendor_key):
+        return None
+    return ConversationAccess(viewer, viewer.sub_order(conversation.vendor_key))
+
+
+def access_conversation(*, conversation: Conversation, user=None, guest_email: str = ""):
+    """As ``viewer_of_conversation``, or Http404."""
+    found = viewer_of_conversation(conversation=conversation, user=user, guest_email=guest_email)
+    if found is None:
+        raise Http404("No such conversation.")
+    return found
+
+
+def may_read_conversations(*, user, conversation_ids: Collection[int]) -> set[int]:
+    """Those of these conversations the user may read now (the live stream asks before it
+    passes an event on)."""
+    if not _signed_in(user) or not conversation_ids:
+        return set()
+    conversations = list(Conversation.objects.filter(pk__in=list(conversation_ids)))
+    orders = get_adapter().get_orders({c.order_number for c in conversations})
+    return {
+        c.pk
+        for c in conversations
+        if c.order_number in orders
+        and viewer_of_conversation(conversation=c, user=user, order=orders[c.order_number])
+    }
+
+
+# -- who takes part ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Members:
+    """Who takes part in a conversation by right now, with the role they post in: the
+    customer (an account), those who answer for the vendor (or the store), and for a
+    vendor's conversation the store's staff, who join when they post or a dispute opens."""
+
+    customer_id: int | None
+    answerers: Mapping[int, str]
+    store_staff: frozenset[int]
+
+    def may_stay(self, user_id: int, role: str) -> bool:
+        """Whether a participant who took part in this role still does: a customer only
+        while the order is theirs, the others while they answer for it or are store staff."""
+        if role == Role.CUSTOMER:
+            return user_id == self.customer_id
+        return user_id in self.answerers or user_id in self.store_staff
+
+    def by_right(self) -> dict[int, str]:
+        """Those who are participants without having to join: customer and answerers."""
+        found = dict(self.answerers)
+        if self.customer_id is not None:
+            found[self.customer_id] = Role.CUSTOMER
+        return found
+
+
+def answerers(vendor_key: str) -> tuple[list, str]:
+    """The users who answer a conversation, and the role they post with."""
+    adapter = get_adapter()
+    if vendor_key == STORE:
+        return adapter.get_store_staff(), Role.STAFF
+    return adapter.get_vendor_staff(vendor_key), Role.VENDOR
+
+
+def members_of(*, order: Order | None, vendor_key: str) -> Members:
+    """Who takes part in the conversation of this order and vendor now. An order the store
+    no longer has keeps those who answer for it, and no customer."""
+    adapter = get_adapter()
+    staff, role = answerers(vendor_key)
+    if vendor_key != STORE and not vendors_take_part():
+        staff = []  # left over from a mode where vendors took part
+    store_staff = [] if vendor_key == STORE else adapter.get_store_staff()
+    return Members(
+        customer_id=order.customer_id if order is not None else None,
+        answerers={user.pk: role for user in staff if user.is_active},
+        store_staff=frozenset(user.pk for user in store_staff if user.is_active),
+    )
+
+
+def departed_answerers(*, vendor_key: str) -> QuerySet:
+    """Participants of a vendor's conversations who answered for it and no longer do."""
+    staff = {user.pk for user in answerers(vendor_key)[0] if user.is_active}
+    return Participant.objects.filter(
+        conversation__vendor_key=vendor_key, role=Role.VENDOR
+    ).exclude(user_id__in=staff)
+
+
+def store_staff_members() -> dict[int, str]:
+    """The store's staff, who join a conversation when a dispute opens in it."""
+    staff, role = answerers(STORE)
+    return {user.pk: role for user in staff if user.is_active}
+
+
+# -- who is told --------------------------------------------------------------------------------
+
+
+def viewer_by_address(
+    *, conversation: Conversation, user=None, email: str
+) -> ConversationAccess | None:
+    """The access of a person known by an e-mail address (a recipient, the sender of a
+    reply): an account whose address it still is, or the guest customer while the order
+    still names it. None when that person may no longer read the conversation."""
+    if user is not None:
+        if not same_address(email, user.email):
+            return None  # the account's address changed since
+        return viewer_of_conversation(conversation=conversation, user=user)
+    return viewer_of_conversation(conversation=conversation, guest_email=email)
+
+
+def may_receive_email(
+    *, conversation: Conversation, user=None, email: str, is_store_inbox: bool = False
+) -> bool:
+    """Whether an e-mail about this conversation may still go to this address: to a person
+    who may read it now (``viewer_by_address``), or to the store's own orders address."""
+    if is_store_inbox:
+        return same_address(email, app_settings.STORE_EMAIL)
+    return viewer_by_address(conversation=conversation, user=user, email=email) is not None
+
+
+def guest_recipient(*, conversation: Conversation) -> tuple[str, str] | None:
+    """(address, name) of the guest customer to tell of a new message, or None when the
+    order has an account. Read from the conversation's copy of the order's customer, which
+    the posting action has just brought up to date with the store."""
+    if conversation.customer_id is not None or not conversation.customer_email:
+        return None
+    return conversation.customer_email, conversation.customer_name
+
+
+# -- the back office ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    """The conversations one person answers for: a vendor's, or all of them for the store."""
+
+    user: object
+    vendor_keys: frozenset[str]
+    is_store: bool
+
+    def conversations(self) -> QuerySet[Conversation]:
+        if self.is_store:
+            return Conversation.objects.all()
+        if not vendors_take_part():  # left over from a mode where vendors took part
+            return Conversation.objects.none()
+        return Conversation.objects.filter(vendor_key__in=self.vendor_keys)
+
+    def role_in(self, conversation: Conversation) -> str:
+        return Role.VENDOR if conversation.vendor_key in self.vendor_keys else Role.STAFF
+
+    @property
+    def sees_contacts(self) -> bool:
+        return self.is_store or not app_settings.MASK_CONTACTS
+
+
+def access_backoffice(*, user) -> Scope:
+    """The back-office scope of a logged-in user, or PermissionDenied for customers and for
+    staff without ``manage_conversations``."""
+    adapter = get_adapter()
+    is_store = _signed_in(user) and adapter.can_manage_conversations(user)
+    vendor_keys = frozenset(adapter.get_user_vendor_keys(user)) if _signed_in(user) else set()
+    if not (is_store or vendor_keys):
+        raise PermissionDenied(gettext("Only vendors and store staff have a back office."))
+    return Scope(user=user, vendor_keys=frozenset(vendor_keys), is_store=is_store)
+
+
+def in_backoffice(user) -> bool:
+    """True for users whose Messages page is the back office."""
+    if not _signed_in(user):
+        return False
+    adapter = get_adapter()
+    return adapter.can_manage_conversations(user) or bool(adapter.get_user_vendor_keys(user))
