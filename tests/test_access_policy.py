@@ -341,3 +341,25 @@ def test_a_stream_passes_on_no_event_of_a_conversation_the_store_took_away(
 
     events = result["events"]
     assert [json.loads(e["data"])["conversation"] for e in events] == [kept.pk]
+
+
+def test_a_vendor_told_of_a_leaving_staff_member_takes_them_out_at_once(
+    demo, post, client_for, django_capture_on_commit_callbacks
+):
+    from django.contrib.auth import get_user_model
+
+    from demo.store.models import Vendor
+
+    ben = get_user_model().objects.create_user(username="ben", email="ben@bobs-bikes.example")
+    bikes = Vendor.objects.get(slug="bobs-bikes")
+    bikes.staff.add(ben)
+    post("alice", "1002", "bobs-bikes", "Frame size?")  # ben takes part, one unread
+    assert unread_of(ben, "1002", "bobs-bikes") == 1 and counter_of(ben) == 1
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bikes.staff.remove(ben)  # the demo's m2m_changed calls update_vendor_access
+
+    assert unread_of(ben, "1002", "bobs-bikes") is None
+    assert counter_of(ben) == 0
+    assert unread_of(demo["bob"], "1002", "bobs-bikes") == 1
+    assert_counters_exact()

@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 from django.utils.translation import ngettext
 
+from . import policy
 from .actions.delivery import (
     mark_inbound_mail_handled,
     resend_notifications,
@@ -36,8 +37,6 @@ from .models import (
 from .webhooks import signing
 from .webhooks.events import EVENT_TYPES
 
-MANAGE_CONVERSATIONS = "order_messages.manage_conversations"
-
 
 def thread_url(conversation: Conversation) -> str:
     return reverse(
@@ -50,12 +49,10 @@ class ReadOnly:
     """View-only for store staff and anyone with the model's view permission."""
 
     def has_view_permission(self, request, obj=None):
-        return request.user.has_perm(MANAGE_CONVERSATIONS) or super().has_view_permission(
-            request, obj
-        )
+        return policy.is_store_staff(request.user) or super().has_view_permission(request, obj)
 
     def has_module_permission(self, request):
-        return request.user.has_perm(MANAGE_CONVERSATIONS) or super().has_module_permission(request)
+        return policy.is_store_staff(request.user) or super().has_module_permission(request)
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -281,7 +278,7 @@ class ManagedByStaff:
     anyone with the model's permissions."""
 
     def _may(self, request, granted):
-        return request.user.has_perm(MANAGE_CONVERSATIONS) or granted
+        return policy.is_store_staff(request.user) or granted
 
     def has_module_permission(self, request):
         return self._may(request, super().has_module_permission(request))

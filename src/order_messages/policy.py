@@ -42,6 +42,12 @@ def _signed_in(user) -> bool:
     return user is not None and user.is_authenticated and user.is_active
 
 
+def is_store_staff(user) -> bool:
+    """Store staff: those who read every conversation and handle disputes (the adapter's
+    ``can_manage_conversations``)."""
+    return _signed_in(user) and get_adapter().can_manage_conversations(user)
+
+
 def same_address(a: str, b: str) -> bool:
     """E-mail addresses compared as mail systems treat them in practice: case aside."""
     return bool(a) and bool(b) and a.strip().lower() == b.strip().lower()
@@ -119,9 +125,9 @@ def viewer_of_order(*, order: Order, user=None, guest_email: str = "") -> Viewer
     signed_in = _signed_in(user)
     is_customer = is_order_customer(order=order, user=user, guest_email=guest_email)
     vendor_keys = frozenset(adapter.get_user_vendor_keys(user)) if signed_in else frozenset()
-    is_store_staff = signed_in and adapter.can_manage_conversations(user)
+    store_staff = is_store_staff(user)
     targets = conversation_targets(order)
-    if not (is_customer or is_store_staff):
+    if not (is_customer or store_staff):
         targets = [t for t in targets if t.vendor_key in vendor_keys]
     if not targets:
         return None
@@ -130,7 +136,7 @@ def viewer_of_order(*, order: Order, user=None, guest_email: str = "") -> Viewer
         user=user if signed_in else None,
         is_customer=is_customer,
         vendor_keys=vendor_keys,
-        is_store_staff=is_store_staff,
+        is_store_staff=store_staff,
         sub_orders=targets,
     )
 
@@ -335,9 +341,8 @@ class Scope:
 def access_backoffice(*, user) -> Scope:
     """The back-office scope of a logged-in user, or PermissionDenied for customers and for
     staff without ``manage_conversations``."""
-    adapter = get_adapter()
-    is_store = _signed_in(user) and adapter.can_manage_conversations(user)
-    vendor_keys = frozenset(adapter.get_user_vendor_keys(user)) if _signed_in(user) else set()
+    is_store = is_store_staff(user)
+    vendor_keys = get_adapter().get_user_vendor_keys(user) if _signed_in(user) else set()
     if not (is_store or vendor_keys):
         raise PermissionDenied(gettext("Only vendors and store staff have a back office."))
     return Scope(user=user, vendor_keys=frozenset(vendor_keys), is_store=is_store)
@@ -347,5 +352,4 @@ def in_backoffice(user) -> bool:
     """True for users whose Messages page is the back office."""
     if not _signed_in(user):
         return False
-    adapter = get_adapter()
-    return adapter.can_manage_conversations(user) or bool(adapter.get_user_vendor_keys(user))
+    return is_store_staff(user) or bool(get_adapter().get_user_vendor_keys(user))

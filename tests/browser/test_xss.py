@@ -490,7 +490,8 @@ def world(demo, post, dispute, live_server, settings):
     )
     deliver_notifications()
     deliver_webhooks(now=timezone.now() + timedelta(minutes=5))
-    assert DemoEmail.objects.count() > 50 and DemoWebhook.objects.count() > 50
+    # The dispute events fold into one e-mail per recipient, which lists every reason.
+    assert DemoEmail.objects.count() > 15 and DemoWebhook.objects.count() > 50
     return world
 
 
@@ -664,5 +665,5 @@ def test_no_payload_runs_anywhere_and_each_shows_literally(world, page_for, sett
     hooks = all_pages(admin, "/demo/webhooks/", watched, collect=".mail__text")
     assert "message.posted" in hooks
 
-    assert watched.pages > 80
+    assert watched.pages > 60  # the mailbox has fewer pages since dispute e-mails fold
     assert not watched.problems(), watched.problems()
