@@ -363,3 +363,65 @@ def test_a_vendor_told_of_a_leaving_staff_member_takes_them_out_at_once(
     assert counter_of(ben) == 0
     assert unread_of(demo["bob"], "1002", "bobs-bikes") == 1
     assert_counters_exact()
+
+
+def test_the_new_customer_writing_first_after_an_unreported_change_keeps_counts_exact(demo, post):
+    post("alice", "1002", "bobs-bikes", "One")
+    post("bob", "1002", "bobs-bikes", "Two")
+    Order.objects.filter(number="1002").update(customer=demo["carol"], email="c@x.example")
+
+    post("carol", "1002", "bobs-bikes", "Hello, the order is mine now")
+
+    assert unread_of(demo["carol"], "1002", "bobs-bikes") == 0
+    assert counter_of(demo["carol"]) == 0 and counter_of(demo["alice"]) == 0
+    assert unread_of(demo["bob"], "1002", "bobs-bikes") == 1
+    assert_counters_exact()
+
+
+def test_a_split_order_changing_hands_moves_every_conversation_in_one_step(demo, post):
+    for vendor_key, answerer in (("bobs-bikes", "bob"), ("daves-outdoor", "dave")):
+        post("alice", "1001", vendor_key, "Question")
+        post(answerer, "1001", vendor_key, "Answer")
+    Order.objects.filter(number="1001").update(customer=demo["carol"], email="c@x.example")
+
+    assert actions.update_order_access(order_number="1001") == 4
+
+    assert counter_of(demo["alice"]) == 0
+    assert counter_of(demo["carol"]) == 4  # both conversations, whole
+    assert_counters_exact()
+
+
+def test_someone_signed_in_with_a_guest_link_reads_and_writes_as_the_guest(demo, post, client_for):
+    post("dave", "1006", "daves-outdoor", "Rated to −8 °C.")
+    client = client_for("carol")
+    link = "/messages/guest/" + make_guest_token(policy_order("1006")) + "/"
+
+    assert "Rated to" in client.get(link, follow=True).content.decode()
+    response = client.post("/messages/orders/1006/daves-outdoor/", {"body": "Thanks!"})
+
+    assert response.status_code == 302
+    last = conversation_of("1006", "daves-outdoor").messages.order_by("-seq").first()
+    assert (last.body, last.author_id, last.author_role) == ("Thanks!", None, "customer")
+    assert not Participant.objects.filter(user=demo["carol"]).exists()
+    assert_counters_exact()
+
+
+def test_a_reply_address_from_before_the_binding_works_for_the_address_of_now(
+    demo, post, reply_domain
+):
+    from django.utils import timezone
+
+    from order_messages.notifications import tokens
+
+    post("bob", "1002", "bobs-bikes", "Question?")
+    conversation = conversation_of("1002", "bobs-bikes")
+    value = "-".join(
+        tokens._base36(n)
+        for n in (conversation.pk, demo["alice"].pk, timezone.localdate().toordinal())
+    )
+    legacy = f"reply+{value}-{tokens._signature(value)}@reply.shop.example"
+
+    stranger = inbound.receive(reply(sender="carol@customers.example", to=legacy, body="Me?"))
+    alice = inbound.receive(reply(sender="alice@customers.example", to=legacy, body="Yes"))
+
+    assert (stranger.status, alice.status) == ("unrouted", "posted")

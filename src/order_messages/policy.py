@@ -120,8 +120,14 @@ class Viewer:
 
 
 def viewer_of_order(*, order: Order, user=None, guest_email: str = "") -> Viewer | None:
-    """What this person may do with the order, or None when they may see nothing of it."""
+    """What this person may do with the order, or None when they may see nothing of it.
+
+    Someone signed in who holds the guest link of an order placed without an account is
+    its customer as that guest: they write under the order's name, not their account's."""
     adapter = get_adapter()
+    if _signed_in(user) and not is_order_customer(order=order, user=user):
+        if is_order_customer(order=order, guest_email=guest_email):
+            user = None
     signed_in = _signed_in(user)
     is_customer = is_order_customer(order=order, user=user, guest_email=guest_email)
     vendor_keys = frozenset(adapter.get_user_vendor_keys(user)) if signed_in else frozenset()
@@ -253,11 +259,13 @@ def members_of(*, order: Order | None, vendor_key: str) -> Members:
     no longer has keeps those who answer for it, and no customer."""
     adapter = get_adapter()
     staff, role = answerers(vendor_key)
+    customer_id = order.customer_id if order is not None else None
     if vendor_key != STORE and not vendors_take_part():
-        staff = []  # left over from a mode where vendors took part
+        # Left over from a mode where vendors took part: only store staff read it now.
+        staff, customer_id = [], None
     store_staff = [] if vendor_key == STORE else adapter.get_store_staff()
     return Members(
-        customer_id=order.customer_id if order is not None else None,
+        customer_id=customer_id,
         answerers={user.pk: role for user in staff if user.is_active},
         store_staff=frozenset(user.pk for user in store_staff if user.is_active),
     )

@@ -3,13 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
-from django.db.models import F
 
 from .. import live, policy
 from ..adapter import Order, SubOrder, get_adapter
 from ..models import Conversation, Participant, UnreadCounter
 from ..routing import conversation_targets
-from .counters import counter_less, lock_in_user_order, unread_totals
+from .counters import change_counters, unread_totals
 
 
 def ensure_conversation(*, order: Order, sub_order: SubOrder) -> Conversation:
@@ -139,18 +138,15 @@ def reconcile_participants(
     return changes
 
 
-def apply_counter_changes(changes: Changes) -> None:
-    """Lower the badges of those who left, raise those of who joined with unread messages;
-    the counters locked in user order, after the participant rows."""
-    deltas = {u: -n for u, n in changes.departed.items() if n}
-    deltas.update({u: n for u, n in changes.joined.items() if n})
-    if not deltas:
-        return
-    lock_in_user_order(UnreadCounter.objects.filter(user_id__in=deltas))
-    for user_id, delta in sorted(deltas.items()):
-        count = F("count") + delta if delta > 0 else counter_less(-delta)
-        UnreadCounter.objects.filter(user_id=user_id).update(count=count)
-    live.publish_on_commit(sorted(deltas), "unread.changed", data_for=unread_totals)
+def counter_deltas(changes: Changes, deltas: dict[int, int] | None = None) -> dict[int, int]:
+    """What the changes do to badge counters: those who left lose their unread messages,
+    those who joined gain theirs (added to ``deltas``, as one person may do both)."""
+    deltas = {} if deltas is None else deltas
+    for user_id, unread in changes.departed.items():
+        deltas[user_id] = deltas.get(user_id, 0) - unread
+    for user_id, unread in changes.joined.items():
+        deltas[user_id] = deltas.get(user_id, 0) + unread
+    return deltas
 
 
 def update_order_access(*, order_number: str) -> int:
@@ -169,14 +165,18 @@ def update_order_access(*, order_number: str) -> int:
             .filter(order_number=order_number)
             .order_by("pk")
         )
+        deltas: dict[int, int] = {}
         for conversation in conversations:
             changes = reconcile_participants(
                 conversation=conversation,
                 order=order,
                 participants=locked_participants(conversation=conversation),
             )
-            apply_counter_changes(changes)
+            counter_deltas(changes, deltas)
             changed += len(changes.departed) + len(changes.joined)
+        # The counters after every participant row, as a post takes them.
+        touched = change_counters(deltas)
+        live.publish_on_commit(touched, "unread.changed", data_for=unread_totals)
     return changed
 
 

@@ -27,6 +27,22 @@ def unread_totals(user_ids) -> dict[int, dict]:
     return {user_id: {"total": totals.get(user_id, 0)} for user_id in user_ids}
 
 
+def change_counters(deltas: dict[int, int]) -> list[int]:
+    """Add each user's delta to their badge counter (never below zero), one UPDATE per
+    distinct delta, the rows locked in user order: the last locks a write takes. Returns
+    the users whose counter changed."""
+    deltas = {user_id: delta for user_id, delta in deltas.items() if delta}
+    if len(deltas) > 1:  # one row needs no ordering: its UPDATE is its lock
+        lock_in_user_order(UnreadCounter.objects.filter(user_id__in=deltas))
+    by_delta: dict[int, list[int]] = {}
+    for user_id, delta in deltas.items():
+        by_delta.setdefault(delta, []).append(user_id)
+    for delta, user_ids in sorted(by_delta.items()):
+        count = F("count") + delta if delta > 0 else counter_less(-delta)
+        UnreadCounter.objects.filter(user_id__in=user_ids).update(count=count)
+    return sorted(deltas)
+
+
 def lock_in_user_order(rows) -> None:
     """Lock the rows by user id, the order in which the posting action takes them."""
     list(rows.select_for_update().order_by("user_id").values_list("pk", flat=True))

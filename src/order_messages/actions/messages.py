@@ -22,11 +22,12 @@ from ..queries import Actor
 from ..webhooks import queue_webhooks
 from .conversations import (
     add_participants,
+    counter_deltas,
     ensure_conversation,
     locked_participants,
     reconcile_participants,
 )
-from .counters import counter_less, lock_in_user_order, unread_totals
+from .counters import change_counters, counter_less, unread_totals
 
 EXCERPT_LENGTH = 200
 LIVE_EVENT = {
@@ -153,25 +154,13 @@ def append_message(
     if kind == Message.Kind.MESSAGE:
         queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
     # The unread counters last: a busy vendor's counter is the row every post to them
-    # waits for, so it is held only from here to the commit.
-    locked = recipients + ([author_id] if author_unread else [])
-    # Those who left lose their unread messages; a new customer gains the conversation's.
-    lowered = {user_id: n for user_id, n in changes.departed.items() if n}
-    raised = {user_id: n for user_id, n in changes.joined.items() if n}
-    rows = {*locked, *lowered, *raised}
-    if len(rows) > 1:  # one row needs no ordering: its UPDATE is its lock
-        lock_in_user_order(UnreadCounter.objects.filter(user_id__in=rows))
-    if locked:
-        UnreadCounter.objects.filter(user_id__in=recipients).update(count=F("count") + 1)
-        if author_unread:
-            UnreadCounter.objects.filter(user_id=author_id).update(
-                count=counter_less(author_unread)
-            )
-    for user_id, unread in lowered.items():
-        UnreadCounter.objects.filter(user_id=user_id).update(count=counter_less(unread))
-    for user_id, unread in raised.items():
-        UnreadCounter.objects.filter(user_id=user_id).update(count=F("count") + unread)
-    locked = sorted({*locked, *lowered, *raised})
+    # waits for, so it is held only from here to the commit. One delta per person: one
+    # more unread for each recipient, the author's read, and what those who left or joined
+    # the conversation take with them (a new customer who writes first nets nothing).
+    deltas = dict.fromkeys(recipients, 1)
+    if author_unread:
+        deltas[author_id] = deltas.get(author_id, 0) - author_unread
+    locked = change_counters(counter_deltas(changes, deltas))
 
     live.publish_on_commit(
         [user_id for user_id, _ in participants],

@@ -71,7 +71,10 @@ def messages_link(notification: Notification, conversation: Conversation, order:
     if notification.audience == Audience.GUEST:
         if order is None:
             return ""
-        return absolute(reverse("order_messages:guest", kwargs={"token": make_guest_token(order)}))
+        # Bound to the address the e-mail goes to: if the order names another by now, the
+        # link opens nothing.
+        token = make_guest_token(order, email=notification.email)
+        return absolute(reverse("order_messages:guest", kwargs={"token": token}))
     return absolute(
         reverse(
             "order_messages:thread",

@@ -22,8 +22,10 @@ SIGNATURE_LENGTH = 20  # base32 characters: 100 bits
 ADDRESS_TAG_LENGTH = 6
 
 # Lower case only: mail systems may change the case of a local part.
+# Addresses issued before they named their recipient's address have no tag; they work as
+# they did (the sender must be the recipient's address of now) until they expire.
 REPLY_LOCAL = re.compile(
-    r"^reply\+([0-9a-z]{1,13})-([0-9a-z]{1,13})-([0-9a-z]{1,8})-([a-z2-7]{6})-([a-z2-7]{20})$"
+    r"^reply\+([0-9a-z]{1,13})-([0-9a-z]{1,13})-([0-9a-z]{1,8})(?:-([a-z2-7]{6}))?-([a-z2-7]{20})$"
 )
 
 
@@ -43,7 +45,10 @@ class ReplyAddress:
     address_tag: str = field(default="", compare=False)
 
     def issued_to(self, email: str) -> bool:
-        """Whether the address was issued to this e-mail address."""
+        """Whether the address was issued to this e-mail address (an address without a tag
+        names none: the policy's check of the sender's address of now is all there is)."""
+        if not self.address_tag:
+            return True
         return constant_time_compare(self.address_tag, _address_tag(email))
 
 
@@ -89,7 +94,7 @@ def read_reply_address(address: str, *, today: date) -> ReplyAddress:
     expected_domain = app_settings.REPLY_DOMAIN.lower()
     if not match or not expected_domain or domain.lower() != expected_domain:
         raise InvalidReplyAddress(address)
-    value = "-".join(match.group(1, 2, 3, 4))
+    value = "-".join(part for part in match.group(1, 2, 3, 4) if part is not None)
     if not constant_time_compare(_signature(value), match.group(5)):
         raise InvalidReplyAddress(address)
     conversation_id, user_id, day = (int(part, 36) for part in match.group(1, 2, 3))
@@ -99,7 +104,7 @@ def read_reply_address(address: str, *, today: date) -> ReplyAddress:
         raise InvalidReplyAddress(address) from error
     if (today - issued_on).days > app_settings.REPLY_ADDRESS_MAX_AGE_DAYS:
         raise ExpiredReplyAddress(address)
-    return ReplyAddress(conversation_id, user_id or None, issued_on, match.group(4))
+    return ReplyAddress(conversation_id, user_id or None, issued_on, match.group(4) or "")
 
 
 def make_unsubscribe_token(*, conversation_id: int, email: str) -> str:
