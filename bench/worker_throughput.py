@@ -107,21 +107,41 @@ def fresh_postgres_database(url):
 
 
 def make_outbox(count, tqdm):
-    """``count`` due message e-mails: customers write to vendors about generated orders."""
+    """``count`` due message e-mails: customers write to vendors about orders of the demo
+    store (the worker asks the store, through the access policy, who may still be told)."""
     from django.contrib.auth import get_user_model
     from django.utils import timezone
 
+    from demo.store.models import Order, OrderItem, Product
     from order_messages.actions import post_message
-    from order_messages.adapter import Order, SubOrder
+    from order_messages.adapter import get_adapter
     from order_messages.models import Notification, Role
     from order_messages.queries import Actor
 
     User = get_user_model()
     alice = User.objects.get(username="alice")
-    bikes = SubOrder("bobs-bikes", "Bob's Bikes")
+    product = Product.objects.select_related("vendor").filter(vendor__slug="bobs-bikes").first()
+    orders = Order.objects.bulk_create(
+        Order(
+            number=f"B{i}",
+            customer=alice,
+            email=alice.email,
+            name="Alice Archer",
+            placed_at=timezone.now(),
+        )
+        for i in range(count)
+    )
+    OrderItem.objects.bulk_create(
+        OrderItem(
+            order=o, product=product, vendor=product.vendor, name=product.name, price=product.price
+        )
+        for o in orders
+    )
+    adapter = get_adapter()
     actor = Actor(alice, Role.CUSTOMER, "Alice Archer")
     for i in tqdm(range(count), desc="filling the outbox", unit="e-mail"):
-        order = Order(f"B{i}", alice.pk, alice.email, "Alice Archer", (bikes,))
+        order = adapter.get_order(f"B{i}")
+        bikes = order.sub_order("bobs-bikes")
         post_message(order=order, sub_order=bikes, actor=actor, body=f"Question {i} about my order")
     Notification.objects.update(due_at=timezone.now())
 

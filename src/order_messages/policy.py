@@ -289,7 +289,7 @@ def store_staff_members() -> dict[int, str]:
 
 
 def viewer_by_address(
-    *, conversation: Conversation, user=None, email: str
+    *, conversation: Conversation, user=None, email: str, order: Order | None = None
 ) -> ConversationAccess | None:
     """The access of a person known by an e-mail address (a recipient, the sender of a
     reply): an account whose address it still is, or the guest customer while the order
@@ -297,18 +297,24 @@ def viewer_by_address(
     if user is not None:
         if not same_address(email, user.email):
             return None  # the account's address changed since
-        return viewer_of_conversation(conversation=conversation, user=user)
-    return viewer_of_conversation(conversation=conversation, guest_email=email)
+        return viewer_of_conversation(conversation=conversation, user=user, order=order)
+    return viewer_of_conversation(conversation=conversation, guest_email=email, order=order)
 
 
 def may_receive_email(
-    *, conversation: Conversation, user=None, email: str, is_store_inbox: bool = False
+    *,
+    conversation: Conversation,
+    user=None,
+    email: str,
+    is_store_inbox: bool = False,
+    order: Order | None = None,
 ) -> bool:
     """Whether an e-mail about this conversation may still go to this address: to a person
     who may read it now (``viewer_by_address``), or to the store's own orders address."""
     if is_store_inbox:
         return same_address(email, app_settings.STORE_EMAIL)
-    return viewer_by_address(conversation=conversation, user=user, email=email) is not None
+    found = viewer_by_address(conversation=conversation, user=user, email=email, order=order)
+    return found is not None
 
 
 def guest_recipient(*, conversation: Conversation) -> tuple[str, str] | None:

@@ -148,15 +148,17 @@ def dispute_events(notification: Notification) -> list[Message]:
     return events
 
 
-def may_still_read(notification: Notification) -> bool:
-    """Whether the recipient may still see the conversation (the policy asks the store):
-    a customer whose order went to someone else, a vendor's staff member who left, staff
-    who lost the permission, a guest address the order no longer names get nothing."""
+def may_still_read(notification: Notification, *, order: Order | None = None) -> bool:
+    """Whether the recipient may still see the conversation (the policy asks the store,
+    or looks at ``order`` when the caller just asked for it): a customer whose order went
+    to someone else, a vendor's staff member who left, staff who lost the permission, a
+    guest address the order no longer names get nothing."""
     return policy.may_receive_email(
         conversation=notification.conversation,
         user=notification.user,
         email=notification.email,
         is_store_inbox=notification.audience == Audience.STORE,
+        order=order,
     )
 
 
@@ -218,7 +220,10 @@ def prepare(notification: Notification) -> Prepared:
     """The e-mail for one notification row (not a digest)."""
     check_address(notification.email)
     conversation = notification.conversation
-    if not may_still_read(notification):
+    adapter = get_adapter()
+    # Asked once: the same order decides who may read and what the e-mail links to.
+    order = adapter.get_order(conversation.order_number)
+    if not may_still_read(notification, order=order):
         return Prepared(None, "no longer allowed to read the conversation")
     if notification.kind == Message.Kind.MESSAGE:
         if not wants_message_emails(notification):
@@ -231,8 +236,6 @@ def prepare(notification: Notification) -> Prepared:
         messages = []
         events = dispute_events(notification)
         event = events[0]
-    adapter = get_adapter()
-    order = adapter.get_order(conversation.order_number)
     reply_to = ""
     if notification.audience != Audience.STORE:
         reply_to = make_reply_address(
