@@ -425,3 +425,21 @@ def test_a_reply_address_from_before_the_binding_works_for_the_address_of_now(
     alice = inbound.receive(reply(sender="alice@customers.example", to=legacy, body="Yes"))
 
     assert (stranger.status, alice.status) == ("unrouted", "posted")
+
+
+def test_mail_forged_in_someones_name_does_not_use_up_their_replies(
+    demo, post, reply_domain, settings
+):
+    settings.ORDER_MESSAGES_INBOUND_RATE_LIMIT = 3
+    post("bob", "1002", "bobs-bikes", "Question?")
+    conversation = conversation_of("1002", "bobs-bikes")
+    bobs_address = address_for(conversation, demo["bob"])
+    for i in range(5):  # From: alice, to an address issued to Bob, or to none at all
+        to = bobs_address if i % 2 else "reply+forged@reply.shop.example"
+        outcome = inbound.receive(reply(sender="alice@customers.example", to=to, body=f"F{i}"))
+        assert outcome.status == "unrouted"
+
+    mine = address_for(conversation, demo["alice"])
+    outcome = inbound.receive(reply(sender="alice@customers.example", to=mine, body="Real"))
+
+    assert outcome.status == "posted"

@@ -52,7 +52,8 @@ DEFAULTS = {
     "REPLY_DOMAIN": "",
     # A reply address works this many days after the e-mail that carried it.
     "REPLY_ADDRESS_MAX_AGE_DAYS": 90,
-    # Inbound e-mails accepted per sender address per hour.
+    # Inbound e-mails accepted per sender address per hour (to reply addresses made for
+    # that sender).
     "INBOUND_RATE_LIMIT": 30,
     # Larger inbound e-mails are refused.
     "INBOUND_MAX_BYTES": 2_000_000,

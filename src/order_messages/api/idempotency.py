@@ -9,6 +9,7 @@ import json
 from django.db import IntegrityError, transaction
 from ninja.responses import NinjaJSONEncoder
 
+from ..actions.idempotency import remember_answer
 from ..models import IdempotentRequest
 from .errors import IdempotencyKeyReused
 
@@ -54,9 +55,7 @@ def run_once(*, user, key: str | None, print_: str, act) -> tuple[int, dict, boo
         with transaction.atomic():
             status, body = act()
             body = as_json(body)
-            IdempotentRequest.objects.create(
-                user=user, key=key, fingerprint=print_, status_code=status, body=body
-            )
+            remember_answer(user=user, key=key, fingerprint=print_, status=status, body=body)
     except IntegrityError:
         if (stored := replay(user=user, key=key, print_=print_)) is None:
             raise

@@ -134,8 +134,12 @@ def _queue(reason: str, exit_code: int = EX_OK, **fields) -> Outcome:
 
 
 def check_rate(sender: str) -> None:
+    """Refuse a sender's mail past INBOUND_RATE_LIMIT an hour, counting the mail that
+    reached one of their conversations through an address issued to them."""
     since = timezone.now() - timedelta(hours=1)
-    recent = InboundMail.objects.filter(sender=sender, received_at__gte=since).count()
+    recent = InboundMail.objects.filter(
+        sender=sender, received_at__gte=since, conversation__isnull=False
+    ).count()
     if recent >= app_settings.INBOUND_RATE_LIMIT:
         raise RateLimited(sender)
 
@@ -177,7 +181,6 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
         return Outcome(Status.DUPLICATE, "already posted", inbound)
     if untrusted:
         return _queue(untrusted, **fields)
-    check_rate(sender)
 
     candidates = reply_addresses(parsed, envelope_recipient)
     if not candidates:
@@ -191,12 +194,15 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
     except InvalidReplyAddress:
         return _queue("forged or unknown reply address", **fields)
 
+    if not address.issued_to(sender):
+        return _queue("sender does not match the reply address", **fields)
+    # Counted only now: mail that names the sender, to an address issued to them. Anyone
+    # can write another's address into From, but not use up that person's replies.
+    check_rate(sender)
     conversation = Conversation.objects.filter(pk=address.conversation_id).first()
     if conversation is None:
         return _queue("conversation no longer exists", **fields)
     fields["conversation"] = conversation
-    if not address.issued_to(sender):
-        return _queue("sender does not match the reply address", **fields)
     user = None
     if address.user_id is not None:
         user = get_user_model().objects.filter(pk=address.user_id).first()
