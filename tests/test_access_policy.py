@@ -443,3 +443,18 @@ def test_mail_forged_in_someones_name_does_not_use_up_their_replies(
     outcome = inbound.receive(reply(sender="alice@customers.example", to=mine, body="Real"))
 
     assert outcome.status == "posted"
+
+
+def test_the_new_customer_opening_the_order_joins_its_conversations(demo, post, client_for):
+    post("alice", "1002", "bobs-bikes", "Is it assembled?")
+    post("bob", "1002", "bobs-bikes", "Yes, with tracking 4711")
+    Order.objects.filter(number="1002").update(customer=demo["carol"], email="c@x.example")
+    carol = client_for("carol")
+    assert "4711" not in page_text(carol, "/messages/")  # nobody told the app yet
+
+    assert "4711" in page_text(carol, "/messages/orders/1002/bobs-bikes/")
+
+    assert unread_of(demo["carol"], "1002", "bobs-bikes") == 0  # shown, so read
+    assert "4711" in page_text(carol, "/messages/")
+    assert unread_of(demo["alice"], "1002", "bobs-bikes") is None
+    assert_counters_exact()

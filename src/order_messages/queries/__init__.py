@@ -13,7 +13,7 @@ from .backoffice import BackofficePage, backoffice_page, scoped_conversations
 from .counts import unread_by_order, unread_total
 from .dashboard import Dashboard, Day, MailProblems, NewDispute, dashboard, mail_problems
 from .inbox import InboxPage, inbox_page
-from .threads import Tab, ThreadPage, order_tabs, thread_page
+from .threads import Tab, ThreadPage, customer_left_out, order_tabs, thread_page
 
 __all__ = [
     "BackofficePage",
@@ -30,6 +30,7 @@ __all__ = [
     "access_order",
     "check_may_handle_disputes",
     "inbox_page",
+    "customer_left_out",
     "order_tabs",
     "thread_page",
     "unread_by_order",

@@ -18,6 +18,7 @@ class Tab:
     conversation: Conversation | None
     unread: int = 0
     last_read_seq: int = 0
+    is_participant: bool = False
 
     @property
     def vendor_key(self):
@@ -26,6 +27,16 @@ class Tab:
     @property
     def is_store(self):
         return self.sub_order.vendor_key == STORE
+
+
+def customer_left_out(*, access: Viewer, tabs: list[Tab]) -> bool:
+    """Whether the order's customer is missing from one of its conversations: the store
+    gave them the order without telling the app (``actions.update_order_access``)."""
+    return (
+        access.is_customer
+        and access.user is not None
+        and any(t.conversation is not None and not t.is_participant for t in tabs)
+    )
 
 
 def order_tabs(*, access: Viewer) -> list[Tab]:
@@ -50,6 +61,7 @@ def order_tabs(*, access: Viewer) -> list[Tab]:
             my_last_read = getattr(conversation, "my_last_read", None)
             # Someone who is not a participant (staff reading along) has nothing unread.
             tab.last_read_seq = conversation.last_seq if my_last_read is None else my_last_read
+            tab.is_participant = my_last_read is not None
         tabs.append(tab)
     return tabs
 

@@ -115,6 +115,9 @@ def thread(request, number, vendor_key):
             status = INVALID
 
     tabs = queries.order_tabs(access=access)
+    if queries.customer_left_out(access=access, tabs=tabs):
+        actions.update_order_access(order_number=access.order.number)
+        tabs = queries.order_tabs(access=access)
     tab = next(t for t in tabs if t.vendor_key == vendor_key)
     page = None
     if tab.conversation is not None:
