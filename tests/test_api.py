@@ -11,8 +11,8 @@ from django.db import connection
 from django.test import Client
 from django.utils import timezone
 
+from order_messages.actions import create_token, revoke_token
 from order_messages.api import idempotency
-from order_messages.api.tokens import create_token, revoke_token
 from order_messages.guest import SESSION_KEY
 from order_messages.models import (
     ApiToken,

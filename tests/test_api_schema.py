@@ -17,8 +17,8 @@ from schemathesis.specs.openapi.checks import (
 )
 
 from demo.wsgi import application
+from order_messages.actions import create_token
 from order_messages.api import api
-from order_messages.api.tokens import create_token
 
 CHECKS = [
     not_a_server_error,

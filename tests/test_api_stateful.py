@@ -14,7 +14,7 @@ from django.test import Client
 from hypothesis import HealthCheck, settings
 
 from demo.wsgi import application
-from order_messages.api.tokens import create_token
+from order_messages.actions import create_token
 from tests.conftest import assert_counters_exact, fuzz_examples
 from tests.test_api_schema import CHECKS  # the same checks as the stateless run
 

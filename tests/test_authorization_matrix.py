@@ -33,9 +33,9 @@ from django.urls import URLResolver, get_resolver, include, path
 
 from demo.store.models import DemoEmail, Order, Vendor
 from order_messages import actions, live
+from order_messages.actions import create_token
 from order_messages.adapter import get_adapter
 from order_messages.api import api
-from order_messages.api.tokens import create_token
 from order_messages.guest import make_guest_token
 from order_messages.live import MemoryBroker
 from order_messages.models import (

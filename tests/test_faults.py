@@ -29,7 +29,7 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection
 from django.utils import timezone
 
-from order_messages.api.tokens import create_token
+from order_messages.actions import create_token
 from order_messages.models import Message, Notification, Participant
 from order_messages.notifications.worker import deliver_due
 from tests.conftest import (
@@ -513,7 +513,7 @@ def test_postgresql_restarting_under_load_gives_503s_then_recovers_and_loses_no_
         "shell",
         "-c",
         "from django.contrib.auth import get_user_model;"
-        "from order_messages.api.tokens import create_token;"
+        "from order_messages.actions import create_token;"
         "print(create_token(user=get_user_model().objects.get(username='bob'), name='Load')[1])",
         env=env,
     ).stdout.split()[-1]

@@ -364,7 +364,7 @@ def test_an_order_number_with_a_line_break_redirects_encoded(demo, client_for):
 
 
 def test_hostile_request_headers_get_a_clean_answer(demo, client_for):
-    from order_messages.api.tokens import create_token
+    from order_messages.actions import create_token
 
     _row, token = create_token(user=demo["alice"], name="phone")
     api = Client(

@@ -22,7 +22,7 @@ import pytest
 from django.test import Client
 from django.utils import timezone
 
-from order_messages.api.tokens import create_token
+from order_messages.actions import create_token
 from order_messages.guest import make_guest_token
 from order_messages.models import ApiToken, IdempotentRequest, InboundMail, NotificationSettings
 from order_messages.notifications.tokens import make_reply_address, make_unsubscribe_token

@@ -190,7 +190,7 @@ def test_the_stream_refuses_anonymous_visitors(asgi_server):
 
 
 def test_an_app_listens_with_its_api_token(asgi_server, demo, broker):
-    from order_messages.api.tokens import create_token, revoke_token
+    from order_messages.actions import create_token, revoke_token
 
     row, token = create_token(user=demo["bob"], name="Phone")
     app = httpx.Client(base_url=asgi_server, headers={"Authorization": f"Bearer {token}"})
@@ -326,7 +326,7 @@ def test_under_wsgi_the_stream_declines_so_pages_poll(client_for):
 
 
 def test_a_stream_ends_when_its_token_is_revoked(asgi_server, demo, broker, settings):
-    from order_messages.api.tokens import create_token, revoke_token
+    from order_messages.actions import create_token, revoke_token
 
     settings.ORDER_MESSAGES_LIVE_HEARTBEAT = 0.2
     row, token = create_token(user=demo["bob"], name="Phone")

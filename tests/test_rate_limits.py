@@ -27,7 +27,7 @@ from order_messages.models import (
     Notification,
     UnreadCounter,
 )
-from order_messages.ratelimit import DISPUTE_EVENTS, check_dispute_rate, limit_posting
+from order_messages.ratelimit import check_dispute_rate, limit_posting
 from tests.conftest import assert_counters_exact, conversation_of, snapshot
 
 pytestmark = pytest.mark.usefixtures("no_conversations")
@@ -311,12 +311,14 @@ def dispute_limit(settings):
 
 def dispute_events():
     return list(
-        Message.objects.filter(kind__in=DISPUTE_EVENTS).order_by("seq").values_list("kind", "seq")
+        Message.objects.filter(kind__in=Message.DISPUTE_KINDS)
+        .order_by("seq")
+        .values_list("kind", "seq")
     )
 
 
 def age_dispute_events(*, seconds):
-    for message in Message.objects.filter(kind__in=DISPUTE_EVENTS):
+    for message in Message.objects.filter(kind__in=Message.DISPUTE_KINDS):
         Message.objects.filter(pk=message.pk).update(
             created_at=message.created_at - timedelta(seconds=seconds)
         )
@@ -543,7 +545,7 @@ def test_concurrent_dispute_changes_never_pass_the_limit(demo, api, settings):
         thread.join(timeout=60)
 
     assert len(answers) == 40
-    assert Message.objects.filter(kind__in=DISPUTE_EVENTS).count() == 3
+    assert Message.objects.filter(kind__in=Message.DISPUTE_KINDS).count() == 3
     assert answers.count(201) + answers.count(200) == 3
     assert answers.count(429) >= 1
     assert set(answers) <= {200, 201, 409, 429}

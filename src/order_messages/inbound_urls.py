@@ -14,23 +14,26 @@ from .conf import app_settings
 app_name = "anymail"
 
 
+SUFFIX = "_inbound_webhook"
+
+
+def _inbound_patterns() -> dict:
+    """{provider: anymail's inbound URL pattern} of every provider anymail knows."""
+    return {
+        p.name.removesuffix(SUFFIX): p for p in anymail_urls.urlpatterns if p.name.endswith(SUFFIX)
+    }
+
+
 def inbound_urlpatterns(providers) -> list:
     """anymail's inbound URL patterns of these providers ("mailgun", "postmark", …).
     Names anymail does not know are left out (the system check reports them)."""
-    by_name = {pattern.name: pattern for pattern in anymail_urls.urlpatterns}
-    return [
-        by_name[f"{provider}_inbound_webhook"]
-        for provider in dict.fromkeys(providers)
-        if f"{provider}_inbound_webhook" in by_name
-    ]
+    known = _inbound_patterns()
+    return [known[provider] for provider in dict.fromkeys(providers) if provider in known]
 
 
 def known_providers() -> list[str]:
     """Every provider anymail has an inbound webhook for."""
-    suffix = "_inbound_webhook"
-    return [
-        p.name.removesuffix(suffix) for p in anymail_urls.urlpatterns if p.name.endswith(suffix)
-    ]
+    return list(_inbound_patterns())
 
 
 # Read once, when the URLconf is loaded: a change of the setting needs a restart.

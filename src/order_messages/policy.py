@@ -96,10 +96,6 @@ class Viewer:
             return Actor(self.user, role, get_adapter().get_display_name(self.user))
         return Actor(None, role, self.order.customer_name)
 
-    def may_post(self, sub_order: SubOrder) -> bool:
-        """Everyone who may read a conversation may write in it; store staff join it so."""
-        return self.may_read(sub_order.vendor_key)
-
     def sees_contacts(self, sub_order: SubOrder) -> bool:
         """The customer's e-mail address: the customer and the store see it; vendors only
         where ``ORDER_MESSAGES_MASK_CONTACTS`` is off (B2)."""
@@ -125,11 +121,12 @@ def viewer_of_order(*, order: Order, user=None, guest_email: str = "") -> Viewer
     Someone signed in who holds the guest link of an order placed without an account is
     its customer as that guest: they write under the order's name, not their account's."""
     adapter = get_adapter()
-    if _signed_in(user) and not is_order_customer(order=order, user=user):
-        if is_order_customer(order=order, guest_email=guest_email):
-            user = None
+    by_account = _signed_in(user) and is_order_customer(order=order, user=user)
+    by_link = is_order_customer(order=order, guest_email=guest_email)
+    if by_link and not by_account:
+        user = None
     signed_in = _signed_in(user)
-    is_customer = is_order_customer(order=order, user=user, guest_email=guest_email)
+    is_customer = by_account or by_link
     vendor_keys = frozenset(adapter.get_user_vendor_keys(user)) if signed_in else frozenset()
     store_staff = is_store_staff(user)
     targets = conversation_targets(order)
@@ -193,14 +190,6 @@ def viewer_of_conversation(
     if viewer is None or not viewer.may_read(conversation.vendor_key):
         return None
     return ConversationAccess(viewer, viewer.sub_order(conversation.vendor_key))
-
-
-def access_conversation(*, conversation: Conversation, user=None, guest_email: str = ""):
-    """As ``viewer_of_conversation``, or Http404."""
-    found = viewer_of_conversation(conversation=conversation, user=user, guest_email=guest_email)
-    if found is None:
-        raise Http404("No such conversation.")
-    return found
 
 
 def may_read_conversations(*, user, conversation_ids: Collection[int]) -> set[int]:

@@ -28,8 +28,6 @@ from .errors import Throttled
 from .models import Conversation, Message
 from .queries import Actor
 
-DISPUTE_EVENTS = (Message.Kind.DISPUTE_OPENED, Message.Kind.DISPUTE_CLOSED)
-
 
 def _lock_key(who: str) -> int:
     digest = hashlib.blake2b(f"order_messages.post:{who}".encode(), digest_size=8).digest()
@@ -91,7 +89,7 @@ def check_dispute_rate(*, conversation: Conversation) -> None:
     latest = list(
         Message.objects.filter(
             conversation=conversation,
-            kind__in=DISPUTE_EVENTS,
+            kind__in=Message.DISPUTE_KINDS,
             created_at__gt=now - timedelta(seconds=seconds),
         )
         .order_by("-seq")

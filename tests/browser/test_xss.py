@@ -19,7 +19,7 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from demo.store.models import DemoEmail, DemoWebhook, Order, OrderItem, Product, Vendor
-from order_messages.api.tokens import create_token
+from order_messages.actions import create_token
 from order_messages.models import Conversation
 from order_messages.models.notifications import Mute
 from order_messages.webhooks.delivery import deliver_all as deliver_webhooks

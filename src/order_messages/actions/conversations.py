@@ -73,9 +73,6 @@ class Changes:
     departed: dict[int, int] = field(default_factory=dict)
     joined: dict[int, int] = field(default_factory=dict)
 
-    def __bool__(self):
-        return bool(self.departed or self.joined)
-
 
 def reconcile_participants(
     *,

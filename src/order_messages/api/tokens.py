@@ -4,12 +4,8 @@ are actions (``actions/tokens.py``)."""
 
 from __future__ import annotations
 
-from ..actions.tokens import PREFIX, create_token, digest_of, record_token_use, revoke_token
+from ..actions.tokens import PREFIX, digest_of, record_token_use
 from ..models import ApiToken
-
-# create_token and revoke_token were written here before they became actions; callers that
-# import them from here keep working.
-__all__ = ["active_tokens", "create_token", "revoke_token", "user_for_token"]
 
 
 def active_tokens(*, user):

@@ -131,6 +131,9 @@ class Message(models.Model):
         DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
         DISPUTE_CLOSED = "dispute_closed", _("Dispute closed")
 
+    # The kinds a dispute's opening and closing are written as.
+    DISPUTE_KINDS = (Kind.DISPUTE_OPENED, Kind.DISPUTE_CLOSED)
+
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="messages"
     )

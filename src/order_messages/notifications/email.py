@@ -138,7 +138,7 @@ def dispute_events(notification: Notification) -> list[Message]:
     events = list(
         Message.objects.filter(
             conversation_id=notification.conversation_id,
-            kind__in=(Message.Kind.DISPUTE_OPENED, Message.Kind.DISPUTE_CLOSED),
+            kind__in=Message.DISPUTE_KINDS,
             seq__gte=notification.first_seq,
             seq__lte=notification.last_seq,
         ).order_by("seq")

@@ -103,9 +103,6 @@ def _row(recipient: Recipient, message: Message, conversation, *, due_at, digest
     )
 
 
-DISPUTE_KINDS = (Message.Kind.DISPUTE_OPENED, Message.Kind.DISPUTE_CLOSED)
-
-
 def _last_dispute_emails(
     conversation: Conversation, *, emails: list[str], now: datetime
 ) -> dict[str, datetime]:
@@ -117,7 +114,7 @@ def _last_dispute_emails(
     for email, status, sent_at in Notification.objects.filter(
         Q(status=Status.SENT, sent_at__gt=since) | Q(status=Status.SENDING),
         conversation=conversation,
-        kind__in=DISPUTE_KINDS,
+        kind__in=Message.DISPUTE_KINDS,
         email__in=emails,
     ).values_list("email", "status", "sent_at"):
         at = now if status == Status.SENDING else sent_at
@@ -147,7 +144,7 @@ def queue_dispute_emails(
         Notification.objects.select_for_update()
         .filter(
             conversation=conversation,
-            kind__in=DISPUTE_KINDS,
+            kind__in=Message.DISPUTE_KINDS,
             status=Notification.Status.PENDING,
             email__in=[r.email for r in recipients],
         )

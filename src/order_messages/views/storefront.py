@@ -247,28 +247,15 @@ def guest(request, token):
     """S10: a signed link from an e-mail gives a guest this order's messages."""
     try:
         number, email = read_guest_token(token)
-    except signing.SignatureExpired:
-        return render(
-            request,
-            "order_messages/guest_link_invalid.html",
-            {"base_template": app_settings.BASE_TEMPLATE, "expired": True},
-            status=410,
-        )
-    except signing.BadSignature:
-        return render(
-            request,
-            "order_messages/guest_link_invalid.html",
-            {"base_template": app_settings.BASE_TEMPLATE, "expired": False},
-            status=404,
-        )
-    try:
+        # The link is for the address it was sent to, while the order still names it.
         queries.access_order(user=None, order_number=number, guests={number: email})
-    except Http404:  # the order no longer names the address the link was sent to
+    except (signing.BadSignature, Http404) as refused:
+        expired = isinstance(refused, signing.SignatureExpired)
         return render(
             request,
             "order_messages/guest_link_invalid.html",
-            {"base_template": app_settings.BASE_TEMPLATE, "expired": False},
-            status=404,
+            {"base_template": app_settings.BASE_TEMPLATE, "expired": expired},
+            status=410 if expired else 404,
         )
     if guest_orders(request.session).get(number) != email:
         # New access under a new session key, so a session id planted before the link was
