@@ -183,6 +183,10 @@ STATIC_ROOT = BASE_DIR / "staticfiles"
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = DEBUG
 
+# Uploaded attachments (the default storage). They are served only through the app's
+# access-checked view, never from a public URL: no MEDIA_URL is routed.
+MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or BASE_DIR / "media"
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Every e-mail lands in the demo mailbox (/demo/mailbox/); with EMAIL_HOST set it is also

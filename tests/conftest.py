@@ -46,6 +46,13 @@ def django_db_setup(django_db_setup, django_db_blocker):
         seed_demo()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def attachment_files(tmp_path_factory):
+    """Uploaded files go to a folder of the test run, not the demo's media/."""
+    with override_settings(MEDIA_ROOT=str(tmp_path_factory.mktemp("media"))):
+        yield
+
+
 @pytest.fixture
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS

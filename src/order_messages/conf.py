@@ -100,6 +100,37 @@ DEFAULTS = {
     # after the last dispute e-mail went out, and joins the recipient's unsent one, which
     # then lists every event. 0: each event is e-mailed at once unless one is still unsent.
     "DISPUTE_EMAIL_FOLD_SECONDS": 300,
+    # -- attachments --
+    # Files one message may carry, and the largest size of each, in bytes.
+    "ATTACHMENT_MAX_FILES": 5,
+    "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    # The types accepted, as sniffed from the content (never the name or the header).
+    # Known: image/jpeg, image/png, image/webp, image/gif and application/pdf; SVG, HTML,
+    # scripts and archives are always refused.
+    "ATTACHMENT_TYPES": ("image/jpeg", "image/png", "image/webp", "image/gif", "application/pdf"),
+    # Images with more pixels are refused before they are decoded (decompression bombs).
+    "ATTACHMENT_MAX_PIXELS": 50_000_000,
+    # The longer side of the thumbnails shown in a thread, in pixels.
+    "ATTACHMENT_THUMBNAIL_SIZE": 480,
+    # The STORAGES alias files are kept in, and the folder within it.
+    "ATTACHMENT_STORAGE": "default",
+    "ATTACHMENT_FOLDER": "order_messages",
+    # Uploads never posted with a message are deleted by the worker after this many seconds.
+    "ATTACHMENT_ABANDONED_AFTER": 24 * 60 * 60,
+    # How files reach the browser once access is checked: "django" streams them from the
+    # storage; "x-accel-redirect" (nginx) and "x-sendfile" (Apache) hand a local file to the
+    # web server; "redirect" sends the browser to the storage's own short-lived signed URL
+    # (S3 and the like). See docs/attachments.md.
+    "ATTACHMENT_SERVE": "django",
+    # x-accel-redirect: the internal nginx location that maps to the storage's folder.
+    "ATTACHMENT_ACCEL_PREFIX": "/protected/",
+    # redirect: seconds the storage's signed URL stays valid.
+    "ATTACHMENT_REDIRECT_SECONDS": 60,
+    # Links to files in e-mails stay valid this many seconds.
+    "ATTACHMENT_LINK_MAX_AGE": 7 * 24 * 60 * 60,
+    # A ClamAV daemon that checks every upload: a Unix socket path, or "host:port". None:
+    # no scan. When set and it cannot be reached, uploads are refused until it is back.
+    "ATTACHMENT_CLAMD": None,
     # The host's base template; the app's pages fill its ``title`` and ``content`` blocks.
     "BASE_TEMPLATE": "base.html",
 }

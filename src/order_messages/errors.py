@@ -64,6 +64,37 @@ class InvalidTransition(OrderMessagesError):
     default_code = "invalid_transition"
 
 
+class AttachmentRefused(OrderMessagesError):
+    """A file that is not accepted: its type, its content, its name or how many there are.
+    The message says which file and why."""
+
+    default_message = _("This file cannot be attached.")
+    default_code = "attachment_refused"
+
+
+class AttachmentTooLarge(AttachmentRefused):
+    default_code = "too_large"
+
+
+class AttachmentUnavailable(OrderMessagesError):
+    """An attachment to post with that is gone: never uploaded here, already posted, or
+    deleted as abandoned."""
+
+    default_message = _(
+        "An attached file is no longer available (it was removed or already sent). "
+        "Please attach it again."
+    )
+    default_code = "attachment_unavailable"
+
+
+class ScanUnavailable(OrderMessagesError):
+    default_message = _(
+        "Files cannot be checked for viruses right now, so none can be attached. "
+        "Please try again in a few minutes."
+    )
+    default_code = "scan_unavailable"
+
+
 #: The HTTP status of each refusal, for the pages and the API alike: a conflict with the
 #: conversation's state (409), text that is not text (400), too many in a short time
 #: (429); any other refused input is 422.
@@ -72,6 +103,9 @@ STATUS_OF_CODE = {
     InvalidTransition.default_code: 409,
     UnreadableText.default_code: 400,
     Throttled.default_code: 429,
+    AttachmentTooLarge.default_code: 413,
+    AttachmentUnavailable.default_code: 409,
+    ScanUnavailable.default_code: 503,
 }
 
 

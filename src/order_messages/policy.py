@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -25,7 +26,7 @@ from django.utils.translation import gettext
 
 from .adapter import STORE, Order, SubOrder, get_adapter
 from .conf import app_settings
-from .models import Conversation, Participant, Role
+from .models import Attachment, Conversation, Participant, Role
 from .routing import conversation_targets, vendors_take_part
 
 
@@ -205,6 +206,48 @@ def may_read_conversations(*, user, conversation_ids: Collection[int]) -> set[in
         if c.order_number in orders
         and viewer_of_conversation(conversation=c, user=user, order=orders[c.order_number])
     }
+
+
+def access_attachment(
+    *, user, attachment_id: int, guests: Mapping[str, str] | None = None
+) -> Attachment:
+    """A file this person may open now, or Http404: a posted one to those who may read its
+    conversation, an upload not yet posted to the person who uploaded it."""
+    attachment = Attachment.objects.select_related("conversation").filter(pk=attachment_id).first()
+    if attachment is None:
+        raise Http404("No such file.")
+    guest_email = (guests or {}).get(attachment.order_number, "")
+    if attachment.conversation is not None:
+        found = viewer_of_conversation(
+            conversation=attachment.conversation, user=user, guest_email=guest_email
+        )
+        if found is None:
+            raise Http404("No such file.")
+        return attachment
+    viewer = access_order(user=user, order_number=attachment.order_number, guests=guests)
+    uploader = viewer.user.pk if viewer.user is not None else None
+    if not viewer.may_read(attachment.vendor_key) or attachment.uploaded_by_id != uploader:
+        raise Http404("No such file.")
+    return attachment
+
+
+def access_attachment_by_address(
+    *, attachment_id: int, user_id: int | None, email: str
+) -> Attachment:
+    """A file opened from the link in an e-mail to this address (``attachments.links``),
+    or Http404: the link works while that person may still read the conversation."""
+    attachment = Attachment.objects.select_related("conversation").filter(pk=attachment_id).first()
+    if attachment is None or attachment.conversation is None:
+        raise Http404("No such file.")
+    user = None
+    if user_id is not None:
+        user = get_user_model().objects.filter(pk=user_id).first()
+        if user is None:
+            raise Http404("No such file.")
+    found = viewer_by_address(conversation=attachment.conversation, user=user, email=email)
+    if found is None:
+        raise Http404("No such file.")
+    return attachment
 
 
 # -- who takes part ---------------------------------------------------------------------------

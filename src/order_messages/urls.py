@@ -1,5 +1,6 @@
 from django.urls import path
 
+from .views import attachments as file_views
 from .views import backoffice, email_settings, live
 from .views import dashboard as dashboard_views
 from .views import storefront as views
@@ -19,8 +20,18 @@ urlpatterns = [
     path("tokens/", token_views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", token_views.revoke, name="revoke_token"),
     path("guest/<str:token>/", views.guest, name="guest"),
+    path("files/<int:attachment_id>/", file_views.file, name="file"),
+    path(
+        "files/<int:attachment_id>/thumbnail/",
+        file_views.file,
+        {"thumbnail": True},
+        name="thumbnail",
+    ),
+    path("files/<int:attachment_id>/discard/", file_views.discard, name="discard_file"),
+    path("files/mail/<str:token>/", file_views.mailed_file, name="mailed_file"),
     path("orders/<str:number>/", views.order, name="order"),
     path("orders/<str:number>/<str:vendor_key>/", views.thread, name="thread"),
+    path("orders/<str:number>/<str:vendor_key>/files/", file_views.upload, name="upload_file"),
     path(
         "orders/<str:number>/<str:vendor_key>/dispute/open/",
         views.open_dispute,

@@ -1,6 +1,7 @@
 """The only write paths. Each action is one transaction that writes the rows, the
 counters and the notifications together, and sends its side effects after commit."""
 
+from .attachments import delete_abandoned_uploads, discard_upload, upload_attachment
 from .bulk import mark_conversations
 from .conversations import update_order_access, update_vendor_access
 from .dashboard import mark_dashboard_seen
@@ -13,6 +14,8 @@ from .tokens import create_token, revoke_token
 __all__ = [
     "close_dispute",
     "create_token",
+    "delete_abandoned_uploads",
+    "discard_upload",
     "mark_conversations",
     "mark_dashboard_seen",
     "mark_inbound_mail_handled",
@@ -28,4 +31,5 @@ __all__ = [
     "unmute_conversation",
     "update_order_access",
     "update_vendor_access",
+    "upload_attachment",
 ]

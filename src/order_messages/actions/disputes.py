@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext
@@ -12,6 +14,7 @@ from ..models import Conversation, Dispute, Message
 from ..queries import Actor
 from ..ratelimit import check_dispute_rate
 from ..webhooks import queue_webhooks
+from .attachments import check_attachment_ids
 from .conversations import add_participants, ensure_conversation
 from .messages import append_message, check_text
 
@@ -27,9 +30,18 @@ def check_transition(*, conversation: Conversation, target: str) -> None:
         raise InvalidTransition(gettext("There is no open dispute to close."))
 
 
-def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str) -> Dispute:
-    """Open a dispute: the store's staff join the conversation and everyone is told.
-    Raises Throttled when the dispute changed too often lately (DISPUTE_RATE_LIMIT)."""
+def open_dispute(
+    *,
+    order: Order,
+    sub_order: SubOrder,
+    actor: Actor,
+    reason: str,
+    attachments: Sequence[int] = (),
+) -> Dispute:
+    """Open a dispute: the store's staff join the conversation and everyone is told. The
+    files the customer uploaded for it (``attachments``) go with the reason. Raises
+    Throttled when the dispute changed too often lately (DISPUTE_RATE_LIMIT)."""
+    attachments = check_attachment_ids(attachments)
     reason = reason or ""
     check_text(reason)
     reason = reason.strip()
@@ -58,7 +70,11 @@ def open_dispute(*, order: Order, sub_order: SubOrder, actor: Actor, reason: str
             members.append((actor.user.pk, actor.role))
         add_participants(conversation=conversation, members=members)
         append_message(
-            conversation=conversation, actor=actor, body=reason, kind=Message.Kind.DISPUTE_OPENED
+            conversation=conversation,
+            actor=actor,
+            body=reason,
+            kind=Message.Kind.DISPUTE_OPENED,
+            attachments=attachments,
         )
         queue_webhooks(event_type="dispute.opened", conversation=conversation, dispute=dispute)
         transaction.on_commit(

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.db import transaction
 from django.db.models import (
     Case,
@@ -16,10 +18,11 @@ from .. import live, signals
 from ..adapter import Order, SubOrder, get_adapter
 from ..conf import app_settings
 from ..errors import EmptyMessage, MessageTooLong, UnreadableText
-from ..models import Conversation, Message, Participant, UnreadCounter
+from ..models import Attachment, Conversation, Message, Participant, UnreadCounter
 from ..notifications.outbox import queue_notifications
 from ..queries import Actor
 from ..webhooks import queue_webhooks
+from .attachments import check_attachment_ids, claim_attachments
 from .conversations import (
     add_participants,
     counter_deltas,
@@ -49,12 +52,13 @@ def check_text(text: str) -> None:
         raise UnreadableText() from None
 
 
-def clean_body(body: str) -> str:
-    """The text to store, or a clear error. Line breaks are kept, the ends trimmed."""
+def clean_body(body: str, *, allow_empty: bool = False) -> str:
+    """The text to store, or a clear error. Line breaks are kept, the ends trimmed. With
+    ``allow_empty`` (a message that carries files) it may be empty."""
     body = body or ""
     check_text(body)
     body = body.replace("\r\n", "\n").strip()
-    if not body:
+    if not body and not allow_empty:
         raise EmptyMessage()
     limit = app_settings.MAX_MESSAGE_LENGTH
     if len(body) > limit:
@@ -65,15 +69,37 @@ def clean_body(body: str) -> str:
     return body
 
 
-def post_message(*, order: Order, sub_order: SubOrder, actor: Actor, body: str) -> Message:
-    """Post a message in the sub-order's conversation, creating it on first use."""
-    body = clean_body(body)
+def post_message(
+    *,
+    order: Order,
+    sub_order: SubOrder,
+    actor: Actor,
+    body: str,
+    attachments: Sequence[int] = (),
+) -> Message:
+    """Post a message in the sub-order's conversation, creating it on first use, with the
+    files the author uploaded for it (``attachments``: their ids)."""
+    attachments = check_attachment_ids(attachments)
+    body = clean_body(body, allow_empty=bool(attachments))
     with transaction.atomic():
         conversation = ensure_conversation(order=order, sub_order=sub_order)
         message = append_message(
-            conversation=conversation, actor=actor, body=body, join=True, order=order
+            conversation=conversation,
+            actor=actor,
+            body=body,
+            join=True,
+            order=order,
+            attachments=attachments,
         )
     return message
+
+
+def excerpt_of(body: str, files: Sequence[Attachment]) -> str:
+    """What lists show of a message: its text, or for files alone their names."""
+    text = " ".join(body.split())
+    if not text and files:
+        text = "📎 " + ", ".join(f.name for f in files)
+    return text[:EXCERPT_LENGTH]
 
 
 def append_message(
@@ -84,6 +110,7 @@ def append_message(
     kind: str = Message.Kind.MESSAGE,
     join: bool = False,
     order: Order | None = None,
+    attachments: Sequence[int] = (),
 ) -> Message:
     """Write a message with the next sequence number and bump everyone's counters. With
     ``join``, an author who is not yet a participant becomes one. Who is told is decided
@@ -91,13 +118,18 @@ def append_message(
 
     Locks, always in this order: the conversation row, its participants by user id, the
     conversation's open e-mail batches, then the unread counters by user id. ``mark_read``
-    takes a subset in the same order, so concurrent posts and reads cannot deadlock.
+    takes a subset in the same order, so concurrent posts and reads cannot deadlock. The
+    message's uploads (``attachments``) are claimed after the conversation row, all or
+    none: a missing one rolls the message back.
     """
     now = timezone.now()
     excerpt = " ".join(body.split())[:EXCERPT_LENGTH]
     # The UPDATE takes the row lock, so the sequence read back is ours and gapless.
     Conversation.objects.filter(pk=conversation.pk).update(
-        last_seq=F("last_seq") + 1, last_message_at=now, last_message_excerpt=excerpt
+        last_seq=F("last_seq") + 1,
+        last_message_at=now,
+        last_message_excerpt=excerpt,
+        attachment_count=F("attachment_count") + len(attachments),
     )
     seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation.pk)
     conversation.last_seq, conversation.last_message_at = seq, now
@@ -111,6 +143,14 @@ def append_message(
         author_name=actor.name,
         body=body,
     )
+    message.files = claim_attachments(
+        message=message, conversation=conversation, actor=actor, ids=attachments
+    )
+    if message.files and not excerpt:
+        excerpt = excerpt_of(body, message.files)
+        Conversation.objects.filter(pk=conversation.pk).update(last_message_excerpt=excerpt)
+    conversation.attachment_count += len(message.files)
+    conversation.last_message_excerpt = excerpt
 
     if order is None:
         order = get_adapter().get_order(conversation.order_number)
@@ -173,6 +213,7 @@ def append_message(
             "author_name": actor.name,
             "author_role": actor.role,
             "excerpt": excerpt,
+            "attachments": len(message.files),
         },
     )
     live.publish_on_commit(locked, "unread.changed", data_for=unread_totals)

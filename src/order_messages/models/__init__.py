@@ -1,5 +1,6 @@
 """The app's tables: conversations and what hangs off them, and the notification outbox."""
 
+from .attachments import Attachment
 from .conversations import (
     Conversation,
     DashboardSeen,
@@ -14,6 +15,7 @@ from .notifications import InboundMail, Mute, Notification, NotificationSettings
 
 __all__ = [
     "ApiToken",
+    "Attachment",
     "IdempotentRequest",
     "WebhookDelivery",
     "WebhookEndpoint",

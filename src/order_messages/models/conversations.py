@@ -39,6 +39,8 @@ class Conversation(models.Model):
     open_dispute = models.OneToOneField(
         "Dispute", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Files posted in it, so lists can mark it and a thread without any skips their query.
+    attachment_count = models.PositiveIntegerField(default=0)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

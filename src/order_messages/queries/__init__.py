@@ -9,6 +9,7 @@ from ..policy import (
     check_may_handle_disputes,
     in_backoffice,
 )
+from .attachments import pending_uploads, with_files
 from .backoffice import BackofficePage, backoffice_page, scoped_conversations
 from .counts import unread_by_order, unread_total
 from .dashboard import Dashboard, Day, MailProblems, NewDispute, dashboard, mail_problems
@@ -35,6 +36,8 @@ __all__ = [
     "thread_page",
     "unread_by_order",
     "unread_total",
+    "pending_uploads",
+    "with_files",
     "Dashboard",
     "Day",
     "NewDispute",

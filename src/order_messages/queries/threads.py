@@ -10,6 +10,7 @@ from ..adapter import STORE, SubOrder
 from ..conf import app_settings
 from ..models import Conversation, Message, Participant
 from ..policy import Viewer
+from .attachments import with_files
 
 
 @dataclass
@@ -104,6 +105,7 @@ def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | 
             .filter(Q(seq__gte=start) | Q(seq=1))
             .order_by("seq")
         )
+    with_files(rows, any_files=conversation.attachment_count > 0)
     page = ThreadPage(messages=rows, first_unread_seq=first_unread)
     if start > 1 and rows and rows[0].seq == 1:
         page.first = rows[0]

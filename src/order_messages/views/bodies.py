@@ -51,8 +51,12 @@ def not_utf8(request):
     )
 
 
-def _declared_too_large(request) -> bool:
+def _declared_too_large(request, *, files: bool) -> bool:
     limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+    if files and limit is not None and request.content_type == "multipart/form-data":
+        # Files do not count against DATA_UPLOAD_MAX_MEMORY_SIZE: room for the most a
+        # message may carry, and the multipart framing around them.
+        limit += app_settings.ATTACHMENT_MAX_FILES * (app_settings.ATTACHMENT_MAX_BYTES + 4096)
     try:
         declared = int(request.META.get("CONTENT_LENGTH") or 0)
     except ValueError:
@@ -75,24 +79,26 @@ def _is_utf8_form(request) -> bool:
     return not any("\ufffd" in value for _name, values in request.POST.lists() for value in values)
 
 
-def check_form_post(view):
-    """Let a POST through only if the form can read it as it was sent."""
+def check_form_post(view=None, *, files: str | None = None):
+    """Let a POST through only if the form can read it as it was sent. ``files``: the one
+    field that may carry files (the others take none, and a form without it none at all)."""
+    if view is None:
+        return functools.partial(check_form_post, files=files)
 
     @functools.wraps(view)
     def wrapper(request, *args, **kwargs):
         if request.method != "POST":
             return view(request, *args, **kwargs)
-        # Files do not count against DATA_UPLOAD_MAX_MEMORY_SIZE, but these forms take
-        # none: the whole body must fit.
-        if _declared_too_large(request):
+        if _declared_too_large(request, files=files is not None):
             return too_large(request)
         try:
-            try:
-                request.body  # noqa: B018 — reads and keeps the body, within the limit
-            except RawPostDataException:
-                pass  # already parsed from the stream (a multipart body, by the CSRF check)
-            if request.FILES:
-                return refusal(request, status=400, message=_("Messages cannot have attachments."))
+            if request.content_type != "multipart/form-data" or files is None:
+                try:
+                    request.body  # noqa: B018 — reads and keeps the body, within the limit
+                except RawPostDataException:
+                    pass  # already parsed from the stream (multipart, by the CSRF check)
+            if set(request.FILES) - {files}:
+                return refusal(request, status=400, message=_("This form does not take files."))
             if not _is_utf8_form(request):
                 return not_utf8(request)
         except BadRequest:  # a url-encoded form declared in another charset

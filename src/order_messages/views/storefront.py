@@ -22,6 +22,7 @@ from ..forms import DisputeForm, MessageForm
 from ..guest import guest_orders, read_guest_token, remember_guest_order
 from ..ratelimit import limit_posting
 from . import backoffice
+from .attachments import attachment_rules, upload_files
 from .bodies import check_form_post
 
 # A form with errors: htmx is configured to swap it in (and the other refusals of
@@ -84,23 +85,27 @@ def order(request, number):
 
 @_login_if_anonymous
 @require_http_methods(["GET", "POST"])
-@check_form_post
+@check_form_post(files="files")
 def thread(request, number, vendor_key):
     """S3: the tabs of an order, one conversation's thread and the composer."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
     form = MessageForm(request.POST if request.method == "POST" else None)
-    status, retry_after = 200, None
+    status, retry_after, pending = 200, None, []
     if request.method == "POST":
         if form.is_valid():
             actor = access.actor_in(sub_order)
             try:
+                pending, refused = _attachments(request, access, sub_order)
+                if refused is not None:
+                    raise refused
                 with limit_posting(actor=actor, order_number=access.order.number):
                     message = actions.post_message(
                         order=access.order,
                         sub_order=sub_order,
                         actor=actor,
                         body=form.cleaned_data["body"],
+                        attachments=[a.pk for a in pending],
                     )
             except OrderMessagesError as error:
                 form.add_error("body", error)
@@ -110,7 +115,7 @@ def thread(request, number, vendor_key):
                 url = f"{_thread_url(number, vendor_key)}#m-{message.seq}"
                 if not request.htmx:
                     return redirect(url)
-                form = MessageForm()
+                form, pending = MessageForm(), []
         if form.errors and status == 200:
             status = INVALID
 
@@ -144,6 +149,8 @@ def thread(request, number, vendor_key):
         "sub_order": sub_order,
         "page": page,
         "form": form,
+        "pending": pending,
+        "attach": attachment_rules(),
         "dispute_form": DisputeForm(),
         "role": access.role_in(sub_order),
         "may_handle_disputes": access.may_handle_disputes(sub_order),
@@ -158,25 +165,46 @@ def thread(request, number, vendor_key):
     return response
 
 
+def _attachments(request, access, sub_order):
+    """The files to send with a form, and the first refusal among them: those the
+    composer's script uploaded already (their ids), then those a browser without it sent
+    along. Files stored before a refusal stay uploaded and are shown in the form again,
+    so nothing has to be chosen twice."""
+    waiting = queries.pending_uploads(
+        order_number=access.order.number,
+        vendor_key=sub_order.vendor_key,
+        actor=access.actor_in(sub_order),
+        ids=request.POST.getlist("attachments"),
+    )
+    uploaded, refused = upload_files(
+        access=access, sub_order=sub_order, files=request.FILES.getlist("files")
+    )
+    return waiting + uploaded, refused
+
+
 @_login_if_anonymous
 @require_http_methods(["GET", "POST"])
-@check_form_post
+@check_form_post(files="files")
 def open_dispute(request, number, vendor_key):
     """S7: the pop-up posts here; without JavaScript, GET shows the same form as a page."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
     queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
     form = DisputeForm(request.POST if request.method == "POST" else None)
-    status, retry_after = INVALID, None
+    status, retry_after, pending = INVALID, None, []
     if request.method == "POST" and form.is_valid():
         actor = access.actor_in(sub_order)
         try:
+            pending, refused = _attachments(request, access, sub_order)
+            if refused is not None:
+                raise refused
             with limit_posting(actor=actor, order_number=access.order.number):
                 actions.open_dispute(
                     order=access.order,
                     sub_order=sub_order,
                     actor=actor,
                     reason=form.cleaned_data["reason"],
+                    attachments=[a.pk for a in pending],
                 )
         except DisputeAlreadyOpen as error:
             messages.error(request, error.message)
@@ -196,6 +224,8 @@ def open_dispute(request, number, vendor_key):
             "order": access.order,
             "sub_order": sub_order,
             "dispute_form": form,
+            "pending": pending,
+            "attach": attachment_rules(),
         },
         status=status if form.errors else 200,
     )
