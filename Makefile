@@ -42,11 +42,14 @@ $(VENV)/.bench: $(VENV)/.installed
 	command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	touch $@
 
-# make bench: the marketplace at 10^4 and 10^5 messages (a few minutes) and the worker.
+# make bench: the marketplace at 10^4 and 10^5 messages (a few minutes), the worker, and a
+# phone photo on a message (about half a minute, SQLite and PostgreSQL).
 # make bench-full: 10^4 .. 10^7 messages. Both write their table into BENCHMARKS.md.
 bench: $(VENV)/.bench
 	$(PY) -m bench.run --quick
 	$(PY) bench/worker_throughput.py --emails 2000
+	$(PY) -m bench.attachments
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_attachments $(PY) -m bench.attachments
 
 bench-full: $(VENV)/.bench
 	$(PY) -m bench.run

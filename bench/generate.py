@@ -164,7 +164,7 @@ def load_ours(shape: Shape, url: str) -> dict:
                     shape.order_is_split(c), f"customer{customer}@example.com",
                     f"Customer {customer}", n, ts(shape.message_time(c, n)),
                     body_for(c, n)[:200], ts(shape.conv_start[c]),
-                    shape.customer_user(customer), None,
+                    shape.customer_user(customer), None, 0,
                 )  # fmt: skip
 
         counts["conversations"] = copy_rows(
@@ -174,6 +174,7 @@ def load_ours(shape: Shape, url: str) -> dict:
                 "id", "order_number", "vendor_key", "vendor_name", "order_is_split",
                 "customer_email", "customer_name", "last_seq", "last_message_at",
                 "last_message_excerpt", "created_at", "customer_id", "open_dispute_id",
+                "attachment_count",
             ],
             conversations(),
         )  # fmt: skip

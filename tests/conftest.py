@@ -53,6 +53,17 @@ def attachment_files(tmp_path_factory):
         yield
 
 
+@pytest.fixture(autouse=True)
+def shop_language():
+    """Each test starts in the shop's language, whatever a request before it activated
+    (an API call in German leaves German active in the thread)."""
+    from django.utils import translation
+
+    translation.activate("en")
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def fast_passwords(settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS

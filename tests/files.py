@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import zipfile
+import zlib
 
 from PIL import Image, ImageDraw
 
@@ -32,7 +33,14 @@ def phone_photo(*, width=400, height=300, orientation=6, size_hint=0) -> bytes:
     gps[3] = "E"
     gps[4] = (13.0, 24.0, 56.78)
     out = io.BytesIO()
-    image.save(out, "JPEG", exif=exif, quality=95)
+    image.save(
+        out,
+        "JPEG",
+        exif=exif,
+        quality=95,
+        comment=b"Taken at home",
+        xmp=b"<x:xmpmeta>home</x:xmpmeta>",
+    )
     return out.getvalue()
 
 
@@ -75,6 +83,14 @@ def pdf_with_javascript() -> bytes:
         b"<< /Type /Catalog /Pages 2 0 R >>",
         b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /J#61vaScript /JS (app.alert(1)) >> >>",
     )
+
+
+def pdf_with_compressed_javascript() -> bytes:
+    """JavaScript hidden in a compressed object stream, where a plain search sees nothing."""
+    catalog = b"<< /Type /Catalog /Pages 2 0 R /OpenAction << /S /JavaScript /JS (x) >> >>"
+    packed = zlib.compress(catalog)
+    stream = b"9 0 obj\n<< /Type /ObjStm /Length %d /Filter /FlateDecode >>\nstream\n" % len(packed)
+    return pdf().replace(b"%%EOF", stream + packed + b"\nendstream\nendobj\n%%EOF")
 
 
 def zip_bomb() -> bytes:

@@ -265,6 +265,7 @@ def test_my_conversations_unread_first_then_newest(demo, api_as, post):
         ("1001", "bobs-bikes", 1),
         ("1003", "daves-outdoor", 0),
         ("1002", "bobs-bikes", 0),
+        ("1007", "daves-outdoor", 0),  # seeded with photos, two weeks ago
     ]
     first = page["items"][0]
     assert first["title"] == "Order #1001 — Bob's Bikes"
@@ -320,6 +321,7 @@ def test_messages_are_read_without_being_marked_read(demo, api_as, post):
         "body": "Did the bike arrive?",
         "created_at": last["created_at"],
         "is_mine": False,
+        "attachments": [],
     }
     assert body["messages"][0]["is_mine"]
     assert body["first_unread_seq"] == 4

@@ -20,6 +20,7 @@ def test_a_phone_photo_is_stored_turned_upright_without_exif_or_gps():
     assert len(stored.getexif()) == 0
     assert "exif" not in stored.info and b"Exif" not in clean.content
     assert b"PhoneMaker" not in clean.content
+    assert b"Taken at home" not in clean.content and b"xmpmeta" not in clean.content
     thumb = Image.open(io.BytesIO(clean.thumbnail))
     assert thumb.format == "WEBP" and max(thumb.size) <= 480
     assert (clean.thumbnail_width, clean.thumbnail_height) == thumb.size
@@ -44,6 +45,7 @@ def test_the_type_comes_from_the_content_not_the_name():
         ("notes.txt", b"just some text", "only these types"),
         ("empty.png", b"", "empty"),
         ("active.pdf", files.pdf_with_javascript(), "scripts"),
+        ("hidden.pdf", files.pdf_with_compressed_javascript(), "scripts"),
         (
             "polyglot.pdf",
             files.pdf().replace(b"1 0 obj", b"<html><script>x</script>1 0 obj"),
@@ -106,3 +108,11 @@ def test_sniffing_knows_the_accepted_types():
     assert sniff(files.png()) == "image/png"
     assert sniff(files.pdf()) == "application/pdf"
     assert sniff(files.HTML) is None
+
+
+def test_a_16_bit_grey_image_keeps_its_greys():
+    out = io.BytesIO()
+    Image.new("I;16", (50, 40), 30000).save(out, "PNG")
+    clean = inspect_upload(name="scan.png", content=out.getvalue())
+    stored = Image.open(io.BytesIO(clean.content))
+    assert stored.mode == "L" and 110 < stored.getpixel((0, 0)) < 125  # 30000 / 256

@@ -25,6 +25,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core import signing
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import transaction
 from django.http import HttpResponse
@@ -36,10 +37,12 @@ from order_messages import actions, live
 from order_messages.actions import create_token
 from order_messages.adapter import get_adapter
 from order_messages.api import api
+from order_messages.attachments.links import make_file_token
 from order_messages.guest import make_guest_token
 from order_messages.live import MemoryBroker
 from order_messages.models import (
     ApiToken,
+    Attachment,
     Conversation,
     Dispute,
     IdempotentRequest,
@@ -56,6 +59,7 @@ from order_messages.models import (
 from order_messages.notifications import inbound
 from order_messages.notifications.tokens import make_unsubscribe_token
 from order_messages.queries import access_order
+from tests import files as test_files
 from tests import test_inbound
 from tests.conftest import (
     FAST_HASHERS,
@@ -84,6 +88,7 @@ CUSTOMER_OF = {
     "1004": "alice",
     "1005": "carol",
     "1006": GUEST,
+    "1007": "alice",
 }
 SELLERS_OF = {
     "1001": ("bobs-bikes", "daves-outdoor", "store"),  # one order, three conversations
@@ -92,6 +97,7 @@ SELLERS_OF = {
     "1004": ("store",),
     "1005": ("daves-outdoor", "bobs-bikes"),
     "1006": ("daves-outdoor",),
+    "1007": ("daves-outdoor",),
 }
 VENDOR_OF = {"bob": "bobs-bikes", "dave": "daves-outdoor"}
 # Store staff with manage_conversations. "clerk" is staff without it: a customer like any other.
@@ -148,6 +154,7 @@ NOTHING, READ, MARKED_ALL_READ, MARKED_UNREAD = "nothing", "read", "marked all r
 POSTED, OPENED, CLOSED = "posted", "opened", "closed"
 TOKEN_MADE, TOKEN_REVOKED, PREFERENCES_SAVED = "token made", "token revoked", "preferences"
 MUTED, UNMUTED = "muted", "unmuted"
+UPLOADED, DISCARDED = "uploaded", "discarded"
 
 
 @dataclass(frozen=True)
@@ -304,6 +311,49 @@ def expect_guest_link(_actor, link):
     }[link]
 
 
+PENDING = "alices-upload"  # an upload of Alice's in #1001 with Bob's Bikes, not yet posted
+
+
+def expect_file(actor, attachment):
+    """A posted file opens for those who read its conversation, an upload not yet posted
+    for its uploader only; for everyone else it does not exist (no login page either: the
+    links in e-mails are mailed_file's)."""
+    if attachment == PENDING:
+        return Outcome(200) if actor == "alice" else MISSING
+    return Outcome(200) if reads(actor, attachment) else MISSING
+
+
+def expect_discard(actor, attachment):
+    if attachment == PENDING:
+        return Outcome(200, effect=DISCARDED) if actor == "alice" else MISSING
+    return Outcome(200) if reads(actor, attachment) else MISSING  # posted: kept
+
+
+def expect_upload(actor, conversation):
+    return Outcome(201, effect=UPLOADED) if reads(actor, conversation) else MISSING
+
+
+def expect_api_discard(actor, attachment):
+    if attachment == PENDING:
+        return Outcome(204, effect=DISCARDED) if actor == "alice" else MISSING
+    return Outcome(409) if reads(actor, attachment) else MISSING  # posted: kept
+
+
+def expect_mailed_file(actor, link):
+    """The link in Bob's e-mail about #1001, and in the store's orders address's: Bob, or
+    whoever else may read it now, signed in; the link in the guest's e-mail: its holder,
+    while the order names the address."""
+    if link == "guests":
+        return Outcome(200)
+    if link == "forged":
+        return MISSING
+    if link == "expired":
+        return Outcome(410)
+    if actor in SIGNED_OUT:
+        return LOGIN
+    return Outcome(200) if reads(actor, "1001-bobs-bikes") else MISSING
+
+
 @dataclass(frozen=True)
 class Cell:
     """One kind of request to one URL pattern, tried for every actor and resource."""
@@ -325,6 +375,8 @@ RESOURCES = {
     "guest link": ("valid", "forged", "expired"),
     "alices token": ("alices-token",),
     "demo email": ("demo-email",),
+    "attachment": (*CONVERSATIONS, PENDING),
+    "mailed file": ("bobs", "stores", "guests", "forged", "expired"),
 }
 
 THREAD = "messages/orders/<str:number>/<str:vendor_key>/"
@@ -398,6 +450,17 @@ PAGES = [
     ),
     Cell(THREAD + "dispute/close/", "get", "conversation", expect_dispute_page("get", "close")),
     Cell(THREAD + "dispute/close/", "post", "conversation", expect_dispute_page("post", "close")),
+    Cell(
+        THREAD + "files/",
+        "post",
+        "conversation",
+        expect_upload,
+        {"file": lambda: SimpleUploadedFile("photo.png", test_files.png())},
+    ),
+    Cell("messages/files/<int:attachment_id>/", "get", "attachment", expect_file),
+    Cell("messages/files/<int:attachment_id>/thumbnail/", "get", "attachment", expect_file),
+    Cell("messages/files/<int:attachment_id>/discard/", "post", "attachment", expect_discard),
+    Cell("messages/files/mail/<str:token>/", "get", "mailed file", expect_mailed_file),
     # The API's own pages; its operations are in API_OPERATIONS.
     Cell("api/v1/", "get", "", everyone(MISSING)),
     Cell("api/v1/openapi.json", "get", "", everyone(Outcome(200))),
@@ -511,6 +574,8 @@ class World:
     unsubscribe_link: str
     alices_token: int
     demo_email: int
+    attachments: dict[str, int]
+    mailed_files: dict[str, str]
 
     def user(self, actor: str):
         return None if actor in SIGNED_OUT else self.users[actor]
@@ -539,6 +604,10 @@ class World:
             return {"token_id": self.alices_token}
         if over == "demo email":
             return {"pk": self.demo_email}
+        if over == "attachment":
+            return {"attachment_id": self.attachments[resource]}
+        if over == "mailed file":
+            return {"token": self.mailed_files[resource]}
         return {}
 
     def target(self, over: str, resource: str) -> Conversation | None:
@@ -546,6 +615,8 @@ class World:
             return self.conversations[resource]
         if over == "unsubscribe link":
             return self.conversations["1001-bobs-bikes"]
+        if over == "attachment":
+            return self.conversations.get(resource)
         return None
 
 
@@ -576,9 +647,26 @@ def build_world() -> dict:
         )
     )
     WebhookEndpoint.objects.create(url="https://store.example/hooks", secret="s" * 32)
+    attachments = {}
     for name, (number, vendor_key) in CONVERSATIONS.items():
         customer = None if CUSTOMER_OF[number] == GUEST else CUSTOMER_OF[number]
-        actions.post_message(**act_in(customer, number, vendor_key), body=f"{marker(name)} hi")
+        writer = act_in(customer, number, vendor_key)
+        photo = actions.upload_attachment(
+            order_number=number,
+            vendor_key=vendor_key,
+            actor=writer["actor"],
+            name=f"{marker(name)}.png",
+            content=test_files.png(),
+        )
+        attachments[name] = photo.pk
+        actions.post_message(**writer, body=f"{marker(name)} hi", attachments=[photo.pk])
+    attachments[PENDING] = actions.upload_attachment(
+        order_number="1001",
+        vendor_key="bobs-bikes",
+        actor=act_in("alice", "1001", "bobs-bikes")["actor"],
+        name="waiting.png",
+        content=test_files.png(),
+    ).pk
     for name in ("1001-bobs-bikes", "1005-bobs-bikes"):
         body = f"{marker(name)} answered"
         actions.post_message(**act_in("bob", *CONVERSATIONS[name]), body=body)
@@ -609,6 +697,37 @@ def build_world() -> dict:
         ),
         "alices_token": create_token(user=alice, name="Phone")[0].pk,
         "demo_email": email.pk,
+        "attachments": attachments,
+        "mailed_files": mailed_file_links(attachments, bob=bob),
+    }
+
+
+def mailed_file_links(attachments: dict[str, int], *, bob) -> dict[str, str]:
+    bobs = make_file_token(
+        attachment_id=attachments["1001-bobs-bikes"], email=bob.email, user_id=bob.pk
+    )
+    guests = make_file_token(
+        attachment_id=attachments["1006-daves-outdoor"],
+        email=get_adapter().get_order("1006").customer_email,
+        user_id=None,
+    )
+    long_ago = signing.b62_encode(int(time.time()) - 10**8)
+    with mock.patch.object(signing.TimestampSigner, "timestamp", lambda _self: long_ago):
+        expired = make_file_token(
+            attachment_id=attachments["1001-bobs-bikes"], email=bob.email, user_id=bob.pk
+        )
+    stores = make_file_token(
+        attachment_id=attachments["1001-bobs-bikes"],
+        email="orders@marketplace.example",
+        user_id=None,
+        store=True,
+    )
+    return {
+        "bobs": bobs,
+        "stores": stores,
+        "guests": guests,
+        "forged": forge_token(bobs),
+        "expired": expired,
     }
 
 
@@ -637,6 +756,8 @@ def world(shared_world, demo) -> World:
         unsubscribe_link=shared_world["unsubscribe_link"],
         alices_token=shared_world["alices_token"],
         demo_email=shared_world["demo_email"],
+        attachments=shared_world["attachments"],
+        mailed_files=shared_world["mailed_files"],
     )
 
 
@@ -657,6 +778,7 @@ def read_state() -> dict:
         "mutes": read_rows(Mute, "conversation_id", "email"),
         "preferences": read_rows(NotificationSettings, "user_id", "frequency", "language"),
         "inbound": read_rows(InboundMail, "status"),
+        "attachments": read_rows(Attachment, "message_id", "discarded_at"),
     }
 
 
@@ -695,6 +817,8 @@ MAY_CHANGE = {
         "webhooks",
         "idempotency",
     },
+    UPLOADED: {"attachments"},
+    DISCARDED: {"attachments"},
     TOKEN_MADE: {"tokens"},
     TOKEN_REVOKED: {"tokens"},
     PREFERENCES_SAVED: {"preferences"},
@@ -708,7 +832,7 @@ def assert_effect(effect: str, found: dict[str, Change], *, user, target, role) 
     """The request changed what ``effect`` says, in ``target``, for ``user``, and nothing
     else."""
     assert set(found) <= MAY_CHANGE[effect], f"{effect}, yet changed: {sorted(found)}"
-    assert not any(c.removed for t, c in found.items() if t != "mutes"), found
+    assert not any(c.removed for t, c in found.items() if t not in ("mutes", "attachments")), found
     mine = Participant.objects.filter(user=user) if user else Participant.objects.none()
     if "participants" in found:
         touched = Participant.objects.filter(
@@ -747,6 +871,14 @@ def assert_effect(effect: str, found: dict[str, Change], *, user, target, role) 
     if effect == TOKEN_REVOKED:
         (token,) = ApiToken.objects.filter(pk__in=found["tokens"].changed)
         assert token.user == user and token.revoked_at and not found["tokens"].added
+    if effect == UPLOADED:
+        (upload,) = Attachment.objects.filter(pk__in=found["attachments"].added)
+        assert (upload.order_number, upload.vendor_key) == (target.order_number, target.vendor_key)
+        assert upload.message is None and upload.uploaded_by == user
+    if effect == DISCARDED:
+        (discarded,) = Attachment.objects.filter(pk__in=found["attachments"].changed)
+        assert discarded.discarded_at and discarded.uploaded_by == user
+        assert not found["attachments"].added
     if effect == PREFERENCES_SAVED:
         saved = NotificationSettings.objects.filter(
             pk__in=found["preferences"].added | found["preferences"].changed
@@ -770,7 +902,8 @@ def assert_outcome(response, outcome: Outcome, *, actor: str, before: dict, **wh
     )
     if outcome.to:
         assert any(re.fullmatch(p, location) for p in outcome.to), location
-    text = response.content.decode("utf-8", "replace")
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode("utf-8", "replace")
     for conversation in CONVERSATIONS:
         if not reads(actor, conversation):
             assert marker(conversation) not in text, f"{conversation} leaked to {actor}"
@@ -804,7 +937,10 @@ def test_every_page_for_every_visitor(world, cell, actor, resource):
     client = world.client(actor)
     params = world.params(cell.over, resource)
     url = fill_route(cell.route, params)
-    data = {key: value.format(**params) for key, value in (cell.data or {}).items()}
+    data = {
+        key: value() if callable(value) else value.format(**params)
+        for key, value in (cell.data or {}).items()
+    }
     before = read_state()
 
     response = getattr(client, cell.method)(url, data)
@@ -877,6 +1013,14 @@ API_OPERATIONS = {
     "markRead": Operation("conversation", expect_api_reading(Outcome(200, effect=READ))),
     "openDispute": Operation("conversation", expect_api_dispute("open"), {"reason": "Forged"}),
     "closeDispute": Operation("conversation", expect_api_dispute("close")),
+    "uploadAttachment": Operation(
+        "conversation",
+        expect_upload,
+        {"file": lambda: SimpleUploadedFile("photo.png", test_files.png())},
+    ),
+    "discardAttachment": Operation("attachment", expect_api_discard),
+    "getAttachmentContent": Operation("attachment", expect_file),
+    "getAttachmentThumbnail": Operation("attachment", expect_file),
 }
 
 API_CASES = [
@@ -907,8 +1051,11 @@ def test_every_api_operation_for_every_caller(world, operation, actor, resource,
     url = fill_route(template.lstrip("/"), world.params(spec.over, resource))
     before = read_state()
 
-    if method == "get":
-        response = client.get(url, headers=headers)
+    if method in ("get", "delete"):
+        response = getattr(client, method)(url, headers=headers)
+    elif any(callable(value) for value in (spec.body or {}).values()):  # a file: multipart
+        data = {key: value() for key, value in spec.body.items()}
+        response = client.post(url, data, headers=headers)
     else:
         body = json.dumps(spec.body or {})
         response = client.post(url, body, content_type="application/json", headers=headers)

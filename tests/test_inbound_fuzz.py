@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from order_messages.conf import app_settings
-from order_messages.models import InboundMail, Message
+from order_messages.models import Attachment, InboundMail, Message
 from order_messages.notifications import inbound
 from order_messages.notifications.replies import reply_text, strip_quoted
 from order_messages.notifications.tokens import make_reply_address
@@ -68,13 +68,16 @@ def check_receive(raw: bytes, *, envelope: str) -> None:
             assert len(posted) == (1 if outcome.status == InboundMail.Status.POSTED else 0)
             assert outcome.inbound is not None and outcome.inbound.pk
             for message in posted:
-                assert message.body and message.body == message.body.strip()
+                # Text, or files alone (a reply of photos).
+                assert message.body or message.attachments.exists()
+                assert message.body == message.body.strip()
                 assert "\x00" not in message.body and "\r" not in message.body
                 assert len(message.body) <= app_settings.MAX_MESSAGE_LENGTH
                 message.body.encode("utf-8")  # no unpaired surrogates
                 assert outcome.inbound.posted_id == message.pk
             kept = InboundMail.objects.get(pk=outcome.inbound.pk)
             assert "\x00" not in kept.raw + kept.subject + kept.sender + kept.reason
+            assert not Attachment.objects.filter(message__isnull=True).exists()
             raise Undo
     except Undo:
         pass

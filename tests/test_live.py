@@ -71,6 +71,7 @@ def test_a_message_tells_the_participants_and_changes_the_readers_counts(
                 "author_name": "Alice Archer",
                 "author_role": "customer",
                 "excerpt": "Is it assembled?",
+                "attachments": 0,
             }
         ]
     assert ("unread.changed", {"total": 1}) in events_of(broker, demo["bob"])

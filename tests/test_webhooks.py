@@ -24,9 +24,11 @@ from django.db import connection, transaction
 from django.test import Client
 from django.utils import timezone
 
-from order_messages.models import WebhookDelivery, WebhookEndpoint
+from order_messages import actions
+from order_messages.models import Attachment, WebhookDelivery, WebhookEndpoint
 from order_messages.webhooks import delivery, queue_webhooks, signing
 from order_messages.webhooks.delivery import claim_due, deliver_all, deliver_due
+from tests import files
 from tests.conftest import conversation_of
 
 pytestmark = pytest.mark.usefixtures("no_conversations")
@@ -308,6 +310,7 @@ def test_the_message_payload(demo, post, endpoint, receiver):
             "author_name": "Bob Baker",
             "body": "It ships today.\nTracking follows.",
             "created_at": message.created_at.isoformat(),
+            "attachments": [],
         },
     }
 
@@ -355,6 +358,7 @@ def test_dispute_events_tell_of_opening_and_closing(demo, post, dispute, endpoin
             "opened_at": opened.opened_at.isoformat(),
             "closed_by_name": "",
             "closed_at": None,
+            "attachments": [],
         },
     }
     closed_event = only(receiver.events("dispute.closed"))
@@ -371,6 +375,71 @@ def test_dispute_events_tell_of_opening_and_closing(demo, post, dispute, endpoin
         },
     }
     for request in receiver.received:
+        assert verify_everywhere(SECRET, request)
+
+
+def test_the_files_of_a_message_or_a_dispute_are_described_not_sent(access_as, endpoint, receiver):
+    access = access_as("alice", "1002")
+    sub_order = access.sub_order("bobs-bikes")
+    actor = access.actor_in(sub_order)
+
+    def upload(name, content):
+        return actions.upload_attachment(
+            order_number="1002", vendor_key="bobs-bikes", actor=actor, name=name, content=content
+        ).pk
+
+    actions.post_message(
+        order=access.order,
+        sub_order=sub_order,
+        actor=actor,
+        body="",
+        attachments=[upload("IMG_0001.JPG", files.phone_photo()), upload("bill.pdf", files.pdf())],
+    )
+    actions.open_dispute(
+        order=access.order,
+        sub_order=sub_order,
+        actor=actor,
+        reason="Scratched",
+        attachments=[upload("scratch.png", files.png(width=64, height=48))],
+    )
+
+    deliver_due()
+
+    photo, bill, scratch = Attachment.objects.order_by("pk")
+    posted = only(receiver.events("message.posted"))["data"]["message"]
+    assert posted["body"] == ""
+    assert posted["attachments"] == [
+        {
+            "id": photo.pk,
+            "name": "IMG_0001.JPG",
+            "content_type": "image/jpeg",
+            "size": photo.size,
+            "width": 300,  # turned upright, as the phone was held
+            "height": 400,
+        },
+        {
+            "id": bill.pk,
+            "name": "bill.pdf",
+            "content_type": "application/pdf",
+            "size": bill.size,
+            "width": None,
+            "height": None,
+        },
+    ]
+    opened = only(receiver.events("dispute.opened"))["data"]["dispute"]
+    assert opened["attachments"] == [
+        {
+            "id": scratch.pk,
+            "name": "scratch.png",
+            "content_type": "image/png",
+            "size": scratch.size,
+            "width": 64,
+            "height": 48,
+        }
+    ]
+    # What the files are, never their content or a way to open them.
+    for request in receiver.received:
+        assert b"/files/" not in request.body and scratch.file.encode() not in request.body
         assert verify_everywhere(SECRET, request)
 
 

@@ -25,6 +25,7 @@ from .actions.delivery import (
     resend_webhook_deliveries,
 )
 from .models import (
+    Attachment,
     Conversation,
     Dispute,
     InboundMail,
@@ -90,6 +91,27 @@ class MessageInline(ReadOnlyInline):
     readonly_fields = fields
 
 
+class AttachmentInline(ReadOnlyInline):
+    """The files posted in the conversation, opened through the app's access-checked view."""
+
+    model = Attachment
+    fk_name = "conversation"
+    fields = ["open", "content_type", "size", "message_seq", "created_at"]
+    readonly_fields = fields
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("message")
+
+    @admin.display(description=_("file"))
+    def open(self, obj):
+        url = reverse("order_messages:file", kwargs={"attachment_id": obj.pk})
+        return format_html('<a href="{}">{}</a>', url, obj.name)
+
+    @admin.display(description=_("message"))
+    def message_seq(self, obj):
+        return f"#{obj.message.seq}" if obj.message_id else ""
+
+
 class OpenDisputeFilter(admin.SimpleListFilter):
     title = _("open dispute")
     parameter_name = "dispute"
@@ -139,10 +161,11 @@ class ConversationAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
         "created_at",
         "last_message_at",
         "last_seq",
+        "attachment_count",
         "open_dispute",
     ]
     readonly_fields = fields
-    inlines = [DisputeInline, ParticipantInline, MessageInline]
+    inlines = [DisputeInline, ParticipantInline, MessageInline, AttachmentInline]
 
     def view_on_site(self, obj):
         return thread_url(obj)

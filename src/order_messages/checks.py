@@ -1,17 +1,20 @@
 """System checks (``manage.py check``, ``check --deploy``): inbound-mail webhooks that
-anyone could call, or that answer 500 because their provider is not configured.
+anyone could call, or that answer 500 because their provider is not configured; and
+attachment settings under which files could not be served, or would be served to anyone.
 
 Mail from an inbound webhook is posted as the customer whose reply address it names, so a
 webhook that does not authenticate its caller lets anyone write as anyone. django-anymail
 only warns about that, at the first request; these checks refuse it before the site runs.
 """
 
+import inspect
 import warnings
 
 from anymail.signals import inbound
 from anymail.webhooks.base import AnymailCoreWebhookView
 from django.core import checks
 from django.core.exceptions import ImproperlyConfigured
+from django.core.files.storage import storages
 from django.urls import URLPattern, URLResolver, get_resolver
 
 from .conf import app_settings
@@ -131,3 +134,101 @@ def check_inbound_webhooks(app_configs, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     return messages
+
+
+# -- attachments ------------------------------------------------------------------------------
+
+SERVE_MODES = ("django", "x-accel-redirect", "x-sendfile", "redirect")
+
+
+def check_attachment_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """ATTACHMENT_STORAGE names a configured storage, and ATTACHMENT_SERVE is a way that
+    storage can serve files: a local path for X-Sendfile, signed expiring URLs for a
+    redirect. Otherwise every file would answer 500, or a redirect would hand out a URL
+    that opens the file for anyone, for ever."""
+    if app_configs is not None and not any(c.name == "order_messages" for c in app_configs):
+        return []
+    alias = app_settings.ATTACHMENT_STORAGE
+    how = app_settings.ATTACHMENT_SERVE
+    messages: list[checks.CheckMessage] = []
+    if how not in SERVE_MODES:
+        messages.append(
+            checks.Error(
+                f"ORDER_MESSAGES_ATTACHMENT_SERVE is {how!r}, which is not a way to serve files.",
+                hint="One of: " + ", ".join(repr(mode) for mode in SERVE_MODES) + ".",
+                id="order_messages.E004",
+            )
+        )
+    if alias not in storages.backends:
+        messages.append(
+            checks.Error(
+                f"ORDER_MESSAGES_ATTACHMENT_STORAGE is {alias!r}, which is not in STORAGES.",
+                hint="Name a STORAGES alias (configured: "
+                + ", ".join(sorted(storages.backends))
+                + "), or add one for attachments.",
+                id="order_messages.E005",
+            )
+        )
+        return messages
+    try:
+        storage = storages[alias]
+    except Exception as error:  # noqa: BLE001 — a missing package, a bad option
+        messages.append(
+            checks.Error(
+                f"The attachment storage {alias!r} cannot be created: {error}",
+                hint="Fix its entry in STORAGES.",
+                id="order_messages.E005",
+            )
+        )
+        return messages
+    backend = type(storage).__name__
+    if how == "x-sendfile" and not has_local_paths(storage):
+        messages.append(
+            checks.Error(
+                f"ORDER_MESSAGES_ATTACHMENT_SERVE is 'x-sendfile', but the attachment storage "
+                f"{alias!r} ({backend}) keeps no local files for the web server to send.",
+                hint="X-Sendfile needs a storage on the web server's disk, such as "
+                "FileSystemStorage. For S3 and the like use 'redirect'; or 'django'.",
+                id="order_messages.E006",
+            )
+        )
+    if how == "redirect":
+        problem = redirect_problem(storage)
+        if problem:
+            messages.append(
+                checks.Error(
+                    f"ORDER_MESSAGES_ATTACHMENT_SERVE is 'redirect', but the attachment "
+                    f"storage {alias!r} ({backend}) {problem}.",
+                    hint="A redirect needs a storage that makes signed, expiring URLs, such "
+                    "as django-storages' S3Storage with querystring_auth on (its default). "
+                    "For local files use 'django', 'x-accel-redirect' or 'x-sendfile'.",
+                    id="order_messages.E007",
+                )
+            )
+    return messages
+
+
+def has_local_paths(storage) -> bool:
+    try:
+        storage.path(app_settings.ATTACHMENT_FOLDER)
+    except NotImplementedError:
+        return False
+    return True
+
+
+def redirect_problem(storage) -> str:
+    """ "" when the storage's url() makes a signed URL that expires when asked; else what
+    it does instead."""
+    try:
+        accepts = inspect.signature(storage.url).parameters
+    except (TypeError, ValueError):
+        accepts = {}
+    if "expire" not in accepts or "parameters" not in accepts:
+        return "makes no expiring URLs (its url() does not take expire and parameters)"
+    # django-storages: without query-string auth, or through a custom domain without a
+    # CloudFront signer, the URL is a plain one that never expires.
+    if getattr(storage, "querystring_auth", True) is False:
+        return "makes unsigned URLs (querystring_auth is off), which anyone could open"
+    if getattr(storage, "custom_domain", None) and not getattr(storage, "cloudfront_signer", True):
+        return "makes unsigned URLs on its custom_domain (no CloudFront key to sign them)"
+    return ""

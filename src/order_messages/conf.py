@@ -55,8 +55,9 @@ DEFAULTS = {
     # Inbound e-mails accepted per sender address per hour (to reply addresses made for
     # that sender).
     "INBOUND_RATE_LIMIT": 30,
-    # Larger inbound e-mails are refused.
-    "INBOUND_MAX_BYTES": 2_000_000,
+    # Larger inbound e-mails are refused. Room for a reply with a few phone photos: base64
+    # makes attachments 4/3 as large in the mail. Only the text is kept in the database.
+    "INBOUND_MAX_BYTES": 25_000_000,
     # -- live updates (A2) --
     # Redis shared by all server processes, e.g. "redis://127.0.0.1:6379/0"; None: live
     # events stay inside each process (enough for one process).
@@ -104,6 +105,10 @@ DEFAULTS = {
     # Files one message may carry, and the largest size of each, in bytes.
     "ATTACHMENT_MAX_FILES": 5,
     "ATTACHMENT_MAX_BYTES": 10 * 1024 * 1024,
+    # (uploads, seconds): how many files one person may upload in any such span, those
+    # removed again included (each is an image decoded and encoded); a guest's are counted
+    # per order. Over it: Throttled (429 and Retry-After). None: no limit.
+    "ATTACHMENT_UPLOAD_RATE_LIMIT": (40, 3600),
     # The types accepted, as sniffed from the content (never the name or the header).
     # Known: image/jpeg, image/png, image/webp, image/gif and application/pdf; SVG, HTML,
     # scripts and archives are always refused.

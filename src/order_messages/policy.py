@@ -213,7 +213,11 @@ def access_attachment(
 ) -> Attachment:
     """A file this person may open now, or Http404: a posted one to those who may read its
     conversation, an upload not yet posted to the person who uploaded it."""
-    attachment = Attachment.objects.select_related("conversation").filter(pk=attachment_id).first()
+    attachment = (
+        Attachment.objects.select_related("conversation")
+        .filter(pk=attachment_id, discarded_at__isnull=True)
+        .first()
+    )
     if attachment is None:
         raise Http404("No such file.")
     guest_email = (guests or {}).get(attachment.order_number, "")
@@ -225,8 +229,11 @@ def access_attachment(
             raise Http404("No such file.")
         return attachment
     viewer = access_order(user=user, order_number=attachment.order_number, guests=guests)
-    uploader = viewer.user.pk if viewer.user is not None else None
-    if not viewer.may_read(attachment.vendor_key) or attachment.uploaded_by_id != uploader:
+    if viewer.user is None:
+        uploaded_here = attachment.by_guest
+    else:
+        uploaded_here = attachment.uploaded_by_id == viewer.user.pk
+    if not viewer.may_read(attachment.vendor_key) or not uploaded_here:
         raise Http404("No such file.")
     return attachment
 

@@ -25,7 +25,7 @@ from django.utils import timezone
 
 from .conf import app_settings
 from .errors import Throttled
-from .models import Conversation, Message
+from .models import Attachment, Conversation, Message
 from .queries import Actor
 
 
@@ -60,6 +60,25 @@ def limit_posting(*, actor: Actor, order_number: str) -> Iterator[None]:
         if len(latest) >= posts:
             raise Throttled(retry_after=_retry_after(latest[-1], seconds=seconds, now=now))
         yield
+
+
+def check_upload_rate(*, actor: Actor, order_number: str) -> None:
+    """Raise Throttled when the person uploaded ``ATTACHMENT_UPLOAD_RATE_LIMIT`` files
+    lately, those removed again included: each upload is an image decoded and encoded,
+    the costliest thing a person can ask of the server. A guest's are counted per order."""
+    rate = app_settings.ATTACHMENT_UPLOAD_RATE_LIMIT
+    if rate is None:
+        return
+    uploads, seconds = rate
+    now = timezone.now()
+    recent = Attachment.objects.filter(created_at__gt=now - timedelta(seconds=seconds))
+    if actor.user is not None:
+        recent = recent.filter(uploaded_by=actor.user)
+    else:
+        recent = recent.filter(by_guest=True, order_number=order_number)
+    latest = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:uploads])
+    if len(latest) >= uploads:
+        raise Throttled(retry_after=_retry_after(latest[-1], seconds=seconds, now=now))
 
 
 def _retry_after(oldest: datetime, *, seconds: int, now: datetime) -> int:

@@ -55,7 +55,8 @@ def test_back_office_story(conversations, page_for, screenshot, mailoutbox):
     dave = page_for("dave")
     dave.get_by_test_id("messages-icon").click()
     dave_rows = dave.locator(".om-bo-list .om-inbox__row")
-    expect(dave_rows).to_have_count(2)  # Carol's question, and the guest's from the seed
+    # Carol's question, and the seed's: the guest's and the photos of #1007.
+    expect(dave_rows).to_have_count(3)
     expect(dave.locator(".om-bo-list")).not_to_contain_text("Order #1001")
     expect(dave.locator(".om-bo-list")).not_to_contain_text("Order #1002")
     response = dave.goto(dave.url.split("/messages/")[0] + "/messages/orders/1001/bobs-bikes/")

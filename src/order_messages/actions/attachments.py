@@ -19,6 +19,7 @@ from ..conf import app_settings
 from ..errors import AttachmentRefused, AttachmentUnavailable
 from ..models import Attachment, Conversation, Message
 from ..policy import Actor
+from ..ratelimit import check_upload_rate
 
 logger = logging.getLogger(__name__)
 
@@ -26,10 +27,13 @@ logger = logging.getLogger(__name__)
 def _pending(*, order_number: str, vendor_key: str, actor: Actor):
     """The uploads this person made for this conversation that no message carries yet."""
     found = Attachment.objects.filter(
-        order_number=order_number, vendor_key=vendor_key, message__isnull=True
+        order_number=order_number,
+        vendor_key=vendor_key,
+        message__isnull=True,
+        discarded_at__isnull=True,
     )
     if actor.user is None:
-        return found.filter(uploaded_by__isnull=True)
+        return found.filter(by_guest=True)
     return found.filter(uploaded_by=actor.user)
 
 
@@ -39,6 +43,7 @@ def upload_attachment(
     """Check a file, store its clean copy and keep it for the person's next message in
     this conversation. Raises AttachmentRefused (with the file's name and why) or
     ScanUnavailable; nothing is stored then."""
+    check_upload_rate(actor=actor, order_number=order_number)
     waiting = _pending(order_number=order_number, vendor_key=vendor_key, actor=actor).count()
     if waiting >= 2 * app_settings.ATTACHMENT_MAX_FILES:
         raise AttachmentRefused(
@@ -54,6 +59,7 @@ def upload_attachment(
             order_number=order_number,
             vendor_key=vendor_key,
             uploaded_by=actor.user,
+            by_guest=actor.user is None,
             name=clean.name,
             content_type=clean.content_type,
             size=len(clean.content),
@@ -70,15 +76,20 @@ def upload_attachment(
         raise
 
 
+def check_file_count(count: int) -> None:
+    """Refuse more files on one message than ATTACHMENT_MAX_FILES."""
+    limit = app_settings.ATTACHMENT_MAX_FILES
+    if count > limit:
+        raise AttachmentRefused(
+            gettext("A message can carry at most %(limit)d files (this one has %(n)d).")
+            % {"limit": limit, "n": count}
+        )
+
+
 def check_attachment_ids(ids: Iterable[int] | None) -> list[int]:
     """The distinct uploads to post with a message, within ATTACHMENT_MAX_FILES."""
     found = list(dict.fromkeys(int(i) for i in ids or ()))
-    limit = app_settings.ATTACHMENT_MAX_FILES
-    if len(found) > limit:
-        raise AttachmentRefused(
-            gettext("A message can carry at most %(limit)d files (this one has %(n)d).")
-            % {"limit": limit, "n": len(found)}
-        )
+    check_file_count(len(found))
     return found
 
 
@@ -98,14 +109,17 @@ def claim_attachments(
 
 
 def discard_upload(*, attachment: Attachment) -> bool:
-    """Remove an upload that was not posted (the composer's remove button). Posted files
-    stay: they are part of the conversation's record."""
+    """Remove an upload that was not posted (the composer's remove button): its files go,
+    its row stays (unusable) until the sweep. Posted files stay: they are part of the
+    conversation's record."""
     with transaction.atomic():
-        deleted, _ = Attachment.objects.filter(pk=attachment.pk, message__isnull=True).delete()
-        if deleted:
+        discarded = Attachment.objects.filter(
+            pk=attachment.pk, message__isnull=True, discarded_at__isnull=True
+        ).update(discarded_at=timezone.now())
+        if discarded:
             names = (attachment.file, attachment.thumbnail)
             transaction.on_commit(lambda: delete_files(*names))
-    return bool(deleted)
+    return bool(discarded)
 
 
 def delete_abandoned_uploads(*, now=None, limit: int = 500) -> int:

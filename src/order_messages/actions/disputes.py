@@ -69,14 +69,19 @@ def open_dispute(
         if actor.user is not None:
             members.append((actor.user.pk, actor.role))
         add_participants(conversation=conversation, members=members)
-        append_message(
+        opening = append_message(
             conversation=conversation,
             actor=actor,
             body=reason,
             kind=Message.Kind.DISPUTE_OPENED,
             attachments=attachments,
         )
-        queue_webhooks(event_type="dispute.opened", conversation=conversation, dispute=dispute)
+        queue_webhooks(
+            event_type="dispute.opened",
+            conversation=conversation,
+            dispute=dispute,
+            files=opening.files,
+        )
         transaction.on_commit(
             lambda: signals.dispute_opened.send(
                 sender=Dispute, dispute=dispute, conversation=conversation

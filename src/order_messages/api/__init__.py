@@ -9,19 +9,22 @@ Transport only: every read is a query and every write an action, as on the HTML 
 
 from ninja import NinjaAPI
 
-from . import backoffice, conversations, errors, links, me
+from . import attachments, backoffice, conversations, errors, links, me
 from .auth import SessionAuth, TokenAuth
 
 DESCRIPTION = """\
 Order-linked conversations between customers, vendors and the store: read and post
-messages, mark them read, open and close disputes, unread counts.
+messages, mark them read, open and close disputes, unread counts, files on messages.
 
 **Authentication.** A personal token from the *API tokens* page (`/messages/tokens/` in the
 demo), sent as `Authorization: Bearer om_…`; or the site's session cookie, with the CSRF
-token in `X-CSRFToken` for POST requests.
+token in `X-CSRFToken` for POST and DELETE requests.
 
 **Errors** always look like `{"error": {"code": "not_found", "message": "…"}}`; the codes
 are stable, the messages follow `Accept-Language`.
+
+**Files** are uploaded first (multipart/form-data, one per request), then sent by their
+ids in a message's `attachments`.
 
 **Lists** are keyset-paginated: pass a page's `next_cursor` as `after` for the next page.
 """
@@ -36,6 +39,7 @@ api = NinjaAPI(
 errors.install(api)
 links.install([conversations.router, backoffice.router])
 api.add_router("", conversations.router)
+api.add_router("", attachments.router)
 api.add_router("/backoffice", backoffice.router)
 api.add_router("/me", me.router)
 

@@ -8,6 +8,7 @@ from ninja.errors import AuthenticationError
 from ninja.security import HttpBearer
 from ninja.security import SessionAuth as NinjaSessionAuth
 
+from ..guest import guest_orders
 from .tokens import user_for_token
 
 
@@ -42,3 +43,9 @@ class SessionAuth(NinjaSessionAuth):
 
 def uses_session(request) -> bool:
     return not getattr(request, "om_token_auth", False)
+
+
+def guests_of(request) -> dict[str, str]:
+    """The guest orders the caller may open besides their own: those remembered in the
+    session count for the session, not for a token."""
+    return guest_orders(request.session) if uses_session(request) else {}

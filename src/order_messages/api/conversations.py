@@ -13,10 +13,9 @@ from ninja.errors import ValidationError
 
 from .. import actions, queries
 from ..errors import InvalidTransition
-from ..guest import guest_orders
 from ..ratelimit import limit_posting
 from . import present
-from .auth import uses_session
+from .auth import guests_of
 from .idempotency import REPLAYED, fingerprint, run_once
 from .schemas import (
     ConversationPage,
@@ -40,10 +39,8 @@ VendorKey = Annotated[
 
 
 def access_order(request, number: str):
-    """Like the Messages page: a guest order remembered in the session counts for the
-    session, not for a token."""
-    guests = guest_orders(request.session) if uses_session(request) else {}
-    return queries.access_order(user=request.auth, order_number=number, guests=guests)
+    """Like the Messages page, with the guest orders of the caller's session."""
+    return queries.access_order(user=request.auth, order_number=number, guests=guests_of(request))
 
 
 def find_tab(access, vendor_key: str):
@@ -174,6 +171,7 @@ def list_messages(
         401: Error,
         403: Error,
         404: Error,
+        409: Error,
         413: Error,
         422: Error,
         429: Error,
@@ -203,9 +201,13 @@ def post_message(
 ):
     """Post as the customer, the vendor or the store, whichever I am in this
     conversation; the first message starts the conversation. Everyone else in it is
-    notified. Errors: ``empty``, ``too_long`` (422); ``bad_encoding`` (400: NUL characters
-    or a body that is not UTF-8); ``too_large`` (413); ``throttled`` (429, with
-    Retry-After: more than ORDER_MESSAGES_POST_RATE_LIMIT allows)."""
+    notified. Files go with it by their ids in ``attachments``, uploaded first with
+    ``uploadAttachment``; the body may then be empty. Errors: ``empty``, ``too_long``,
+    ``attachment_refused`` (422: more files than ORDER_MESSAGES_ATTACHMENT_MAX_FILES);
+    ``attachment_unavailable`` (409: an upload that is not mine here or was already sent;
+    nothing is posted); ``bad_encoding`` (400: NUL characters or a body that is not
+    UTF-8); ``too_large`` (413); ``throttled`` (429, with Retry-After: more than
+    ORDER_MESSAGES_POST_RATE_LIMIT allows)."""
     access = access_order(request, number)
     sub_order = access.sub_order(vendor_key)
     actor = access.actor_in(sub_order)
@@ -213,7 +215,11 @@ def post_message(
     def post():
         with limit_posting(actor=actor, order_number=access.order.number):
             message = actions.post_message(
-                order=access.order, sub_order=sub_order, actor=actor, body=payload.body
+                order=access.order,
+                sub_order=sub_order,
+                actor=actor,
+                body=payload.body,
+                attachments=payload.attachments,
             )
         return 201, present.message(message, user=request.auth)
 
@@ -261,17 +267,23 @@ def mark_read(request, number: Number, vendor_key: VendorKey):
 )
 def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: VendorKey):
     """The customer or store staff open a dispute; vendors may not (403). The store's staff
-    join the conversation, a system message carries the reason, everyone is notified.
-    Errors: ``reason_required`` (422), ``dispute_open`` when one is open already (409),
-    ``bad_encoding`` (400), ``too_large`` (413), ``throttled`` (429, as for posting, and
-    when the conversation's dispute was opened and closed too often lately)."""
+    join the conversation, a system message carries the reason (and the files given in
+    ``attachments``, as for posting), everyone is notified. Errors: ``reason_required``,
+    ``attachment_refused`` (422), ``dispute_open`` when one is open already and
+    ``attachment_unavailable`` (409), ``bad_encoding`` (400), ``too_large`` (413),
+    ``throttled`` (429, as for posting, and when the conversation's dispute was opened and
+    closed too often lately)."""
     access = access_order(request, number)
     sub_order = access.sub_order(vendor_key)
     queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
     actor = access.actor_in(sub_order)
     with limit_posting(actor=actor, order_number=access.order.number):
         dispute = actions.open_dispute(
-            order=access.order, sub_order=sub_order, actor=actor, reason=payload.reason
+            order=access.order,
+            sub_order=sub_order,
+            actor=actor,
+            reason=payload.reason,
+            attachments=payload.attachments,
         )
     return Status(201, present.dispute(dispute))
 

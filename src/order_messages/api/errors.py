@@ -13,6 +13,7 @@ from django.core.exceptions import (
 )
 from django.db import InterfaceError, OperationalError
 from django.http import Http404
+from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
@@ -47,6 +48,17 @@ class IdempotencyKeyReused(ApiError):
             422,
             "idempotency_key_reused",
             _("This Idempotency-Key was already used for a different request."),
+        )
+
+
+class AttachmentPosted(ApiError):
+    """Removing a file that was sent: it stays, as part of the conversation's record."""
+
+    def __init__(self):
+        super().__init__(
+            409,
+            "attachment_posted",
+            _("This file was sent with a message and stays in the conversation."),
         )
 
 
@@ -109,6 +121,21 @@ def install(api) -> None:
             message = str(exc)
         return respond(request, status, HTTP_CODES.get(status, "error"), message)
 
+    def on_bad_multipart(request, exc):
+        # Django would answer its HTML 400 page; a client of the API gets the error shape.
+        return respond(
+            request,
+            422,
+            "validation_error",
+            gettext("The request is not valid."),
+            [
+                {
+                    "location": ["body"],
+                    "message": gettext("The body is not valid multipart/form-data."),
+                }
+            ],
+        )
+
     def on_not_found(request, exc):
         return respond(request, 404, "not_found", gettext("No such order or conversation."))
 
@@ -152,6 +179,7 @@ def install(api) -> None:
     api.add_exception_handler(ValidationError, on_validation_error)
     api.add_exception_handler(AuthenticationError, on_authentication_error)
     api.add_exception_handler(HttpError, on_http_error)
+    api.add_exception_handler(MultiPartParserError, on_bad_multipart)
     api.add_exception_handler(Http404, on_not_found)
     api.add_exception_handler(PermissionDenied, on_permission_denied)
     api.add_exception_handler(OrderMessagesError, on_order_messages_error)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
-from ..models import Conversation, Dispute, Message, Participant
+from django.urls import reverse
+
+from ..models import Attachment, Conversation, Dispute, Message, Participant
 from ..queries import Scope, Tab, Viewer
+
+# The API's URL namespace (NinjaAPI's urls_namespace), for links to its own operations.
+NAMESPACE = "order_messages_api"
 
 
 def dispute(row: Dispute | None) -> dict | None:
@@ -35,6 +40,7 @@ def conversation(row: Conversation, *, my_role: str, unread: int) -> dict:
         "last_message_at": row.last_message_at,
         "last_message_excerpt": row.last_message_excerpt,
         "open_dispute": dispute(row.open_dispute),
+        "attachment_count": row.attachment_count,
     }
 
 
@@ -78,6 +84,7 @@ def tab(row: Tab, *, access: Viewer) -> dict:
         "last_seq": started.last_seq if started else 0,
         "last_message_at": started.last_message_at if started else None,
         "open_dispute": dispute(started.open_dispute) if started else None,
+        "attachment_count": started.attachment_count if started else 0,
         "items": [
             {"name": i.name, "quantity": i.quantity, "price": i.price, "url": i.url}
             for i in sub_order.items
@@ -85,7 +92,25 @@ def tab(row: Tab, *, access: Viewer) -> dict:
     }
 
 
+def attachment(row: Attachment) -> dict:
+    ids = {"attachment_id": row.pk}
+    thumbnail = None
+    if row.thumbnail:
+        thumbnail = reverse(f"{NAMESPACE}:attachment_thumbnail", kwargs=ids)
+    return {
+        "id": row.pk,
+        "name": row.name,
+        "content_type": row.content_type,
+        "size": row.size,
+        "width": row.width,
+        "height": row.height,
+        "url": reverse(f"{NAMESPACE}:attachment_content", kwargs=ids),
+        "thumbnail_url": thumbnail,
+    }
+
+
 def message(row: Message, *, user) -> dict:
+    """A message with its ``files`` (set by the query or the action that gave it)."""
     return {
         "seq": row.seq,
         "kind": row.kind,
@@ -94,4 +119,5 @@ def message(row: Message, *, user) -> dict:
         "body": row.body,
         "created_at": row.created_at,
         "is_mine": row.author_id is not None and row.author_id == user.pk,
+        "attachments": [attachment(f) for f in row.files],
     }

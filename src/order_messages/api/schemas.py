@@ -4,7 +4,7 @@ so the field list here is the contract."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from ninja import Field, Schema
 
@@ -27,7 +27,11 @@ class ErrorDetail(Schema):
         description=(
             "Stable, for programs: not_authenticated, forbidden, not_found, validation_error, "
             "idempotency_key_reused, empty, too_long, reason_required, dispute_open, "
-            "invalid_transition, bad_encoding, too_large, throttled."
+            "invalid_transition, bad_encoding, too_large, throttled, attachment_refused (a "
+            "file of a type, content or name not accepted, or too many files), "
+            "attachment_unavailable (an upload to send that is not mine, not here, already "
+            "sent or removed), attachment_posted (removing a file that was sent), "
+            "scan_unavailable (the virus scanner cannot be reached), unavailable."
         ),
         examples=["not_found"],
     )
@@ -71,6 +75,7 @@ class ConversationOut(Schema):
     last_message_at: datetime | None
     last_message_excerpt: str
     open_dispute: DisputeOut | None
+    attachment_count: int = Field(description="Files posted in it.")
 
 
 class ConversationPage(Schema):
@@ -124,12 +129,38 @@ class TabOut(Schema):
     last_seq: int
     last_message_at: datetime | None
     open_dispute: DisputeOut | None
+    attachment_count: int = Field(description="Files posted in it; 0 until it is started.")
     items: list[ItemOut] = Field(description="This vendor's items in the order.")
 
 
 class OrderConversations(Schema):
     order: OrderOut
     conversations: list[TabOut]
+
+
+class AttachmentOut(Schema):
+    """A file on a message, or an upload waiting to be sent with one."""
+
+    id: int = Field(description="What ``attachments`` of a message or dispute name.")
+    name: str = Field(
+        description="As the sender named it, its extension changed to match the content."
+    )
+    content_type: str = Field(
+        description="Sniffed from the content, never the sender's: image/jpeg, image/png, "
+        "image/webp or application/pdf (a GIF is kept as PNG).",
+        examples=["image/jpeg"],
+    )
+    size: int = Field(description="Bytes of the stored file (images are re-encoded).")
+    width: int | None = Field(description="Pixels; null for PDFs.")
+    height: int | None = Field(description="Pixels; null for PDFs.")
+    url: str = Field(
+        description="Its content (getAttachmentContent), a path on this API: send the same "
+        "authentication.",
+        examples=["/api/v1/attachments/7/content"],
+    )
+    thumbnail_url: str | None = Field(
+        description="A small WebP of an image (getAttachmentThumbnail); null for PDFs."
+    )
 
 
 class MessageOut(Schema):
@@ -142,6 +173,7 @@ class MessageOut(Schema):
     )
     created_at: datetime
     is_mine: bool
+    attachments: list[AttachmentOut] = Field(description="Its files, oldest first.")
 
 
 class MessagePage(Schema):
@@ -159,12 +191,31 @@ class MessagePage(Schema):
     )
 
 
+# Ids of uploads. The limit is a setting read at request time, so the action checks it,
+# not the schema.
+ATTACHMENTS_IN = (
+    "Ids of my uploads (uploadAttachment) in this conversation to send with it; at most "
+    "ORDER_MESSAGES_ATTACHMENT_MAX_FILES (5 by default), else attachment_refused (422). One "
+    "that is not mine, not uploaded here or already sent: attachment_unavailable (409), "
+    "and nothing is posted."
+)
+
+
+# An id a database row can have; larger ones are refused here rather than by the database.
+AttachmentId = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class MessageIn(Schema):
-    body: str = Field(description="Plain text; at most ORDER_MESSAGES_MAX_MESSAGE_LENGTH.")
+    body: str = Field(
+        description="Plain text; at most ORDER_MESSAGES_MAX_MESSAGE_LENGTH. May be empty when "
+        "the message carries attachments."
+    )
+    attachments: list[AttachmentId] = Field(default_factory=list, description=ATTACHMENTS_IN)
 
 
 class DisputeIn(Schema):
     reason: str = Field(description="Required; at most ORDER_MESSAGES_MAX_REASON_LENGTH.")
+    attachments: list[AttachmentId] = Field(default_factory=list, description=ATTACHMENTS_IN)
 
 
 class ReadOut(Schema):

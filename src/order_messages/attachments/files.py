@@ -9,11 +9,13 @@ declare scripts or embedded files, and only ever served as downloads.
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import re
 import unicodedata
 import warnings
+import zlib
 from dataclasses import dataclass
 
 from django.template.defaultfilters import filesizeformat
@@ -55,7 +57,13 @@ ACTIVE_PDF_NAMES = {
     b"EmbeddedFiles",
     b"RichMedia",
     b"XFA",
+    b"GoToE",
+    b"SubmitForm",
+    b"ImportData",
 }
+# Compressed streams are opened too (object streams hide dictionaries), up to this much.
+PDF_INFLATE_LIMIT = 32 * 1024 * 1024
+PDF_STREAM = re.compile(rb"stream\r?\n")
 PDF_NAME = re.compile(rb"/([A-Za-z0-9#]{2,40})")
 HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
 MARKUP = re.compile(rb"<\s*(!doctype|html|head|body|script|svg|iframe|object|embed|\?xml)", re.I)
@@ -190,8 +198,7 @@ def _clean_pdf(*, name: str, content: bytes) -> CleanFile:
     if MARKUP.search(content[:4096]):
         # A PDF that is also a web page: harmless as a download, but no honest PDF is.
         raise _refuse(name, _("the file is a PDF and a web page at once."))
-    names = {HEX_ESCAPE.sub(lambda m: bytes([int(m[1], 16)]), n) for n in PDF_NAME.findall(content)}
-    if names & ACTIVE_PDF_NAMES:
+    if _pdf_names(content) & ACTIVE_PDF_NAMES:
         raise _refuse(name, _("PDFs with scripts or embedded files are not accepted."))
     return CleanFile(
         name=_named_for(name, "pdf"),
@@ -199,6 +206,26 @@ def _clean_pdf(*, name: str, content: bytes) -> CleanFile:
         content=content,
         extension="pdf",
     )
+
+
+def _pdf_names(content: bytes) -> set[bytes]:
+    """The names a PDF's structure uses, in its plain parts and in its Flate-compressed
+    streams (where object streams keep dictionaries), with #xx escapes undone. At most
+    PDF_INFLATE_LIMIT bytes are inflated in all, so a compression bomb costs nothing."""
+    texts = [content]
+    budget = PDF_INFLATE_LIMIT
+    for match in PDF_STREAM.finditer(content):
+        if budget <= 0:
+            break
+        inflate = zlib.decompressobj()
+        try:
+            text = inflate.decompress(content[match.end() :], budget)
+        except zlib.error:
+            continue  # not Flate (an image, a font): nothing of the structure is in it
+        budget -= len(text)
+        texts.append(text)
+    unescape = functools.partial(HEX_ESCAPE.sub, lambda m: bytes([int(m[1], 16)]))
+    return {unescape(name) for text in texts for name in PDF_NAME.findall(text)}
 
 
 def _open_image(name: str, content: bytes, content_type: str) -> Image.Image:
@@ -242,26 +269,32 @@ def _clean_image(*, name: str, content: bytes, content_type: str) -> CleanFile:
     image = _open_image(name, content, content_type)
     icc_profile = image.info.get("icc_profile")
     try:
-        image = ImageOps.exif_transpose(image)  # the way the camera was held
+        # A new image, turned the way the camera was held; the decoded one is let go.
+        image = ImageOps.exif_transpose(image)
     except Exception:  # noqa: BLE001 — a broken orientation tag: keep the pixels as they are
-        pass
+        image = image.copy()
     label, extension, save_as = KNOWN_TYPES[content_type]
     keeps_alpha = save_as != "JPEG"
+    if image.mode.startswith("I"):  # 16- or 32-bit grey: scale to 8 bits, not clip to white
+        image = image.convert("I").point(lambda value: value / 256).convert("L")
     if image.mode not in ("RGB", "L") and not (keeps_alpha and image.mode in ("RGBA", "LA")):
         has_alpha = "A" in image.mode or "transparency" in image.info
         image = image.convert("RGBA" if keeps_alpha and has_alpha else "RGB")
-    # Pixels only: a new image carries none of the original's metadata.
-    clean = Image.frombytes(image.mode, image.size, image.tobytes())
+        icc_profile = None  # a CMYK or palette profile would misdescribe the new pixels
+    # Pixels only: nothing of the original's metadata (EXIF, XMP, comments, GPS) is kept
+    # with them; encoders write only what they are given, and the colour profile is given.
+    clean = image
+    clean.info = {}
     options = {"icc_profile": icc_profile} if icc_profile else {}
     if save_as == "JPEG":
-        options.update(quality=90, optimize=True)
+        options.update(quality=90)
     elif save_as == "WEBP":
         options.update(quality=90)
     else:
         options.update(optimize=True)
     out = io.BytesIO()
     clean.save(out, save_as, **options)
-    thumbnail, (thumb_width, thumb_height) = _thumbnail(clean)
+    thumbnail, (thumb_width, thumb_height) = _thumbnail(clean, icc_profile=icc_profile)
     stored_type = "image/png" if save_as == "PNG" else content_type
     return CleanFile(
         name=_named_for(name, extension),
@@ -276,10 +309,14 @@ def _clean_image(*, name: str, content: bytes, content_type: str) -> CleanFile:
     )
 
 
-def _thumbnail(image: Image.Image) -> tuple[bytes, tuple[int, int]]:
+def _thumbnail(image: Image.Image, *, icc_profile: bytes | None) -> tuple[bytes, tuple[int, int]]:
     side = app_settings.ATTACHMENT_THUMBNAIL_SIZE
-    small = image.copy()
-    small.thumbnail((side, side), Image.Resampling.LANCZOS)
+    width, height = image.size
+    scale = min(1.0, side / max(width, height))
+    size = (max(1, round(width * scale)), max(1, round(height * scale)))
+    # Resized straight from the clean image (no copy of its 12 million pixels first); the
+    # reducing gap shrinks by whole factors before the fine resampling, as thumbnail() does.
+    small = image.resize(size, Image.Resampling.LANCZOS, reducing_gap=2.0)
     out = io.BytesIO()
-    small.save(out, "WEBP", quality=80)
+    small.save(out, "WEBP", quality=80, **({"icc_profile": icc_profile} if icc_profile else {}))
     return out.getvalue(), small.size

@@ -2,7 +2,9 @@
 
 Every answer is a download-safe one: the stored type (sniffed, never the sender's),
 ``nosniff``, a Content-Security-Policy that lets the file run nothing, and PDFs as
-attachments. How the bytes travel is ORDER_MESSAGES_ATTACHMENT_SERVE: streamed by Django,
+attachments. (Behind nginx's X-Accel-Redirect only the type, Content-Disposition and
+Cache-Control reach the browser; its ``internal`` location adds the others:
+docs/attachments.md.) How the bytes travel is ORDER_MESSAGES_ATTACHMENT_SERVE: streamed by Django,
 handed to nginx (X-Accel-Redirect) or Apache (X-Sendfile), or a redirect to the storage's
 short-lived signed URL.
 """
@@ -42,7 +44,9 @@ def file_response(attachment: Attachment, *, thumbnail: bool = False) -> HttpRes
     inline = content_type.startswith("image/")
     storage = attachment_storage()
     how = app_settings.ATTACHMENT_SERVE
-    if how == "redirect":
+    # Thumbnails are small and shown in the shop's own pages, whose Content-Security-Policy
+    # allows images from the shop only: they are always streamed.
+    if how == "redirect" and not thumbnail:
         disposition = content_disposition_header(not inline, attachment.name)
         url = storage.url(
             name,

@@ -23,7 +23,6 @@ class Attachment(models.Model):
     message = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.CASCADE, related_name="attachments"
     )
-    # None for a guest customer, whose uploads belong to the order's guest.
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -31,6 +30,9 @@ class Attachment(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
+    # Uploaded by the order's guest customer (no account). Said, not inferred from an
+    # empty uploaded_by: a deleted account's uploads must not become the guest's.
+    by_guest = models.BooleanField(default=False)
     name = models.CharField(max_length=200)
     content_type = models.CharField(max_length=100)
     size = models.PositiveBigIntegerField()
@@ -43,6 +45,9 @@ class Attachment(models.Model):
     thumbnail_height = models.PositiveIntegerField(null=True, blank=True)
     sha256 = models.CharField(max_length=64)
     created_at = models.DateTimeField(auto_now_add=True)
+    # Removed by its uploader before it was sent: the files are gone, the row stays until
+    # the sweep, so that uploads removed again still count against the upload rate.
+    discarded_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         indexes = [
@@ -52,6 +57,8 @@ class Attachment(models.Model):
                 condition=Q(message__isnull=True),
                 name="om_attachment_pending",
             ),
+            # The upload rate: a person's latest uploads.
+            models.Index(fields=["uploaded_by", "-created_at"], name="om_attachment_uploader"),
         ]
         ordering = ["pk"]
         verbose_name = _("attachment")

@@ -159,7 +159,8 @@ class InboundMail(models.Model):
     posted = models.ForeignKey(
         Message, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    # The mail as received (cut at ORDER_MESSAGES_INBOUND_MAX_BYTES), for staff to read.
+    # The mail as received, for staff to read: files left out (named, never stored here),
+    # the text cut at 2,000,000 characters (notifications/inbound.py).
     raw = models.TextField(blank=True)
 
     class Meta:

@@ -18,10 +18,12 @@ from django.utils import timezone, translation
 
 from .. import policy
 from ..adapter import Order, get_adapter
+from ..attachments.links import file_link
 from ..conf import app_settings
 from ..guest import make_guest_token
 from ..models import Conversation, Message, Participant
 from ..models.notifications import Audience, Mute, Notification, NotificationSettings
+from ..queries.attachments import with_files
 from .outbox import message_id_domain
 from .tokens import make_reply_address, make_unsubscribe_token
 
@@ -148,6 +150,41 @@ def dispute_events(notification: Notification) -> list[Message]:
     return events
 
 
+@dataclass(frozen=True)
+class MailedFile:
+    """A file as an e-mail lists it: its name, its size and a link for the recipient."""
+
+    name: str
+    size: int
+    url: str
+
+
+def file_url(notification: Notification, attachment_id: int) -> str:
+    return file_link(
+        attachment_id=attachment_id,
+        email=notification.email,
+        user_id=notification.user_id,
+        # The orders address is no one's account: staff open the file signed in, as they
+        # open the conversation from the same e-mail.
+        store=notification.audience == Audience.STORE,
+    )
+
+
+def list_files(pairs: Sequence[tuple[Notification, Message]]) -> None:
+    """Give each message its ``mailed_files``: its files, each with a link made for the
+    recipient of its notification. Files are never attached to an e-mail: a link opens
+    one only for that person, only while they may read the conversation, and expires.
+
+    One query for all the messages of an e-mail, whatever their number; none when their
+    conversations have no files."""
+    messages = [message for _notification, message in pairs]
+    with_files(messages, any_files=any(n.conversation.attachment_count for n, _m in pairs))
+    for notification, message in pairs:
+        message.mailed_files = [
+            MailedFile(f.name, f.size, file_url(notification, f.pk)) for f in message.files
+        ]
+
+
 def may_still_read(notification: Notification, *, order: Order | None = None) -> bool:
     """Whether the recipient may still see the conversation (the policy asks the store,
     or looks at ``order`` when the caller just asked for it): a customer whose order went
@@ -236,6 +273,7 @@ def prepare(notification: Notification) -> Prepared:
         messages = []
         events = dispute_events(notification)
         event = events[0]
+    list_files([(notification, m) for m in messages or events])
     reply_to = ""
     if notification.audience != Audience.STORE:
         reply_to = make_reply_address(
@@ -312,6 +350,7 @@ def prepare_digest(notifications: Sequence[Notification]) -> Prepared:
             conversation = notification.conversation
             sections.append(
                 {
+                    "notification": notification,
                     "conversation": conversation,
                     "messages": messages,
                     "messages_url": messages_link(notification, conversation, None),
@@ -319,6 +358,7 @@ def prepare_digest(notifications: Sequence[Notification]) -> Prepared:
             )
     if not sections:
         return Prepared(None, "already read")
+    list_files([(s["notification"], m) for s in sections for m in s["messages"]])
     adapter = get_adapter()
     with translation.override(language_of(first)):
         context = {

@@ -18,8 +18,10 @@ from django.utils import timezone
 
 from .. import actions, policy
 from ..conf import app_settings
-from ..errors import OrderMessagesError
-from ..models import Conversation, InboundMail
+from ..errors import OrderMessagesError, ScanUnavailable
+from ..models import Attachment, Conversation, InboundMail
+from ..policy import Actor
+from .inbound_files import MailFile, attached_files, kept_raw, refusal_note
 from .replies import reply_text
 from .tokens import ExpiredReplyAddress, InvalidReplyAddress, read_reply_address
 
@@ -29,6 +31,9 @@ Status = InboundMail.Status
 
 # sysexits.h, as MTAs read a pipe's exit code.
 EX_OK, EX_DATAERR, EX_NOUSER, EX_TEMPFAIL = 0, 65, 67, 75
+
+# Characters of a mail kept for staff (its files are left out before).
+RAW_KEPT = 2_000_000
 
 AUTOMATIC_PRECEDENCE = {"bulk", "junk", "list", "auto_reply"}
 DAEMONS = {"mailer-daemon", "postmaster", "noreply", "no-reply"}
@@ -112,7 +117,9 @@ def reply_addresses(message, envelope_recipient: str = "") -> list[str]:
     return found
 
 
-def _record(*, status, reason, parsed=None, raw=b"", sender="", **extra) -> InboundMail:
+def _record(
+    *, status, reason, parsed=None, raw: bytes | str = b"", sender="", **extra
+) -> InboundMail:
     get = (lambda name: str(parsed.get(name, ""))) if parsed is not None else (lambda name: "")
     return InboundMail.objects.create(
         status=status,
@@ -122,7 +129,8 @@ def _record(*, status, reason, parsed=None, raw=b"", sender="", **extra) -> Inbo
         recipient=_clean(extra.pop("recipient", get("To")), 320),
         subject=_clean(get("Subject"), 300),
         message_id=_clean(get("Message-ID").strip(), 255),
-        raw=_clean(raw.decode("utf-8", "replace"), app_settings.INBOUND_MAX_BYTES),
+        # Bytes as received, or text already made fit to keep (``kept_raw``).
+        raw=_clean(kept_raw(raw) if isinstance(raw, bytes) else raw, RAW_KEPT),
         **extra,
     )
 
@@ -131,6 +139,56 @@ def _queue(reason: str, exit_code: int = EX_OK, **fields) -> Outcome:
     inbound = _record(status=Status.UNROUTED, reason=reason, **fields)
     logger.info("Inbound e-mail not routed: %s", reason)
     return Outcome(Status.UNROUTED, reason, inbound, exit_code)
+
+
+def upload_files(
+    *, files: list[MailFile], conversation: Conversation, actor: Actor, retry: bool = True
+) -> tuple[list[Attachment], list[str]]:
+    """Store a reply's files as the sender's uploads for the conversation, as the composer
+    does, under the same rules: those stored, and a sentence for each one refused (its
+    name and why). Past ATTACHMENT_MAX_FILES stored, the rest are refused unread, and so
+    are all after twice as many tries (a mail of a thousand broken images). While the virus
+    scanner cannot be reached, ScanUnavailable is raised (nothing stays uploaded) so the
+    mail server tries again later; with ``retry`` off (a webhook, which cannot), the files
+    are refused and the text posted."""
+    limit = app_settings.ATTACHMENT_MAX_FILES
+    uploads, refused = [], []
+    try:
+        for tried, file in enumerate(files):
+            if len(uploads) >= limit or tried >= 2 * limit:
+                refused.append(f"“{file.name}”: a message can carry at most {limit} files")
+            elif file.content is None:
+                refused.append(f"“{file.name}” is not a file (a forwarded e-mail?)")
+            else:
+                try:
+                    uploads.append(
+                        actions.upload_attachment(
+                            order_number=conversation.order_number,
+                            vendor_key=conversation.vendor_key,
+                            actor=actor,
+                            name=file.name,
+                            content=file.content,
+                        )
+                    )
+                except ScanUnavailable as error:
+                    if retry:
+                        raise
+                    refused.append(f"“{file.name}”: {' '.join(error.messages)}")
+                except OrderMessagesError as error:
+                    refused.append(" ".join(error.messages))
+    except BaseException:
+        discard_uploads(uploads)
+        raise
+    return uploads, refused
+
+
+def discard_uploads(uploads: list[Attachment]) -> None:
+    """Remove the uploads of a reply that was not posted: nothing of it stays behind."""
+    for upload in uploads:
+        try:
+            actions.discard_upload(attachment=upload)
+        except Exception:  # noqa: BLE001 — the sweep of abandoned uploads deletes it later
+            logger.exception("Could not discard upload %s of an inbound e-mail", upload.pk)
 
 
 def check_rate(sender: str) -> None:
@@ -144,18 +202,19 @@ def check_rate(sender: str) -> None:
         raise RateLimited(sender)
 
 
-def receive(raw: bytes, *, envelope_recipient: str = "") -> Outcome:
-    """Handle one inbound e-mail as received (RFC 822 bytes). Raises RateLimited."""
+def receive(raw: bytes, *, envelope_recipient: str = "", retry: bool = True) -> Outcome:
+    """Handle one inbound e-mail as received (RFC 822 bytes). Raises RateLimited, and
+    (with ``retry``) ScanUnavailable while the virus scanner cannot check its files."""
     try:
-        return _receive(raw, envelope_recipient=envelope_recipient)
-    except (RateLimited, DatabaseError):
+        return _receive(raw, envelope_recipient=envelope_recipient, retry=retry)
+    except (RateLimited, DatabaseError, ScanUnavailable):
         raise  # the MTA tries again later
     except Exception:  # noqa: BLE001 — malformed mail must be kept, not crash the pipe
         logger.exception("Inbound e-mail could not be read")
         return _queue("unreadable", EX_DATAERR, raw=raw[: app_settings.INBOUND_MAX_BYTES])
 
 
-def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
+def _receive(raw: bytes, *, envelope_recipient: str, retry: bool) -> Outcome:
     if len(raw) > app_settings.INBOUND_MAX_BYTES:
         return _queue("too large", EX_DATAERR, raw=raw[:4096])
     try:
@@ -165,8 +224,9 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
         shown_sender = _clean(parseaddr(str(parsed.get("From", "")))[1].lower(), 320)
     except Exception:  # noqa: BLE001 — malformed headers are the sender's problem
         return _queue("unreadable", EX_DATAERR, raw=raw)
-    # Kept for staff as the header shows it, even when it cannot be trusted.
-    fields = {"parsed": parsed, "raw": raw, "sender": sender or shown_sender}
+    # Kept for staff as the header shows it, even when it cannot be trusted. The mail
+    # without its files is made once, here: not inside the post's transaction.
+    fields = {"parsed": parsed, "raw": kept_raw(raw), "sender": sender or shown_sender}
 
     automatic = automatic_reason(parsed)
     if automatic:
@@ -215,17 +275,29 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
         return _queue("the sender may no longer write here", **fields)
 
     body = reply_text(parsed)
-    if not body:
+    files = attached_files(parsed)
+    if not body and not files:
         return _queue("nothing but quoted text", **fields)
+    actor = found.viewer.actor_in(found.sub_order)
+    uploads, refused = upload_files(
+        files=files, conversation=conversation, actor=actor, retry=retry
+    )
+    # Refused files do not hold back the text; staff see which and why.
+    note = refusal_note(refused, files=len(files))
+    if not body and not uploads:
+        return _queue(f"no text, and {note}", **fields)
+    posted = None
     try:
         with transaction.atomic():
-            posted = actions.post_message(
+            message = actions.post_message(
                 order=found.viewer.order,
                 sub_order=found.sub_order,
-                actor=found.viewer.actor_in(found.sub_order),
+                actor=actor,
                 body=body,
+                attachments=[upload.pk for upload in uploads],
             )
-            inbound = _record(status=Status.POSTED, reason="", posted=posted, **fields)
+            inbound = _record(status=Status.POSTED, reason=note, posted=message, **fields)
+        posted = message
     except IntegrityError:
         if (
             message_id
@@ -236,13 +308,17 @@ def _receive(raw: bytes, *, envelope_recipient: str) -> Outcome:
         return _queue("could not be posted (conflict); please post it by hand", **fields)
     except OrderMessagesError as error:
         return _queue(f"refused: {' '.join(error.messages)}", **fields)
-    return Outcome(Status.POSTED, "", inbound)
+    finally:
+        if posted is None:
+            discard_uploads(uploads)
+    return Outcome(Status.POSTED, note, inbound)
 
 
 def receive_from_webhook(raw: bytes, *, envelope_recipient: str = "") -> Outcome:
-    """Inbound webhooks cannot ask the provider to retry later: rate-limited mail is kept."""
+    """Inbound webhooks cannot ask the provider to retry later: rate-limited mail is kept,
+    and files the virus scanner cannot check now are refused (the text is posted)."""
     try:
-        return receive(raw, envelope_recipient=envelope_recipient)
+        return receive(raw, envelope_recipient=envelope_recipient, retry=False)
     except RateLimited as limited:
         parsed = email.message_from_bytes(raw, policy=email.policy.default)
         return _queue("rate limited", parsed=parsed, raw=raw, sender=str(limited.args[0]))

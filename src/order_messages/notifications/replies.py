@@ -39,8 +39,8 @@ def reply_text(message: email.message.Message) -> str:
     """The new text of an inbound reply: its text/plain part (else its HTML turned into
     text), with quoted history and signature removed. '' when nothing is left."""
     plain = html = ""
-    for part in _leaf_parts(message):
-        if part.get_content_disposition() == "attachment" or part.get_filename():
+    for part in leaf_parts(message):
+        if is_attachment(part):
             continue
         content_type = part.get_content_type()
         if content_type == "text/plain" and not plain.strip():
@@ -121,7 +121,13 @@ def _is_quoted(line: str) -> bool:
     return line.lstrip().startswith(">")
 
 
-def _leaf_parts(message: email.message.Message) -> Iterator[email.message.Message]:
+def is_attachment(part: email.message.Message) -> bool:
+    """A file sent with the mail, not its text: a part with a file name, or marked as an
+    attachment."""
+    return part.get_content_disposition() == "attachment" or bool(part.get_filename())
+
+
+def leaf_parts(message: email.message.Message) -> Iterator[email.message.Message]:
     # Iterative, so a deeply nested hostile message cannot exhaust the stack; attached
     # messages (message/rfc822) are leaves and never searched for a body.
     stack = [message]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
 from ..models import Attachment, Message
 from ..policy import Actor
+
+# An id a database row can have (ASCII digits, within a 64-bit integer).
+ID = re.compile(r"[1-9][0-9]{0,17}")
 
 
 def with_files(messages: Sequence[Message], *, any_files: bool = True) -> Sequence[Message]:
@@ -25,14 +29,18 @@ def pending_uploads(
     *, order_number: str, vendor_key: str, actor: Actor, ids: Iterable
 ) -> list[Attachment]:
     """Of these uploads, those this person made here that no message carries yet."""
-    wanted = [int(i) for i in ids if str(i).isdigit()]
+    wanted = [int(i) for i in ids if ID.fullmatch(str(i))]
     if not wanted:
         return []
     found = Attachment.objects.filter(
-        pk__in=wanted, order_number=order_number, vendor_key=vendor_key, message__isnull=True
+        pk__in=wanted,
+        order_number=order_number,
+        vendor_key=vendor_key,
+        message__isnull=True,
+        discarded_at__isnull=True,
     )
     if actor.user is None:
-        found = found.filter(uploaded_by__isnull=True)
+        found = found.filter(by_guest=True)
     else:
         found = found.filter(uploaded_by=actor.user)
     return list(found.order_by("pk"))

@@ -7,7 +7,9 @@ from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
+from django.utils.translation import gettext
 from django.views.decorators.http import require_GET, require_POST
 
 from .. import actions, policy
@@ -26,6 +28,11 @@ def describe(attachment: Attachment) -> dict:
         "id": attachment.pk,
         "name": attachment.name,
         "size": attachment.size,
+        "size_label": filesizeformat(attachment.size),
+        "remove_label": gettext("Remove %(name)s") % {"name": attachment.name},
+        "discard_url": reverse(
+            "order_messages:discard_file", kwargs={"attachment_id": attachment.pk}
+        ),
         "content_type": attachment.content_type,
         "url": reverse("order_messages:file", kwargs={"attachment_id": attachment.pk}),
         "thumbnail_url": reverse(
@@ -78,7 +85,7 @@ def upload(request, number, vendor_key):
     sub_order = access.sub_order(vendor_key)
     files = request.FILES.getlist("file")
     if len(files) != 1:
-        return JsonResponse({"error": "Send one file, as the field “file”."}, status=400)
+        return JsonResponse({"error": gettext("Send one file, as the field “file”.")}, status=400)
     uploaded, refused = upload_files(access=access, sub_order=sub_order, files=files)
     if refused is not None:
         return JsonResponse(
@@ -111,7 +118,7 @@ def mailed_file(request, token):
     person it was sent to while they may still read the conversation: an account holder
     signed in (others get 404), a guest by the address the order still names."""
     try:
-        attachment_id, email, user_id = read_file_token(token)
+        link = read_file_token(token)
     except signing.BadSignature as refused:
         expired = isinstance(refused, signing.SignatureExpired)
         return render(
@@ -120,14 +127,16 @@ def mailed_file(request, token):
             {"base_template": app_settings.BASE_TEMPLATE, "expired": expired},
             status=410 if expired else 404,
         )
-    if user_id is None:
+    if link.for_a_guest:
         attachment = policy.access_attachment_by_address(
-            attachment_id=attachment_id, user_id=None, email=email
+            attachment_id=link.attachment_id, user_id=None, email=link.email
         )
     elif not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())
     else:
         attachment = policy.access_attachment(
-            user=request.user, attachment_id=attachment_id, guests=guest_orders(request.session)
+            user=request.user,
+            attachment_id=link.attachment_id,
+            guests=guest_orders(request.session),
         )
     return file_response(attachment)

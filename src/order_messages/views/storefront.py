@@ -3,11 +3,8 @@ customer's inbox, guest links and the badge."""
 
 from __future__ import annotations
 
-import functools
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import Http404
 from django.shortcuts import redirect, render
@@ -16,12 +13,20 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import actions, queries
+from ..actions.attachments import check_file_count
 from ..conf import app_settings
-from ..errors import DisputeAlreadyOpen, OrderMessagesError, Throttled, http_status
+from ..errors import (
+    AttachmentUnavailable,
+    DisputeAlreadyOpen,
+    OrderMessagesError,
+    Throttled,
+    http_status,
+)
 from ..forms import DisputeForm, MessageForm
 from ..guest import guest_orders, read_guest_token, remember_guest_order
 from ..ratelimit import limit_posting
 from . import backoffice
+from .access import login_if_anonymous
 from .attachments import attachment_rules, upload_files
 from .bodies import check_form_post
 
@@ -34,22 +39,6 @@ def _access(request, number):
     return queries.access_order(
         user=request.user, order_number=number, guests=guest_orders(request.session)
     )
-
-
-def _login_if_anonymous(view):
-    """A logged-out customer following a link from an e-mail is asked to log in rather than
-    told the order does not exist. Guests get in through their signed link instead."""
-
-    @functools.wraps(view)
-    def wrapper(request, *args, **kwargs):
-        try:
-            return view(request, *args, **kwargs)
-        except Http404:
-            if request.user.is_authenticated:
-                raise
-            return redirect_to_login(request.get_full_path())
-
-    return wrapper
 
 
 def _thread_url(number, vendor_key):
@@ -73,7 +62,7 @@ def inbox(request):
     )
 
 
-@_login_if_anonymous
+@login_if_anonymous
 @require_GET
 def order(request, number):
     """An order's Messages page opens on its first tab with unread messages."""
@@ -83,7 +72,7 @@ def order(request, number):
     return redirect(_thread_url(number, tab.vendor_key))
 
 
-@_login_if_anonymous
+@login_if_anonymous
 @require_http_methods(["GET", "POST"])
 @check_form_post(files="files")
 def thread(request, number, vendor_key):
@@ -170,19 +159,25 @@ def _attachments(request, access, sub_order):
     composer's script uploaded already (their ids), then those a browser without it sent
     along. Files stored before a refusal stay uploaded and are shown in the form again,
     so nothing has to be chosen twice."""
+    asked = set(request.POST.getlist("attachments"))
+    files = request.FILES.getlist("files")
+    try:
+        check_file_count(len(asked) + len(files))  # before any of them is stored
+    except OrderMessagesError as error:
+        return [], error
     waiting = queries.pending_uploads(
         order_number=access.order.number,
         vendor_key=sub_order.vendor_key,
         actor=access.actor_in(sub_order),
-        ids=request.POST.getlist("attachments"),
+        ids=asked,
     )
-    uploaded, refused = upload_files(
-        access=access, sub_order=sub_order, files=request.FILES.getlist("files")
-    )
+    uploaded, refused = upload_files(access=access, sub_order=sub_order, files=files)
+    if len(waiting) != len(asked) and refused is None:
+        refused = AttachmentUnavailable()  # removed meanwhile, or never this person's
     return waiting + uploaded, refused
 
 
-@_login_if_anonymous
+@login_if_anonymous
 @require_http_methods(["GET", "POST"])
 @check_form_post(files="files")
 def open_dispute(request, number, vendor_key):
@@ -234,7 +229,7 @@ def open_dispute(request, number, vendor_key):
     return response
 
 
-@_login_if_anonymous
+@login_if_anonymous
 @require_http_methods(["GET", "POST"])
 @check_form_post
 def close_dispute(request, number, vendor_key):

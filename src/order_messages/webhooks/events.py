@@ -23,11 +23,35 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def event_data(*, conversation, message=None, dispute=None) -> dict:
+def describe_files(files) -> list[dict]:
+    """What an event says of a message's files: what they are, never their contents or a
+    link (a link would open them for whoever holds the event, past the policy)."""
+    return [
+        {
+            "id": f.pk,
+            "name": f.name,
+            "content_type": f.content_type,
+            "size": f.size,
+            "width": f.width,
+            "height": f.height,
+        }
+        for f in files
+    ]
+
+
+def files_of(message) -> list:
+    # The posting action gives the message its files; a message read back has to ask.
+    files = getattr(message, "files", None)
+    return files if files is not None else list(message.attachments.all())
+
+
+def event_data(*, conversation, message=None, dispute=None, files=None) -> dict:
     """The ``data`` of an event, from the rows in hand (no queries).
 
-    The customer's e-mail address is left out on purpose: the receiver is the host store,
-    which finds the customer by the order number."""
+    ``files``: the attachments of the message (``message.files`` when left out), or for
+    ``dispute.opened`` those that came with the reason. The customer's e-mail address is
+    left out on purpose: the receiver is the host store, which finds the customer by the
+    order number."""
     # The title in the site's language, whatever the language of the request that acted.
     with translation.override(settings.LANGUAGE_CODE):
         title = str(conversation.title)
@@ -48,6 +72,7 @@ def event_data(*, conversation, message=None, dispute=None) -> dict:
             "author_name": message.author_name,
             "body": message.body,
             "created_at": _iso(message.created_at),
+            "attachments": describe_files(files if files is not None else files_of(message)),
         }
     if dispute is not None:
         data["dispute"] = {
@@ -59,4 +84,6 @@ def event_data(*, conversation, message=None, dispute=None) -> dict:
             "closed_by_name": dispute.closed_by_name,
             "closed_at": _iso(dispute.closed_at),
         }
+        if files is not None:
+            data["dispute"]["attachments"] = describe_files(files)
     return data

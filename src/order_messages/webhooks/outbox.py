@@ -11,9 +11,10 @@ from .events import event_data
 
 
 def queue_webhooks(
-    *, event_type: str, conversation, message=None, dispute=None
+    *, event_type: str, conversation, message=None, dispute=None, files=None
 ) -> list[WebhookDelivery]:
-    """Write one WebhookDelivery per active endpoint that wants ``event_type``.
+    """Write one WebhookDelivery per active endpoint that wants ``event_type``. ``files``:
+    the attachments the event tells of (``event_data``).
 
     Runs inside the action's transaction, so a rolled-back change sends nothing. Costs one
     query when no endpoint wants the event, two when some do."""
@@ -25,7 +26,7 @@ def queue_webhooks(
     if not endpoint_ids:
         return []
     now = timezone.now()
-    data = event_data(conversation=conversation, message=message, dispute=dispute)
+    data = event_data(conversation=conversation, message=message, dispute=dispute, files=files)
     rows = []
     for endpoint_id in endpoint_ids:
         # The unique id of this delivery, sent as Webhook-Id on every try: receivers dedupe

@@ -12,12 +12,21 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from demo.store import pictures
 from demo.store.models import Order, OrderItem, Product, Vendor
 from demo.store.webhook_receiver import DESCRIPTION as DEMO_RECEIVER
-from order_messages.actions import mark_read, post_message
+from order_messages.actions import mark_read, post_message, upload_attachment
 from order_messages.adapter import get_adapter
 from order_messages.conf import app_settings
-from order_messages.models import Conversation, Notification, Role, WebhookEndpoint
+from order_messages.models import (
+    Attachment,
+    Conversation,
+    Message,
+    Notification,
+    Participant,
+    Role,
+    WebhookEndpoint,
+)
 from order_messages.queries import Actor
 from order_messages.webhooks.signing import new_secret
 
@@ -58,6 +67,7 @@ ORDERS = [
     ("1004", "alice", 45, "Delivered", [("Gift card €50", 1)]),
     ("1005", "carol", 5, "Processing", [("Camping stove Mini", 1), ("Bike helmet Aero", 1)]),
     ("1006", None, 2, "Processing", [("Sleeping bag −5 °C", 1)]),
+    ("1007", "alice", 20, "Delivered", [("Sleeping bag −5 °C", 1), ("Camping stove Mini", 1)]),
 ]
 
 
@@ -190,3 +200,45 @@ class Command(BaseCommand):
                 body="Hi, I ordered as a guest. Is the sleeping bag warm enough for −5 °C nights?",
             )
             Notification.objects.filter(conversation__order_number="1006").delete()
+        if not Conversation.objects.filter(order_number="1007").exists():
+            self.seed_photos(users)
+
+    def seed_photos(self, users):
+        """#1007: alice shows Dave the broken zip, Dave sends a return label."""
+        order = get_adapter().get_order("1007")
+        bags = order.sub_orders[0]
+        alice = Actor(users["alice"], Role.CUSTOMER, "Alice Archer")
+        dave = Actor(users["dave"], Role.VENDOR, "Dave Dawson")
+        for actor, body, name, content in [
+            (
+                alice,
+                "The zip of one sleeping bag broke on the second night: the slider came off.",
+                "IMG_4127.jpg",
+                pictures.damaged_zip_photo(),
+            ),
+            (
+                dave,
+                "Sorry about that! Please send it back with this label; a new one is on its way.",
+                "return-label-1007.pdf",
+                pictures.return_label(),
+            ),
+        ]:
+            upload = upload_attachment(
+                order_number=order.number,
+                vendor_key=bags.vendor_key,
+                actor=actor,
+                name=name,
+                content=content,
+            )
+            post_message(
+                order=order, sub_order=bags, actor=actor, body=body, attachments=[upload.pk]
+            )
+        conversation = Conversation.objects.get(order_number="1007")
+        mark_read(conversation=conversation, user=users["alice"])
+        Notification.objects.filter(conversation=conversation).delete()
+        # History: written two weeks ago, below the newer conversations in every list.
+        when = timezone.now() - timedelta(days=14)
+        Message.objects.filter(conversation=conversation).update(created_at=when)
+        Conversation.objects.filter(pk=conversation.pk).update(last_message_at=when)
+        Participant.objects.filter(conversation=conversation).update(last_message_at=when)
+        Attachment.objects.filter(conversation=conversation).update(created_at=when)

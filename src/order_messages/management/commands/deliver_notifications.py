@@ -1,5 +1,6 @@
 """The notification worker: delivers due e-mails, then due webhooks, from the outbox until
-stopped. Both go through the one delivery engine (``queue.py``), a channel each."""
+stopped. Both go through the one delivery engine (``queue.py``), a channel each. Every few
+minutes it also deletes the uploads nobody posted (ATTACHMENT_ABANDONED_AFTER)."""
 
 import logging
 import signal
@@ -8,7 +9,7 @@ import time
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
-from ... import queue
+from ... import actions, queue
 from ...notifications.worker import EmailChannel
 from ...webhooks.delivery import WebhookChannel
 
@@ -30,6 +31,35 @@ def webhooks_summary(report):
 
 # (channel, summary line, print the line even when nothing was handled)
 CHANNELS = [(EmailChannel, email_summary, True), (WebhookChannel, webhooks_summary, False)]
+# Seconds between sweeps of abandoned uploads, and the most deleted in one sweep.
+SWEEP_SECONDS = 300
+SWEEP_BATCH = 500
+
+
+def sweep_summary(deleted):
+    return f"abandoned uploads deleted {deleted}"
+
+
+class UploadSweep:
+    """Deletes the uploads nobody posted, at most every SWEEP_SECONDS; after a full batch
+    (more are waiting) at the next round."""
+
+    def __init__(self):
+        self.next_at = float("-inf")
+
+    def run_if_due(self, now: float) -> int:
+        if now < self.next_at:
+            return 0
+        deleted = actions.delete_abandoned_uploads(limit=SWEEP_BATCH)
+        self.next_at = now if deleted == SWEEP_BATCH else now + SWEEP_SECONDS
+        return deleted
+
+    def run_all(self) -> int:
+        deleted, swept = 0, SWEEP_BATCH
+        while swept == SWEEP_BATCH:
+            swept = actions.delete_abandoned_uploads(limit=SWEEP_BATCH)
+            deleted += swept
+        return deleted
 
 
 class Command(BaseCommand):
@@ -39,7 +69,11 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser):
-        parser.add_argument("--once", action="store_true", help="Deliver what is due, then exit.")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Deliver what is due and delete abandoned uploads, then exit.",
+        )
         parser.add_argument(
             "--interval", type=float, default=1.0, help="Seconds between polls when idle."
         )
@@ -53,6 +87,9 @@ class Command(BaseCommand):
                 report = queue.deliver_all(channel)
                 if always or report.handled:
                     self.stdout.write(summary(report))
+            deleted = UploadSweep().run_all()
+            if deleted:
+                self.stdout.write(sweep_summary(deleted))
             return
         stopping = False
 
@@ -63,9 +100,13 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"Delivering notifications (polling every {interval:g}s).")
+        sweep = UploadSweep()
         while not stopping:
             busy = False
             try:
+                deleted = sweep.run_if_due(time.monotonic())
+                if deleted and verbosity:
+                    self.stdout.write(sweep_summary(deleted))
                 for channel, summary, _always in CHANNELS:
                     report = queue.deliver_due(channel(), limit=batch)
                     if report.handled and verbosity:

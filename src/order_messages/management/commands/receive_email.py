@@ -15,6 +15,7 @@ import sys
 from django.core.management.base import BaseCommand
 from django.db import DatabaseError
 
+from ...errors import ScanUnavailable
 from ...notifications.inbound import EX_TEMPFAIL, RateLimited, receive
 
 MESSAGES = {
@@ -41,6 +42,11 @@ class Command(BaseCommand):
             sys.exit(EX_TEMPFAIL)
         except DatabaseError as error:
             self.stderr.write(f"Temporarily unable to store the e-mail: {error}")
+            sys.exit(EX_TEMPFAIL)
+        except ScanUnavailable:
+            self.stderr.write(
+                "The virus scanner cannot check the attachments now; try again later."
+            )
             sys.exit(EX_TEMPFAIL)
         self.stdout.write(f"{outcome.status}{': ' + outcome.reason if outcome.reason else ''}")
         if outcome.exit_code:

@@ -67,8 +67,9 @@ document.addEventListener("htmx:confirm", function (event) {
     // The person's own message is being sent from here: its answer shows it.
     if (conversation.querySelector("form.htmx-request")) return;
     var textarea = conversation.querySelector("textarea");
-    // Keep what the person is typing across the reload.
+    // Keep what the person is typing across the reload, and the files they attached.
     var draft = textarea ? textarea.value : "";
+    var attached = conversation.querySelector("form.om-composer .om-attach__list");
     var focused = textarea && document.activeElement === textarea;
     var thread = document.getElementById("thread");
     var atEnd = !thread || thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
@@ -78,6 +79,8 @@ document.addEventListener("htmx:confirm", function (event) {
       var freshThread = document.getElementById("thread");
       // Someone reading at the end sees the new message; someone scrolled up stays put.
       if (atEnd && freshThread) freshThread.scrollTop = freshThread.scrollHeight;
+      var freshList = document.querySelector("#conversation form.om-composer .om-attach__list");
+      if (attached && freshList && attached.children.length) freshList.replaceWith(attached);
       var fresh = document.querySelector("#conversation textarea");
       if (!fresh) return;
       if (draft && !fresh.value) fresh.value = draft;
@@ -102,3 +105,232 @@ document.addEventListener("htmx:confirm", function (event) {
     reloadConversation();
   });
 })();
+
+// Attachments: a file picked or dropped is uploaded at once and listed with its preview
+// and a remove button; the form then sends the uploads' ids with the message. Without
+// JavaScript the file field is sent with the form instead.
+(function () {
+  function csrfToken(form) {
+    var field = form.querySelector("input[name=csrfmiddlewaretoken]");
+    return field ? field.value : "";
+  }
+
+  function showError(area, text) {
+    var error = area.querySelector(".om-attach__error");
+    error.textContent = text || "";
+    error.hidden = !text;
+  }
+
+  function announce(area, template, name) {
+    area.querySelector(".om-attach__status").textContent = template.replace("{name}", name);
+  }
+
+  function uploading(form) {
+    return form.querySelectorAll(".om-attach__item--uploading").length;
+  }
+
+  function refreshSend(form) {
+    var send = form.querySelector("button[type=submit]");
+    if (send) send.disabled = uploading(form) > 0;
+    form.setAttribute("aria-busy", uploading(form) > 0 ? "true" : "false");
+  }
+
+  function listed(area) {
+    return area.querySelectorAll(".om-attach__item").length;
+  }
+
+  function itemFor(area, name) {
+    var item = document.createElement("li");
+    item.className = "om-attach__item om-attach__item--uploading";
+    var icon = document.createElement("span");
+    icon.className = "om-attach__icon";
+    icon.setAttribute("aria-hidden", "true");
+    icon.textContent = "…";
+    var label = document.createElement("span");
+    label.className = "om-attach__name";
+    label.textContent = name;
+    var size = document.createElement("span");
+    size.className = "om-attach__size";
+    size.textContent = area.dataset.uploadingText;
+    item.append(icon, label, size);
+    area.querySelector(".om-attach__list").append(item);
+    return item;
+  }
+
+  function finish(item, file) {
+    item.classList.remove("om-attach__item--uploading");
+    var hidden = document.createElement("input");
+    hidden.type = "hidden";
+    hidden.name = "attachments";
+    hidden.value = file.id;
+    item.prepend(hidden);
+    var icon = item.querySelector(".om-attach__icon");
+    if (file.thumbnail_url) {
+      var img = document.createElement("img");
+      img.className = "om-attach__preview";
+      img.src = file.thumbnail_url;
+      img.alt = "";
+      img.width = 40;
+      img.height = 40;
+      icon.replaceWith(img);
+    } else {
+      icon.textContent = "PDF";
+    }
+    item.querySelector(".om-attach__name").textContent = file.name;
+    item.querySelector(".om-attach__size").textContent = file.size_label;
+    var remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "om-attach__remove";
+    remove.dataset.discardUrl = file.discard_url;
+    remove.setAttribute("aria-label", file.remove_label);
+    remove.textContent = "×";
+    item.append(remove);
+  }
+
+  function upload(area, file) {
+    if (listed(area) >= Number(area.dataset.maxFiles)) {
+      showError(area, area.dataset.tooManyText);
+      return;
+    }
+    var item = itemFor(area, file.name);
+    var body = new FormData();
+    body.append("file", file);
+    refreshSend(area.closest("form"));
+    fetch(area.dataset.uploadUrl, {
+      method: "POST", body: body, credentials: "same-origin",
+      headers: { "X-CSRFToken": csrfToken(area.closest("form")), "Accept": "application/json" },
+    }).then(function (response) {
+      return response.json().catch(function () { return {}; }).then(function (data) {
+        if (!response.ok) throw new Error(data.error || area.dataset.failedText);
+        finish(item, data);
+        announce(area, area.dataset.attachedText, data.name);
+      });
+    }).catch(function (error) {
+      item.remove();
+      // A network failure says "Failed to fetch"; people are told what to do instead.
+      showError(area, error instanceof TypeError ? area.dataset.failedText : error.message);
+    }).finally(function () {
+      // The list may have moved into a fresh form (a live update): ask the one it is in.
+      var form = item.closest("form") || area.closest("form");
+      if (form) refreshSend(form);
+    });
+  }
+
+  function uploadAll(area, files) {
+    showError(area, "");
+    Array.prototype.forEach.call(files, function (file) { upload(area, file); });
+  }
+
+  function discard(item, form) {
+    var remove = item.querySelector(".om-attach__remove");
+    return fetch(remove.dataset.discardUrl, {
+      method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": csrfToken(form) },
+    }).then(function (response) {
+      if (!response.ok && response.status !== 404) throw new Error(String(response.status));
+    });
+  }
+
+  document.addEventListener("change", function (event) {
+    var input = event.target;
+    if (!input.matches || !input.matches(".om-attach__input")) return;
+    var area = input.closest(".om-attach");
+    uploadAll(area, input.files);
+    input.value = ""; // uploaded already: the form sends their ids, not the files again
+  });
+
+  document.addEventListener("click", function (event) {
+    var remove = event.target.closest && event.target.closest(".om-attach__remove");
+    if (!remove) return;
+    var item = remove.closest(".om-attach__item");
+    var area = remove.closest(".om-attach");
+    var form = remove.closest("form");
+    var list = item.parentNode;
+    var name = item.querySelector(".om-attach__name").textContent;
+    item.hidden = true;
+    showError(area, "");
+    discard(item, form).then(function () {
+      item.remove();
+      announce(area, area.dataset.removedText, name);
+      // Keep the keyboard in the list, or hand it to the picker.
+      var focus = list.querySelector(".om-attach__item:not([hidden]) .om-attach__remove") ||
+        area.querySelector(".om-attach__input");
+      if (focus) focus.focus();
+    }).catch(function () {
+      item.hidden = false; // still attached: the person can try again
+      showError(area, area.dataset.removeFailedText);
+      remove.focus();
+    });
+  });
+
+  // A message is not sent while a file is still on its way (the button, Ctrl+Enter and
+  // htmx alike): the capture phase runs before htmx's own listener.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    var area = form.querySelector && form.querySelector(".om-attach");
+    if (!area || !uploading(form)) return;
+    event.preventDefault();
+    event.stopImmediatePropagation();
+    showError(area, area.dataset.waitText);
+  }, true);
+
+  // A dialog closed without sending (Cancel, Esc) removes what was uploaded in it.
+  document.addEventListener("close", function (event) {
+    var dialog = event.target;
+    if (!dialog.querySelector || dialog.dataset.sending) return;
+    dialog.querySelectorAll(".om-attach__item").forEach(function (item) {
+      if (item.querySelector(".om-attach__remove")) discard(item, dialog.querySelector("form")).catch(function () {});
+      item.remove();
+    });
+  }, true);
+  document.addEventListener("submit", function (event) {
+    var dialog = event.target.closest && event.target.closest("dialog");
+    if (dialog && !event.defaultPrevented) dialog.dataset.sending = "1";
+  });
+
+  // Files dropped beside a form are not opened by the browser (which would leave the
+  // page and the draft); dropped on a form with an attachment area, they are attached.
+  function carriesFiles(event) {
+    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types, "Files") >= 0;
+  }
+  document.addEventListener("dragover", function (event) {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    var form = event.target.closest && event.target.closest("form");
+    var area = form && form.querySelector(".om-attach");
+    if (area) form.classList.add("om-dropping");
+    else event.dataTransfer.dropEffect = "none";
+  });
+  document.addEventListener("dragleave", function (event) {
+    var form = event.target.closest && event.target.closest("form.om-dropping");
+    if (form && !form.contains(event.relatedTarget)) form.classList.remove("om-dropping");
+  });
+  document.addEventListener("drop", function (event) {
+    if (!carriesFiles(event)) return;
+    event.preventDefault();
+    var form = event.target.closest && event.target.closest("form");
+    var area = form && form.querySelector(".om-attach");
+    if (!area) return;
+    form.classList.remove("om-dropping");
+    uploadAll(area, event.dataTransfer.files);
+  });
+})();
+
+// A thumbnail opens the picture in a pop-up (Esc or Close closes it); without JavaScript,
+// or with a modifier key, the link opens the file itself.
+document.addEventListener("click", function (event) {
+  var link = event.target.closest && event.target.closest("a[data-lightbox]");
+  var box = document.getElementById("om-lightbox");
+  if (!link || !box || !box.showModal || event.ctrlKey || event.metaKey || event.shiftKey) return;
+  event.preventDefault();
+  var img = box.querySelector("img");
+  img.src = link.href;
+  img.alt = link.dataset.name;
+  box.querySelector("#om-lightbox-name").textContent = link.dataset.name;
+  box.querySelector(".om-lightbox__size").textContent = link.dataset.size || "";
+  var download = box.querySelector(".om-lightbox__download");
+  download.href = link.href;
+  download.setAttribute("download", link.dataset.name);
+  box.showModal();
+  box.querySelector(".om-lightbox__close").focus();
+  box.addEventListener("close", function () { link.focus(); }, { once: true });
+});

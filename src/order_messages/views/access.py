@@ -1,0 +1,24 @@
+"""What a page does when the person may not see what they asked for."""
+
+from __future__ import annotations
+
+import functools
+
+from django.contrib.auth.views import redirect_to_login
+from django.http import Http404
+
+
+def login_if_anonymous(view):
+    """A logged-out customer following a link from an e-mail is asked to log in rather than
+    told the order does not exist. Guests get in through their signed link instead."""
+
+    @functools.wraps(view)
+    def wrapper(request, *args, **kwargs):
+        try:
+            return view(request, *args, **kwargs)
+        except Http404:
+            if request.user.is_authenticated:
+                raise
+            return redirect_to_login(request.get_full_path())
+
+    return wrapper
