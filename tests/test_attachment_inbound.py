@@ -338,3 +338,34 @@ def test_while_the_virus_scanner_is_down_the_mail_server_tries_again(
     assert outcome.status == "posted"
     assert "IMG_0001.JPG" in outcome.reason and "viruses" in outcome.reason
     assert Attachment.objects.count() == rows
+
+
+def test_a_signatures_logo_is_not_taken_for_a_file(helmet, demo):
+    """Outlook shows the sender's logo in the HTML (cid:image001.png@…) as an inline
+    image: not a file meant for the conversation. A photo attached beside it is."""
+    email = EmailMessage()
+    email["From"] = f"Alice <{ALICE}>"
+    email["To"] = address_for(helmet, demo["alice"])
+    email["Subject"] = "Re: Order #1002: new message"
+    email["Message-ID"] = make_msgid(domain="mail.example")
+    email.set_content("Here is the photo.\n\nAlice\n")
+    email.add_alternative(
+        '<p>Here is the photo.</p><p>Alice<br><img src="cid:image001.png@01DA5C3E.1"></p>',
+        subtype="html",
+    )
+    logo = files.png(width=120, height=40)
+    email.get_payload()[1].add_related(
+        logo,
+        "image",
+        "png",
+        cid="<image001.png@01DA5C3E.1>",
+        filename="image001.png",
+        disposition="inline",
+    )
+    email.add_attachment(files.phone_photo(), "image", "jpeg", filename="IMG_0001.JPG")
+
+    outcome = inbound.receive(email.as_bytes())
+
+    assert outcome.status == "posted", outcome.reason
+    (attachment,) = outcome.inbound.posted.attachments.all()
+    assert attachment.name == "IMG_0001.JPG"

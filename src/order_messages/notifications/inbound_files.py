@@ -18,6 +18,10 @@ _KEEP_HEADERS = email.policy.default.clone(refold_source="none")
 # Four or more lines that look like base64: what the fallback takes for a file's content.
 _ENCODED_RUN = re.compile(r"(?m)(?:^[A-Za-z0-9+/]{16,}={0,2}\r?\n){4,}")
 _PATH = re.compile(r"^.*[/\\]")
+# Images shown in a mail's HTML: <img src="cid:image001.png@01DA…">.
+_CID_REFERENCE = re.compile(r"cid:([^\s\"'<>)]+)", re.I)
+# Inline images up to this size that the HTML shows are taken for a signature's logos.
+SIGNATURE_IMAGE_BYTES = 24 * 1024
 
 
 @dataclass(frozen=True)
@@ -35,12 +39,37 @@ def shown(text: str) -> str:
     return "".join(c if c.isprintable() else "?" for c in text)
 
 
+def _shown_in_html(message: email.message.Message) -> set[str]:
+    """The Content-IDs the mail's HTML shows in its text (``cid:`` references)."""
+    shown = set()
+    for part in leaf_parts(message):
+        if part.get_content_type() != "text/html":
+            continue
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes):
+            text = payload.decode("ascii", "replace")
+            shown.update(ref.lower() for ref in _CID_REFERENCE.findall(text))
+    return shown
+
+
+def _is_signature_image(part: email.message.Message, shown: set[str]) -> bool:
+    """A small image the HTML shows inline: a logo of the sender's signature (Outlook's
+    image001.png), not a file they meant to send. Photos shown inline are far larger."""
+    content_id = str(part.get("Content-ID", "")).strip().strip("<>").lower()
+    if not content_id or content_id not in shown or part.get_content_maintype() != "image":
+        return False
+    payload = part.get_payload(decode=True)
+    return isinstance(payload, bytes) and len(payload) <= SIGNATURE_IMAGE_BYTES
+
+
 def attached_files(message: email.message.Message) -> list[MailFile]:
     """The files of a reply in the order the sender attached them: parts with a file name,
-    or marked as attachments (inline photos from a phone are files too)."""
+    or marked as attachments (inline photos from a phone are files too), but not the
+    small images of a signature."""
     files = []
+    shown = _shown_in_html(message)
     for part in leaf_parts(message):
-        if not is_attachment(part):
+        if not is_attachment(part) or _is_signature_image(part, shown):
             continue
         # Some mail clients send the path the file had on the sender's computer.
         name = _PATH.sub("", str(part.get_filename() or "")).strip() or "attachment"
