@@ -18,7 +18,6 @@ from __future__ import annotations
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
-from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
 from django.db.models import QuerySet
 from django.http import Http404
@@ -213,13 +212,7 @@ def access_attachment(
 ) -> Attachment:
     """A file this person may open now, or Http404: a posted one to those who may read its
     conversation, an upload not yet posted to the person who uploaded it."""
-    attachment = (
-        Attachment.objects.select_related("conversation")
-        .filter(pk=attachment_id, discarded_at__isnull=True)
-        .first()
-    )
-    if attachment is None:
-        raise Http404("No such file.")
+    attachment = _attachment(attachment_id)
     guest_email = (guests or {}).get(attachment.order_number, "")
     if attachment.conversation is not None:
         found = viewer_of_conversation(
@@ -238,23 +231,27 @@ def access_attachment(
     return attachment
 
 
-def access_attachment_by_address(
-    *, attachment_id: int, user_id: int | None, email: str
-) -> Attachment:
-    """A file opened from the link in an e-mail to this address (``attachments.links``),
-    or Http404: the link works while that person may still read the conversation."""
-    attachment = Attachment.objects.select_related("conversation").filter(pk=attachment_id).first()
-    if attachment is None or attachment.conversation is None:
+def access_attachment_by_address(*, attachment_id: int, email: str) -> Attachment:
+    """A posted file opened from the link in an e-mail to a guest's address
+    (``attachments.links``), or Http404: it works while the order still names it."""
+    attachment = _attachment(attachment_id)
+    if attachment.conversation is None:
         raise Http404("No such file.")
-    user = None
-    if user_id is not None:
-        user = get_user_model().objects.filter(pk=user_id).first()
-        if user is None:
-            raise Http404("No such file.")
-    found = viewer_by_address(conversation=attachment.conversation, user=user, email=email)
+    found = viewer_by_address(conversation=attachment.conversation, email=email)
     if found is None:
         raise Http404("No such file.")
     return attachment
+
+
+def _attachment(attachment_id: int) -> Attachment:
+    found = (
+        Attachment.objects.select_related("conversation")
+        .filter(pk=attachment_id, discarded_at__isnull=True)
+        .first()
+    )
+    if found is None:
+        raise Http404("No such file.")
+    return found
 
 
 # -- who takes part ---------------------------------------------------------------------------

@@ -21,6 +21,7 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 
 from .conf import app_settings
@@ -50,15 +51,11 @@ def limit_posting(*, actor: Actor, order_number: str) -> Iterator[None]:
         if connection.vendor == "postgresql":
             with connection.cursor() as cursor:
                 cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(who)])
-        now = timezone.now()
-        written = Message.objects.filter(created_at__gt=now - timedelta(seconds=seconds))
         if actor.user is not None:
-            written = written.filter(author=actor.user)
+            written = Message.objects.filter(author=actor.user)
         else:
-            written = written.filter(author=None, conversation__order_number=order_number)
-        latest = list(written.order_by("-created_at").values_list("created_at", flat=True)[:posts])
-        if len(latest) >= posts:
-            raise Throttled(retry_after=_retry_after(latest[-1], seconds=seconds, now=now))
+            written = Message.objects.filter(author=None, conversation__order_number=order_number)
+        check_window(written, limit=posts, seconds=seconds)
         yield
 
 
@@ -70,14 +67,23 @@ def check_upload_rate(*, actor: Actor, order_number: str) -> None:
     if rate is None:
         return
     uploads, seconds = rate
-    now = timezone.now()
-    recent = Attachment.objects.filter(created_at__gt=now - timedelta(seconds=seconds))
     if actor.user is not None:
-        recent = recent.filter(uploaded_by=actor.user)
+        made = Attachment.objects.filter(uploaded_by=actor.user)
     else:
-        recent = recent.filter(by_guest=True, order_number=order_number)
-    latest = list(recent.order_by("-created_at").values_list("created_at", flat=True)[:uploads])
-    if len(latest) >= uploads:
+        made = Attachment.objects.filter(by_guest=True, order_number=order_number)
+    check_window(made, limit=uploads, seconds=seconds)
+
+
+def check_window(rows: QuerySet, *, limit: int, seconds: int) -> None:
+    """Raise Throttled when ``limit`` of these rows were created in the last ``seconds``;
+    reads at most ``limit`` of them, newest first."""
+    now = timezone.now()
+    latest = list(
+        rows.filter(created_at__gt=now - timedelta(seconds=seconds))
+        .order_by("-created_at")
+        .values_list("created_at", flat=True)[:limit]
+    )
+    if len(latest) >= limit:
         raise Throttled(retry_after=_retry_after(latest[-1], seconds=seconds, now=now))
 
 

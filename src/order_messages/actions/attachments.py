@@ -19,22 +19,10 @@ from ..conf import app_settings
 from ..errors import AttachmentRefused, AttachmentUnavailable
 from ..models import Attachment, Conversation, Message
 from ..policy import Actor
+from ..queries.attachments import pending
 from ..ratelimit import check_upload_rate
 
 logger = logging.getLogger(__name__)
-
-
-def _pending(*, order_number: str, vendor_key: str, actor: Actor):
-    """The uploads this person made for this conversation that no message carries yet."""
-    found = Attachment.objects.filter(
-        order_number=order_number,
-        vendor_key=vendor_key,
-        message__isnull=True,
-        discarded_at__isnull=True,
-    )
-    if actor.user is None:
-        return found.filter(by_guest=True)
-    return found.filter(uploaded_by=actor.user)
 
 
 def upload_attachment(
@@ -44,7 +32,7 @@ def upload_attachment(
     this conversation. Raises AttachmentRefused (with the file's name and why) or
     ScanUnavailable; nothing is stored then."""
     check_upload_rate(actor=actor, order_number=order_number)
-    waiting = _pending(order_number=order_number, vendor_key=vendor_key, actor=actor).count()
+    waiting = pending(order_number=order_number, vendor_key=vendor_key, actor=actor).count()
     if waiting >= 2 * app_settings.ATTACHMENT_MAX_FILES:
         raise AttachmentRefused(
             gettext("Too many files are waiting to be sent. Send or remove some first.")
@@ -100,7 +88,7 @@ def claim_attachments(
     raising AttachmentUnavailable, none (the transaction then writes no message)."""
     if not ids:
         return []
-    claimed = _pending(
+    claimed = pending(
         order_number=conversation.order_number, vendor_key=conversation.vendor_key, actor=actor
     ).filter(pk__in=ids)
     if claimed.update(message=message, conversation=conversation) != len(ids):

@@ -6,6 +6,8 @@ import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 
+from django.db.models import QuerySet
+
 from ..models import Attachment, Message
 from ..policy import Actor
 
@@ -25,6 +27,20 @@ def with_files(messages: Sequence[Message], *, any_files: bool = True) -> Sequen
     return messages
 
 
+def pending(*, order_number: str, vendor_key: str, actor: Actor) -> QuerySet[Attachment]:
+    """The uploads this person made for this conversation that no message carries yet:
+    an account's own, or for a guest, the order's guest's."""
+    found = Attachment.objects.filter(
+        order_number=order_number,
+        vendor_key=vendor_key,
+        message__isnull=True,
+        discarded_at__isnull=True,
+    )
+    if actor.user is None:
+        return found.filter(by_guest=True)
+    return found.filter(uploaded_by=actor.user)
+
+
 def pending_uploads(
     *, order_number: str, vendor_key: str, actor: Actor, ids: Iterable
 ) -> list[Attachment]:
@@ -32,15 +48,5 @@ def pending_uploads(
     wanted = [int(i) for i in ids if ID.fullmatch(str(i))]
     if not wanted:
         return []
-    found = Attachment.objects.filter(
-        pk__in=wanted,
-        order_number=order_number,
-        vendor_key=vendor_key,
-        message__isnull=True,
-        discarded_at__isnull=True,
-    )
-    if actor.user is None:
-        found = found.filter(by_guest=True)
-    else:
-        found = found.filter(uploaded_by=actor.user)
-    return list(found.order_by("pk"))
+    found = pending(order_number=order_number, vendor_key=vendor_key, actor=actor)
+    return list(found.filter(pk__in=wanted).order_by("pk"))

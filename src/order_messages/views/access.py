@@ -5,7 +5,11 @@ from __future__ import annotations
 import functools
 
 from django.contrib.auth.views import redirect_to_login
+from django.core import signing
 from django.http import Http404
+from django.shortcuts import render
+
+from ..conf import app_settings
 
 
 def login_if_anonymous(view):
@@ -22,3 +26,15 @@ def login_if_anonymous(view):
             return redirect_to_login(request.get_full_path())
 
     return wrapper
+
+
+def link_refused(request, refused: Exception, *, template: str):
+    """The page for a signed link from an e-mail that does not open: expired (410, it says
+    so) or not ours (404)."""
+    expired = isinstance(refused, signing.SignatureExpired)
+    return render(
+        request,
+        template,
+        {"base_template": app_settings.BASE_TEMPLATE, "expired": expired},
+        status=410 if expired else 404,
+    )

@@ -6,7 +6,6 @@ from __future__ import annotations
 from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import JsonResponse
-from django.shortcuts import render
 from django.template.defaultfilters import filesizeformat
 from django.urls import reverse
 from django.utils.translation import gettext
@@ -20,6 +19,7 @@ from ..conf import app_settings
 from ..errors import OrderMessagesError, http_status
 from ..guest import guest_orders
 from ..models import Attachment
+from .access import link_refused
 
 
 def describe(attachment: Attachment) -> dict:
@@ -120,16 +120,10 @@ def mailed_file(request, token):
     try:
         link = read_file_token(token)
     except signing.BadSignature as refused:
-        expired = isinstance(refused, signing.SignatureExpired)
-        return render(
-            request,
-            "order_messages/file_link_invalid.html",
-            {"base_template": app_settings.BASE_TEMPLATE, "expired": expired},
-            status=410 if expired else 404,
-        )
+        return link_refused(request, refused, template="order_messages/file_link_invalid.html")
     if link.for_a_guest:
         attachment = policy.access_attachment_by_address(
-            attachment_id=link.attachment_id, user_id=None, email=link.email
+            attachment_id=link.attachment_id, email=link.email
         )
     elif not request.user.is_authenticated:
         return redirect_to_login(request.get_full_path())

@@ -26,7 +26,7 @@ from ..forms import DisputeForm, MessageForm
 from ..guest import guest_orders, read_guest_token, remember_guest_order
 from ..ratelimit import limit_posting
 from . import backoffice
-from .access import login_if_anonymous
+from .access import link_refused, login_if_anonymous
 from .attachments import attachment_rules, upload_files
 from .bodies import check_form_post
 
@@ -275,13 +275,7 @@ def guest(request, token):
         # The link is for the address it was sent to, while the order still names it.
         queries.access_order(user=None, order_number=number, guests={number: email})
     except (signing.BadSignature, Http404) as refused:
-        expired = isinstance(refused, signing.SignatureExpired)
-        return render(
-            request,
-            "order_messages/guest_link_invalid.html",
-            {"base_template": app_settings.BASE_TEMPLATE, "expired": expired},
-            status=410 if expired else 404,
-        )
+        return link_refused(request, refused, template="order_messages/guest_link_invalid.html")
     if guest_orders(request.session).get(number) != email:
         # New access under a new session key, so a session id planted before the link was
         # followed (session fixation) does not get the order too.
