@@ -324,3 +324,13 @@ def test_odd_attachment_ids_are_refused_clearly(client_for, bad):
     )
     assert response.status_code == 409
     assert "no longer available" in response.content.decode()
+
+
+def test_a_vendor_who_left_no_longer_opens_its_files(client_for, posted_photo, demo):
+    """Dave leaves Dave's Outdoor: the photo in its conversation is 404 for him from then."""
+    from demo.store.models import Vendor
+
+    url = f"/messages/files/{posted_photo.pk}/"
+    assert client_for("dave").get(url).status_code == 200
+    Vendor.objects.get(slug="daves-outdoor").staff.remove(demo["dave"])
+    assert client_for("dave").get(url).status_code == 404
