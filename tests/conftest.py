@@ -159,12 +159,12 @@ def post(access_as):
 
 @pytest.fixture
 def dispute(access_as):
-    """``dispute.open("alice", "1002", "bobs-bikes", "Broken")`` and
+    """``dispute.open("alice", "1002", "bobs-bikes", "Broken", reason_code="damaged")`` and
     ``dispute.close("admin", "1002", "bobs-bikes")``."""
 
     class Disputes:
         @staticmethod
-        def open(username, number, vendor_key, reason="It arrived broken."):
+        def open(username, number, vendor_key, reason="It arrived broken.", **choices):
             access = access_as(username, number)
             sub_order = access.sub_order(vendor_key)
             return actions.open_dispute(
@@ -172,15 +172,22 @@ def dispute(access_as):
                 sub_order=sub_order,
                 actor=access.actor_in(sub_order),
                 reason=reason,
+                **choices,
             )
 
         @staticmethod
-        def close(username, number, vendor_key):
+        def close(username, number, vendor_key, outcome=None, note=""):
+            """Store staff resolve it (as "rejected" unless told); a customer withdraws."""
             access = access_as(username, number)
             sub_order = access.sub_order(vendor_key)
+            actor = access.actor_in(sub_order)
+            if outcome is None and actor.role == "staff":
+                outcome = "rejected"
             return actions.close_dispute(
                 conversation=conversation_of(number, vendor_key),
-                actor=access.actor_in(sub_order),
+                actor=actor,
+                outcome=outcome,
+                note=note,
             )
 
     return Disputes

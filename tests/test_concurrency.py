@@ -206,7 +206,12 @@ def try_close_dispute(*, access, vendor_key, body, tally):
         tally.refused["close_dispute: no conversation yet"] += 1
         return
     try:
-        dispute = actions.close_dispute(conversation=conversation, actor=access.actor_in(sub_order))
+        actor = access.actor_in(sub_order)
+        dispute = actions.close_dispute(
+            conversation=conversation,
+            actor=actor,
+            outcome="refunded" if actor.role == "staff" else None,
+        )
     except InvalidTransition:
         tally.refused["close_dispute: invalid transition"] += 1
         return

@@ -107,6 +107,19 @@ class StoreAdapter:
     def get_order_url(self, order: Order) -> str:
         return order.url
 
+    # -- figures ------------------------------------------------------------------------
+    def count_orders(self, *, since) -> dict[str, int] | None:
+        """Orders placed since ``since`` per vendor key (``STORE`` for the store's own
+        items), for "disputes per 100 orders" on the dashboard. None: not known (the
+        figure is not shown)."""
+        return None
+
+    # -- hooks --------------------------------------------------------------------------
+    def dispute_resolved(self, *, dispute, conversation) -> None:
+        """Called once a dispute is resolved and committed: act on ``dispute.outcome``
+        (e.g. issue the refund for ``"refunded"``). An error here is logged, never undoes
+        the resolution; queue long work rather than doing it in the request."""
+
 
 @functools.cache
 def _adapter_for(path: str) -> StoreAdapter:

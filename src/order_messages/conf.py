@@ -5,6 +5,7 @@ so that ``override_settings`` in tests and late configuration both work.
 """
 
 from django.conf import settings
+from django.utils.translation import gettext_lazy as _
 
 DEFAULTS = {
     # Dotted path of the host store's StoreAdapter subclass.
@@ -101,6 +102,30 @@ DEFAULTS = {
     # after the last dispute e-mail went out, and joins the recipient's unsent one, which
     # then lists every event. 0: each event is e-mailed at once unless one is still unsent.
     "DISPUTE_EMAIL_FOLD_SECONDS": 300,
+    # What went wrong, as the customer chooses it when opening a dispute: (key, label)
+    # pairs. Keys are stored with the dispute and sent in the API and webhooks; a key the
+    # store later removes is still shown (as the key) on the disputes that have it.
+    "DISPUTE_REASONS": (
+        ("not_received", _("Not received")),
+        ("damaged", _("Damaged")),
+        ("not_as_described", _("Not as described")),
+        ("wrong_item", _("Wrong item")),
+        ("missing_parts", _("Missing parts")),
+        ("other", _("Other")),
+    ),
+    # Hours the seller has for a first answer to a dispute; None: no deadline (and no
+    # escalation).
+    "DISPUTE_RESPONSE_HOURS": 48,
+    # Count those hours in business hours only: {"days": (0, 1, 2, 3, 4) (Monday is 0),
+    # "start": "09:00", "end": "17:00", "holidays": ("2026-12-25", ...)} in
+    # DISPUTE_TIME_ZONE. None: around the clock.
+    "DISPUTE_BUSINESS_HOURS": None,
+    # The store's time zone for business hours and for deadlines in e-mails; None: TIME_ZONE.
+    "DISPUTE_TIME_ZONE": None,
+    # The seller is reminded this many hours before the deadline (wall-clock hours).
+    "DISPUTE_REMINDER_HOURS": 12,
+    # Seconds between the worker's looks at dispute deadlines and at the response figures.
+    "DISPUTE_CLOCK_SECONDS": 60,
     # -- attachments --
     # Files one message may carry, and the largest size of each, in bytes.
     "ATTACHMENT_MAX_FILES": 5,

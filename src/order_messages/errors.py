@@ -64,6 +64,18 @@ class InvalidTransition(OrderMessagesError):
     default_code = "invalid_transition"
 
 
+class InvalidChoice(OrderMessagesError):
+    """A value that is not one of those offered (a dispute's reason, an outcome)."""
+
+    default_message = _("Please choose one of the options offered.")
+    default_code = "invalid_choice"
+
+
+class OutcomeRequired(OrderMessagesError):
+    default_message = _("Please choose the outcome of the dispute.")
+    default_code = "outcome_required"
+
+
 class AttachmentRefused(OrderMessagesError):
     """A file that is not accepted: its type, its content, its name or how many there are.
     The message says which file and why."""

@@ -114,6 +114,10 @@ class Viewer:
         """Customers and store staff open and close disputes; vendors do not (S7, S8, B2)."""
         return self.role_in(sub_order) in (Role.CUSTOMER, Role.STAFF)
 
+    def may_resolve_disputes(self, sub_order: SubOrder) -> bool:
+        """Store staff resolve a dispute with an outcome; a customer can only withdraw."""
+        return self.role_in(sub_order) == Role.STAFF
+
 
 def viewer_of_order(*, order: Order, user=None, guest_email: str = "") -> Viewer | None:
     """What this person may do with the order, or None when they may see nothing of it.
@@ -280,6 +284,13 @@ class Members:
         if self.customer_id is not None:
             found[self.customer_id] = Role.CUSTOMER
         return found
+
+
+def seller_role(vendor_key: str) -> str:
+    """The role of those who answer for a conversation's seller: the vendor's staff, or
+    the store's staff in the store's own conversation. Their replies stop a dispute's
+    clock and end a customer's wait."""
+    return Role.STAFF if vendor_key == STORE else Role.VENDOR
 
 
 def answerers(vendor_key: str) -> tuple[list, str]:

@@ -6,7 +6,12 @@ from .bulk import mark_conversations
 from .conversations import update_order_access, update_vendor_access
 from .dashboard import mark_dashboard_seen
 from .delivery import mark_inbound_mail_handled, resend_notifications, resend_webhook_deliveries
-from .disputes import close_dispute, open_dispute
+from .disputes import (
+    close_dispute,
+    escalate_overdue_disputes,
+    open_dispute,
+    remind_sellers,
+)
 from .messages import mark_read, mark_unread, post_message
 from .notifications import mute_conversation, save_email_preferences, unmute_conversation
 from .tokens import create_token, revoke_token
@@ -15,6 +20,8 @@ __all__ = [
     "close_dispute",
     "create_token",
     "delete_abandoned_uploads",
+    "escalate_overdue_disputes",
+    "remind_sellers",
     "discard_upload",
     "mark_conversations",
     "mark_dashboard_seen",

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.db.models import (
@@ -9,16 +10,26 @@ from django.db.models import (
     PositiveBigIntegerField,
     PositiveIntegerField,
     Subquery,
+    Value,
     When,
 )
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext
 
-from .. import live, signals
+from .. import live, policy, signals
 from ..adapter import Order, SubOrder, get_adapter
 from ..conf import app_settings
 from ..errors import EmptyMessage, MessageTooLong, UnreadableText
-from ..models import Attachment, Conversation, Message, Participant, UnreadCounter
+from ..models import (
+    Attachment,
+    Conversation,
+    Dispute,
+    Message,
+    Participant,
+    Role,
+    UnreadCounter,
+)
 from ..notifications.outbox import queue_notifications
 from ..queries import Actor
 from ..webhooks import queue_webhooks
@@ -36,8 +47,10 @@ EXCERPT_LENGTH = 200
 LIVE_EVENT = {
     Message.Kind.MESSAGE: "message.posted",
     Message.Kind.DISPUTE_OPENED: "dispute.opened",
+    Message.Kind.DISPUTE_ESCALATED: "dispute.escalated",
     Message.Kind.DISPUTE_CLOSED: "dispute.closed",
 }
+DAY = timedelta(days=1)
 
 
 def check_text(text: str) -> None:
@@ -111,6 +124,7 @@ def append_message(
     join: bool = False,
     order: Order | None = None,
     attachments: Sequence[int] = (),
+    dispute: Dispute | None = None,
 ) -> Message:
     """Write a message with the next sequence number and bump everyone's counters. With
     ``join``, an author who is not yet a participant becomes one. Who is told is decided
@@ -120,20 +134,38 @@ def append_message(
     conversation's open e-mail batches, then the unread counters by user id. ``mark_read``
     takes a subset in the same order, so concurrent posts and reads cannot deadlock. The
     message's uploads (``attachments``) are claimed after the conversation row, all or
-    none: a missing one rolls the message back.
+    none: a missing one rolls the message back. ``dispute``: the dispute a dispute event
+    is about.
     """
     now = timezone.now()
     excerpt = " ".join(body.split())[:EXCERPT_LENGTH]
+    from_customer = kind == Message.Kind.MESSAGE and actor.role == Role.CUSTOMER
+    waiting = {}
+    if from_customer:
+        # The customer waits from their first message the seller has not answered.
+        waiting = {
+            "awaiting_since": Coalesce(F("awaiting_since"), Value(now)),
+            "awaiting_count": F("awaiting_count") + 1,
+        }
     # The UPDATE takes the row lock, so the sequence read back is ours and gapless.
     Conversation.objects.filter(pk=conversation.pk).update(
         last_seq=F("last_seq") + 1,
         last_message_at=now,
         last_message_excerpt=excerpt,
         attachment_count=F("attachment_count") + len(attachments),
+        **waiting,
     )
-    seq = Conversation.objects.values_list("last_seq", flat=True).get(pk=conversation.pk)
+    seq, awaiting_since, awaiting_count, open_dispute_id = Conversation.objects.values_list(
+        "last_seq", "awaiting_since", "awaiting_count", "open_dispute_id"
+    ).get(pk=conversation.pk)
     conversation.last_seq, conversation.last_message_at = seq, now
     conversation.last_message_excerpt = excerpt
+    conversation.awaiting_since, conversation.awaiting_count = awaiting_since, awaiting_count
+    response = {}
+    if kind == Message.Kind.MESSAGE and actor.role == policy.seller_role(conversation.vendor_key):
+        response = answer_waiting(
+            conversation=conversation, now=now, open_dispute_id=open_dispute_id
+        )
     message = Message.objects.create(
         conversation=conversation,
         seq=seq,
@@ -142,6 +174,8 @@ def append_message(
         author_role=actor.role,
         author_name=actor.name,
         body=body,
+        dispute=dispute,
+        **response,
     )
     message.files = claim_attachments(
         message=message, conversation=conversation, actor=actor, ids=attachments
@@ -223,6 +257,36 @@ def append_message(
         )
     )
     return message
+
+
+def answer_waiting(*, conversation: Conversation, now: datetime, open_dispute_id) -> dict:
+    """The seller answers: the customer no longer waits, and an open dispute's clock
+    stops. Returns the response figures the reply carries (rolled up by metrics.py)."""
+    if open_dispute_id is not None:
+        Dispute.objects.filter(pk=open_dispute_id, responded_at__isnull=True).update(
+            responded_at=now
+        )
+    since, count = conversation.awaiting_since, conversation.awaiting_count
+    if since is None:
+        return {}
+    Conversation.objects.filter(pk=conversation.pk).update(awaiting_since=None, awaiting_count=0)
+    conversation.awaiting_since, conversation.awaiting_count = None, 0
+    waited = now - since
+    within_day = count
+    if waited > DAY:
+        # Every waiting message is the customer's since ``since``; those of the last day
+        # were answered in time.
+        within_day = Message.objects.filter(
+            conversation=conversation,
+            kind=Message.Kind.MESSAGE,
+            author_role=Role.CUSTOMER,
+            created_at__gte=now - DAY,
+        ).count()
+    return {
+        "response_seconds": max(0, int(waited.total_seconds())),
+        "answered": count,
+        "answered_within_day": min(within_day, count),
+    }
 
 
 def mark_read(*, conversation: Conversation, user, up_to_seq: int | None = None) -> int:

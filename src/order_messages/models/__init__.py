@@ -7,8 +7,11 @@ from .conversations import (
     Dispute,
     Message,
     Participant,
+    ResponseDay,
     Role,
+    SavedReply,
     UnreadCounter,
+    Watermark,
 )
 from .integrations import ApiToken, IdempotentRequest, WebhookDelivery, WebhookEndpoint
 from .notifications import InboundMail, Mute, Notification, NotificationSettings
@@ -28,6 +31,9 @@ __all__ = [
     "Notification",
     "NotificationSettings",
     "Participant",
+    "ResponseDay",
     "Role",
+    "SavedReply",
     "UnreadCounter",
+    "Watermark",
 ]

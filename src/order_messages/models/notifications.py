@@ -31,7 +31,13 @@ class Notification(models.Model):
         SKIPPED = "skipped", _("Not needed")
         FAILED = "failed", _("Failed")
 
-    Kind = Message.Kind
+    class Kind(models.TextChoices):
+        MESSAGE = "message", _("Message")
+        DISPUTE_OPENED = "dispute_opened", _("Dispute opened")
+        DISPUTE_ESCALATED = "dispute_escalated", _("Dispute escalated")
+        DISPUTE_CLOSED = "dispute_closed", _("Dispute resolved")
+        # To the seller, before their deadline runs out; tells of no message.
+        DISPUTE_REMINDER = "dispute_reminder", _("Dispute reminder")
 
     conversation = models.ForeignKey(
         Conversation, on_delete=models.CASCADE, related_name="notifications"
@@ -43,7 +49,7 @@ class Notification(models.Model):
     email = models.EmailField()
     name = models.CharField(max_length=200, blank=True)
     audience = models.CharField(max_length=16, choices=Audience.choices)
-    kind = models.CharField(max_length=16, choices=Message.Kind.choices)
+    kind = models.CharField(max_length=32, choices=Kind.choices)
     # The messages it tells of: seq first_seq..last_seq of the conversation.
     first_seq = models.PositiveBigIntegerField()
     last_seq = models.PositiveBigIntegerField()

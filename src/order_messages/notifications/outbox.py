@@ -225,3 +225,37 @@ def queue_notifications(*, message: Message, conversation: Conversation) -> None
         else:
             rows.append(_row(recipient, message, conversation, due_at=now + delay))
     Notification.objects.bulk_create(rows)
+
+
+def queue_dispute_reminders(*, dispute, conversation: Conversation, now: datetime) -> None:
+    """E-mail those who answer for the seller that the dispute's deadline is near. It
+    tells of no new message: it points at the conversation as it stands."""
+    staff, role = policy.answerers(conversation.vendor_key)
+    adapter = get_adapter()
+    found = {}
+    for user in staff:
+        if user.is_active and user.email:
+            found.setdefault(
+                user.email.lower(),
+                Recipient(
+                    user.email, adapter.get_display_name(user), AUDIENCE_OF_ROLE[role], user.pk
+                ),
+            )
+    seq = conversation.last_seq
+    Notification.objects.bulk_create(
+        [
+            Notification(
+                conversation=conversation,
+                user_id=r.user_id,
+                email=r.email,
+                name=r.name[:200],
+                audience=r.audience,
+                kind=Notification.Kind.DISPUTE_REMINDER,
+                first_seq=seq,
+                last_seq=seq,
+                due_at=now,
+                message_id=new_message_id(),
+            )
+            for r in found.values()
+        ]
+    )

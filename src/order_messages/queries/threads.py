@@ -103,6 +103,7 @@ def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | 
         rows = list(
             Message.objects.filter(conversation=conversation)
             .filter(Q(seq__gte=start) | Q(seq=1))
+            .select_related("dispute")
             .order_by("seq")
         )
     with_files(rows, any_files=conversation.attachment_count > 0)

@@ -7,6 +7,7 @@ from django.utils.html import Urlizer, escape, strip_tags
 from django.utils.safestring import mark_safe
 
 from ..conf import app_settings
+from ..disputes import format_deadline
 from ..queries import unread_total
 
 register = template.Library()
@@ -78,3 +79,10 @@ def message_text(value, autoescape=True):
     line breaks kept."""
     linked = mark_safe(urlize_faithfully(str(value), nofollow=True, autoescape=True))
     return linebreaksbr(linked, autoescape=autoescape)
+
+
+@register.filter
+def deadline(value):
+    """A dispute's deadline in the store's time zone: ``{{ dispute.respond_by|deadline }}``
+    gives "Tue 14:00" (see ``disputes.format_deadline``)."""
+    return format_deadline(value) if value else ""

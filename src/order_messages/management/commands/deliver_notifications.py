@@ -1,6 +1,9 @@
 """The notification worker: delivers due e-mails, then due webhooks, from the outbox until
 stopped. Both go through the one delivery engine (``queue.py``), a channel each. Every few
-minutes it also deletes the uploads nobody posted (ATTACHMENT_ABANDONED_AFTER)."""
+minutes it also deletes the uploads nobody posted (ATTACHMENT_ABANDONED_AFTER); every
+DISPUTE_CLOCK_SECONDS it reminds sellers of near dispute deadlines and escalates the
+disputes whose deadline passed. Several workers may run: each dispute is escalated and
+reminded of once."""
 
 import logging
 import signal
@@ -10,6 +13,8 @@ from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from ... import actions, queue
+from ...actions.disputes import CLOCK_BATCH
+from ...conf import app_settings
 from ...notifications.worker import EmailChannel
 from ...webhooks.delivery import WebhookChannel
 
@@ -62,6 +67,29 @@ class UploadSweep:
         return deleted
 
 
+def clock_summary(reminded, escalated):
+    return f"dispute reminders {reminded}, disputes escalated {escalated}"
+
+
+class DisputeClock:
+    """Reminds and escalates at most every DISPUTE_CLOCK_SECONDS; after a full batch (more
+    are due) at the next round."""
+
+    def __init__(self):
+        self.next_at = float("-inf")
+
+    def run_if_due(self, now: float) -> tuple[int, int]:
+        if now < self.next_at:
+            return 0, 0
+        done = self.run_once()
+        full = max(done) >= CLOCK_BATCH
+        self.next_at = now if full else now + app_settings.DISPUTE_CLOCK_SECONDS
+        return done
+
+    def run_once(self) -> tuple[int, int]:
+        return actions.remind_sellers(), actions.escalate_overdue_disputes()
+
+
 class Command(BaseCommand):
     help = (
         "Deliver notification e-mails and webhooks from the outbox "
@@ -90,6 +118,9 @@ class Command(BaseCommand):
             deleted = UploadSweep().run_all()
             if deleted:
                 self.stdout.write(sweep_summary(deleted))
+            reminded, escalated = DisputeClock().run_once()
+            if reminded or escalated:
+                self.stdout.write(clock_summary(reminded, escalated))
             return
         stopping = False
 
@@ -100,13 +131,16 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
         self.stdout.write(f"Delivering notifications (polling every {interval:g}s).")
-        sweep = UploadSweep()
+        sweep, clock = UploadSweep(), DisputeClock()
         while not stopping:
             busy = False
             try:
                 deleted = sweep.run_if_due(time.monotonic())
                 if deleted and verbosity:
                     self.stdout.write(sweep_summary(deleted))
+                reminded, escalated = clock.run_if_due(time.monotonic())
+                if (reminded or escalated) and verbosity:
+                    self.stdout.write(clock_summary(reminded, escalated))
                 for channel, summary, _always in CHANNELS:
                     report = queue.deliver_due(channel(), limit=batch)
                     if report.handled and verbosity:
