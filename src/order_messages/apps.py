@@ -11,11 +11,16 @@ class OrderMessagesConfig(AppConfig):
         from anymail.signals import inbound
         from django.core import checks
 
-        from .checks import check_attachment_settings, check_inbound_webhooks
+        from .checks import (
+            check_attachment_settings,
+            check_dispute_settings,
+            check_inbound_webhooks,
+        )
 
         inbound.connect(on_anymail_inbound, dispatch_uid="order_messages.inbound")
         checks.register(check_inbound_webhooks, checks.Tags.security)
         checks.register(check_attachment_settings)
+        checks.register(check_dispute_settings)
 
 
 def on_anymail_inbound(sender, event, esp_name, **kwargs):

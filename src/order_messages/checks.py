@@ -232,3 +232,48 @@ def redirect_problem(storage) -> str:
     if getattr(storage, "custom_domain", None) and not getattr(storage, "cloudfront_signer", True):
         return "makes unsigned URLs on its custom_domain (no CloudFront key to sign them)"
     return ""
+
+
+def check_dispute_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """The dispute reasons the customer chooses from and the seller's clock: a setting that
+    would fail when the first dispute opens fails here instead."""
+    if app_configs is not None and not any(c.name == "order_messages" for c in app_configs):
+        return []
+    import datetime as dt
+
+    from .disputes import BusinessHours, store_zone
+
+    found = []
+    keys = [key for key, _label in app_settings.DISPUTE_REASONS]
+    if not keys or len(set(keys)) != len(keys) or any(not k or len(k) > 32 for k in keys):
+        found.append(
+            checks.Error(
+                "ORDER_MESSAGES_DISPUTE_REASONS needs at least one (key, label) pair, with "
+                "distinct keys of 1 to 32 characters.",
+                id="order_messages.E008",
+            )
+        )
+    hours = app_settings.DISPUTE_RESPONSE_HOURS
+    if hours is not None and (not isinstance(hours, int | float) or hours <= 0):
+        found.append(
+            checks.Error(
+                "ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS must be a positive number of hours, "
+                "or None for no deadline.",
+                id="order_messages.E009",
+            )
+        )
+    try:
+        zone = store_zone()
+        if app_settings.DISPUTE_BUSINESS_HOURS:
+            BusinessHours(app_settings.DISPUTE_BUSINESS_HOURS, zone).add(dt.datetime.now(dt.UTC), 1)
+    except Exception as error:  # noqa: BLE001 — a bad time, day or zone name
+        found.append(
+            checks.Error(
+                f"ORDER_MESSAGES_DISPUTE_BUSINESS_HOURS or DISPUTE_TIME_ZONE cannot be used: "
+                f"{error}",
+                hint='e.g. {"days": (0, 1, 2, 3, 4), "start": "09:00", "end": "17:00", '
+                '"holidays": ("2026-12-25",)} and a zone name such as "Europe/Berlin".',
+                id="order_messages.E010",
+            )
+        )
+    return found
