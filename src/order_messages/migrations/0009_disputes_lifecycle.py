@@ -326,5 +326,13 @@ class Migration(migrations.Migration):
                 condition=models.Q(("shared", True)), fields=["title"], name="om_saved_reply_shared"
             ),
         ),
+        migrations.AddIndex(
+            model_name="conversation",
+            index=models.Index(
+                condition=models.Q(("open_dispute__isnull", False)),
+                fields=["vendor_key", "escalated"],
+                name="om_conv_open_dispute",
+            ),
+        ),
         migrations.RunPython(backfill, migrations.RunPython.noop),
     ]

@@ -76,6 +76,12 @@ class Conversation(models.Model):
                 condition=Q(awaiting_since__isnull=False),
                 name="om_conv_vendor_awaiting",
             ),
+            # Open and escalated disputes per vendor, counted without reading the rest.
+            models.Index(
+                fields=["vendor_key", "escalated"],
+                condition=Q(open_dispute__isnull=False),
+                name="om_conv_open_dispute",
+            ),
         ]
         permissions = [("manage_conversations", _("Can read and manage all conversations"))]
         verbose_name = _("conversation")
