@@ -16,7 +16,7 @@ install: $(VENV)/.installed
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --webhook-receiver
-	@echo "Demo marketplace: http://127.0.0.1:$(PORT)/  (users alice, carol, bob, dave, admin; password: demo)"
+	@echo "Demo marketplace: http://127.0.0.1:$(PORT)/  (users alice, carol, bob, dave, emma, admin; password: demo)"
 	@echo "Its e-mails: http://127.0.0.1:$(PORT)/demo/mailbox/"
 	@$(PY) manage.py deliver_notifications & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
@@ -42,17 +42,20 @@ $(VENV)/.bench: $(VENV)/.installed
 	command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	touch $@
 
-# make bench: the marketplace at 10^4 and 10^5 messages (a few minutes), the worker, and a
-# phone photo on a message (about half a minute, SQLite and PostgreSQL).
+# make bench: the marketplace at 10^4 and 10^5 messages (a few minutes), the dashboard with
+# its response figures at 10^4 and 10^6 (a few minutes), the worker, and a phone photo on a
+# message (about half a minute, SQLite and PostgreSQL).
 # make bench-full: 10^4 .. 10^7 messages. Both write their table into BENCHMARKS.md.
 bench: $(VENV)/.bench
 	$(PY) -m bench.run --quick
+	$(PY) -m bench.dashboard
 	$(PY) bench/worker_throughput.py --emails 2000
 	$(PY) -m bench.attachments
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_attachments $(PY) -m bench.attachments
 
 bench-full: $(VENV)/.bench
 	$(PY) -m bench.run
+	$(PY) -m bench.dashboard --scales 10000,1000000,10000000
 	$(PY) bench/worker_throughput.py --emails 2000
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 1
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 4

@@ -5,7 +5,10 @@ django-postman (the peer), with COPY.
 
 Each system gets its own fresh database (BENCH_DATABASE_URL, PEER_DATABASE_URL), migrated
 by its own settings module, then loaded with the same people and messages (bench/shape.py).
-Prints what it loaded and how long it took.
+Ours also gets what its posting action would have recorded: each vendor answer's response
+time, the customers still waiting, and open disputes (one conversation in a hundred, a
+fifth of them escalated; written as rows without their event messages, so that both
+systems hold the same messages). Prints what it loaded and how long it took.
 """
 
 from __future__ import annotations
@@ -32,6 +35,8 @@ OURS_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5
 PEER_URL = os.environ.get("PEER_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/om_bench_peer")
 # Any Django password hash would do: these accounts are logged in by the harness directly.
 UNUSABLE = "!bench"
+# The seller's deadline to answer a dispute (the default ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS).
+DISPUTE_SECONDS = 48 * 3600
 
 
 def fresh_database(url: str, settings: str) -> None:
@@ -102,7 +107,7 @@ def load_ours(shape: Shape, url: str) -> dict:
     tables = [
         "auth_user", "store_vendor", "store_vendor_staff", "store_product", "store_order",
         "store_orderitem", "order_messages_conversation", "order_messages_participant",
-        "order_messages_unreadcounter", "order_messages_message",
+        "order_messages_unreadcounter", "order_messages_message", "order_messages_dispute",
     ]  # fmt: skip
     counts = {}
     with connect(url) as db, without_indexes(db, tables):
@@ -155,16 +160,51 @@ def load_ours(shape: Shape, url: str) -> dict:
             ),
         )
 
+        disputes = {}  # conversation index -> (dispute id, escalated)
+
+        def dispute_rows():
+            for c in range(shape.conversations):
+                if not shape.disputed(c):
+                    continue
+                order, n = shape.conv_order[c], shape.conv_count[c]
+                customer = shape.order_customer[order]
+                opened = shape.message_time(c, n)
+                escalated = shape.escalated(c)
+                disputes[c] = (len(disputes) + 1, escalated)
+                yield (
+                    disputes[c][0], c + 1, "escalated" if escalated else "open", "damaged",
+                    "refund", "It arrived damaged.", shape.customer_user(customer),
+                    f"Customer {customer}", ts(opened), ts(opened + DISPUTE_SECONDS), None,
+                    None, ts(opened + DISPUTE_SECONDS) if escalated else None, None, "", None,
+                    "", "",
+                )  # fmt: skip
+
+        counts["disputes"] = copy_rows(
+            db,
+            "order_messages_dispute",
+            [
+                "id", "conversation_id", "status", "reason_code", "requested", "reason",
+                "opened_by_id", "opened_by_name", "opened_at", "respond_by", "responded_at",
+                "reminded_at", "escalated_at", "closed_by_id", "closed_by_name", "closed_at",
+                "outcome", "resolution_note",
+            ],
+            dispute_rows(),
+        )  # fmt: skip
+
         def conversations():
             for c in range(shape.conversations):
                 order, vendor, n = shape.conv_order[c], shape.conv_vendor[c], shape.conv_count[c]
                 customer = shape.order_customer[order]
+                dispute, escalated = disputes.get(c, (None, False))
+                # Odd messages are the customer's: after an odd last one they wait.
+                awaiting = ts(shape.message_time(c, n)) if n % 2 else None
                 yield (
                     c + 1, shape.order_number(order), vendor_key(vendor), vendor_name(vendor),
                     shape.order_is_split(c), f"customer{customer}@example.com",
                     f"Customer {customer}", n, ts(shape.message_time(c, n)),
                     body_for(c, n)[:200], ts(shape.conv_start[c]),
-                    shape.customer_user(customer), None, 0,
+                    shape.customer_user(customer), dispute, 0, int(dispute is not None),
+                    escalated, awaiting, n % 2,
                 )  # fmt: skip
 
         counts["conversations"] = copy_rows(
@@ -174,7 +214,8 @@ def load_ours(shape: Shape, url: str) -> dict:
                 "id", "order_number", "vendor_key", "vendor_name", "order_is_split",
                 "customer_email", "customer_name", "last_seq", "last_message_at",
                 "last_message_excerpt", "created_at", "customer_id", "open_dispute_id",
-                "attachment_count",
+                "attachment_count", "dispute_count", "escalated", "awaiting_since",
+                "awaiting_count",
             ],
             conversations(),
         )  # fmt: skip
@@ -228,6 +269,9 @@ def load_ours(shape: Shape, url: str) -> dict:
                 customer_user = shape.customer_user(customer)
                 vendor_user = shape.vendor_user(vendor)
                 customer_name, staff_name = f"Customer {customer}", vendor_name(vendor)
+                # The vendor answers each customer message after the conversation's step,
+                # as the posting action records it (response_seconds, answered, ...).
+                step = shape.conv_step[c]
                 for seq in range(1, shape.conv_count[c] + 1):
                     pk += 1
                     mine = seq % 2
@@ -235,7 +279,8 @@ def load_ours(shape: Shape, url: str) -> dict:
                         pk, seq, "message", "customer" if mine else "vendor",
                         customer_name if mine else staff_name, body_for(c, seq),
                         ts(shape.message_time(c, seq)), customer_user if mine else vendor_user,
-                        c + 1,
+                        c + 1, None if mine else step, 0 if mine else 1,
+                        0 if mine else int(step <= 24 * 3600),
                     )  # fmt: skip
 
         counts["messages"] = copy_rows(
@@ -243,7 +288,8 @@ def load_ours(shape: Shape, url: str) -> dict:
             "order_messages_message",
             [
                 "id", "seq", "kind", "author_role", "author_name", "body", "created_at",
-                "author_id", "conversation_id",
+                "author_id", "conversation_id", "response_seconds", "answered",
+                "answered_within_day",
             ],
             messages(),
             progress="ours: messages",

@@ -23,6 +23,7 @@ HOT_SIZE = 5_000
 SPAN_SECONDS = 365 * 24 * 3600
 UNREAD_SHARE = 0.3
 ORDER_NUMBER_BASE = 100_000
+DISPUTE_EVERY = 100
 # Users: 1 is the store's staff, 2 .. VENDORS + 1 the vendors' staff, then the customers.
 STORE_USER = 1
 FIRST_VENDOR_USER = 2
@@ -76,6 +77,14 @@ class Shape:
     def message_time(self, conversation: int, seq: int) -> int:
         return self.conv_start[conversation] + (seq - 1) * self.conv_step[conversation]
 
+    def disputed(self, conversation: int) -> bool:
+        """One conversation in a hundred has an open dispute (ours only: postman has none)."""
+        return conversation % DISPUTE_EVERY == DISPUTE_EVERY // 2
+
+    def escalated(self, conversation: int) -> bool:
+        """A fifth of the open disputes were escalated to the store."""
+        return self.disputed(conversation) and conversation // DISPUTE_EVERY % 5 == 0
+
 
 def vendor_key(vendor: int) -> str:
     return f"v{vendor + 1:02d}"
@@ -127,7 +136,8 @@ def make_shape(*, messages: int, end: int, seed: int = 1) -> Shape:
 
     conv_start, conv_step, conv_unread = array("q"), array("l"), array("b")
     for n in counts:
-        start = end - int(rng.random() * SPAN_SECONDS)
+        # Room for one message a second at least, so that none is in the future.
+        start = min(end - int(rng.random() * SPAN_SECONDS), end - n)
         step = min(rng.randint(60, 3_600 * 6), max(1, (end - start) // n))
         conv_start.append(start)
         conv_step.append(step)

@@ -204,6 +204,9 @@ ORDER_MESSAGES_SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{PORT}")
 ORDER_MESSAGES_BASE_TEMPLATE = "base.html"
 # A person trying the demo should see notifications within seconds, not minutes.
 ORDER_MESSAGES_EMAIL_BATCH_DELAY = int(os.environ.get("EMAIL_BATCH_DELAY") or 5)
+# Dispute deadlines are looked at every 5 seconds: a dispute whose deadline passed (moved
+# there in the demo) is escalated at once, not up to a minute later.
+ORDER_MESSAGES_DISPUTE_CLOCK_SECONDS = 5
 # Replies to this domain reach `manage.py receive_email` (or the inbound webhook below).
 ORDER_MESSAGES_REPLY_DOMAIN = os.environ.get("REPLY_DOMAIN", "reply.marketplace.example")
 ORDER_MESSAGES_MESSAGE_ID_DOMAIN = "marketplace.example"

@@ -36,7 +36,7 @@ def fuzz_examples(n: int) -> int:
 
 
 def seed_demo():
-    call_command("seed_demo", stdout=StringIO())
+    call_command("seed_demo", "--no-history", stdout=StringIO())
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from django.db import connection
 from django.test import Client, RequestFactory
 from django.test.utils import CaptureQueriesContext
 
+from order_messages import actions, queries
 from order_messages.models import Conversation, Dispute, Message
 from tests.conftest import assert_counters_exact, conversation_of
 
@@ -21,14 +22,23 @@ MESSAGES = "/admin/order_messages/message/"
 
 @pytest.fixture
 def story(post, dispute):
-    """Four conversations; #1002 with Bob's Bikes has an open dispute, #1001's with Dave's
-    Outdoor a closed one."""
+    """Four conversations; #1002 with Bob's Bikes has an open dispute (damaged, a
+    replacement asked for), #1001's with Dave's Outdoor one resolved as replaced."""
     post("alice", "1001", "bobs-bikes", "Where is my helmet?")
     post("alice", "1001", "daves-outdoor", "Is the tent waterproof?")
     dispute.open("alice", "1001", "daves-outdoor", "It leaks.")
-    dispute.close("admin", "1001", "daves-outdoor")
+    dispute.close(
+        "admin", "1001", "daves-outdoor", outcome="replaced", note="A new tent is on its way."
+    )
     post("alice", "1002", "bobs-bikes", "Is the bike assembled?")
-    dispute.open("alice", "1002", "bobs-bikes", "It arrived broken.")
+    dispute.open(
+        "alice",
+        "1002",
+        "bobs-bikes",
+        "It arrived broken.",
+        reason_code="damaged",
+        requested="replacement",
+    )
     post("carol", "1005", "daves-outdoor", "When will the stove ship?")
 
 
@@ -200,9 +210,13 @@ def test_the_message_list_finds_a_conversations_messages(story, client_for):
         ("?status__exact=open", {("1002", "bobs-bikes")}),
         ("?status__exact=closed", {("1001", "daves-outdoor")}),
         ("?q=leaks", {("1001", "daves-outdoor")}),
+        ("?status__exact=escalated", set()),
+        ("?outcome__exact=replaced", {("1001", "daves-outdoor")}),
+        ("?outcome__exact=refunded", set()),
+        ("?requested__exact=replacement", {("1002", "bobs-bikes")}),
     ],
 )
-def test_the_dispute_list_filters_by_status(story, client_for, query, expected):
+def test_the_dispute_list_filters_by_status_and_outcome(story, client_for, query, expected):
     assert rows(client_for("admin").get(DISPUTES + query)) == expected
 
 
@@ -213,6 +227,49 @@ def test_the_dispute_list_shows_who_opened_it_and_when_it_closed(story, client_f
         assert column in page
     assert "Order #1002" in page
     assert "Alice Archer" in page
+
+
+def test_the_dispute_list_shows_the_reason_the_request_the_deadline_and_the_outcome(
+    story, client_for
+):
+    response = client_for("admin").get(DISPUTES)
+    page = response.content.decode()
+
+    for column in ("Reason chosen", "Requested", "Respond by", "Escalated at", "Outcome"):
+        assert column in page
+    shown = {
+        d.conversation.order_number: (
+            d.reason_label,
+            d.get_requested_display(),
+            d.get_outcome_display(),
+        )
+        for d in response.context["cl"].result_list
+    }
+    assert shown == {"1002": ("Damaged", "Replacement", ""), "1001": ("Other", "Other", "Replaced")}
+    for text in ("Damaged", "Replacement", "Replaced", "Resolved"):
+        assert f">{text}<" in page
+    assert [f.title for f in response.context["cl"].filter_specs] == [
+        "status",
+        "outcome",
+        "requested",
+    ]
+
+
+def test_a_dispute_page_shows_its_whole_lifecycle(story, client_for):
+    client = client_for("admin")
+    resolved = Dispute.objects.get(conversation=conversation_of("1001", "daves-outdoor"))
+    running = Dispute.objects.get(conversation=conversation_of("1002", "bobs-bikes"))
+
+    page = client.get(f"{DISPUTES}{resolved.pk}/change/").content.decode()
+    for label in ("Reason chosen", "Requested", "Respond by", "Responded at", "Escalated at"):
+        assert f"{label}:" in page
+    assert "Replaced" in page and "A new tent is on its way." in page
+    page = client.get(f"{DISPUTES}{running.pk}/change/").content.decode()
+    assert "Damaged" in page and "Replacement" in page and "It arrived broken." in page
+    assert running.respond_by is not None
+    # The conversation's page lists every dispute with the same fields.
+    page = client.get(f"{CONVERSATIONS}{resolved.conversation_id}/change/").content.decode()
+    assert "A new tent is on its way." in page and "Replaced" in page
 
 
 def test_a_dispute_is_read_only(story, client_for):
@@ -230,6 +287,47 @@ def test_a_dispute_is_read_only(story, client_for):
 
     dispute.refresh_from_db()
     assert dispute.status == Dispute.Status.OPEN
+
+
+# -- saved replies -------------------------------------------------------------------------------
+
+SAVED_REPLIES = "/admin/order_messages/savedreply/"
+
+
+@pytest.fixture
+def saved_replies(demo):
+    bob = queries.access_backoffice(user=demo["bob"])
+    store = queries.access_backoffice(user=demo["admin"])
+    return [
+        actions.create_saved_reply(scope=bob, title="Thanks", body="Thank you!"),
+        actions.create_saved_reply(scope=store, title="Returns", body="30 days.", shared=True),
+    ]
+
+
+def test_saved_replies_are_listed_with_their_owner_and_filtered_by_sharing(saved_replies, manager):
+    response = manager.get(SAVED_REPLIES)
+    assert response.status_code == 200
+    assert [r.title for r in response.context["cl"].result_list] == ["Returns", "Thanks"]
+    assert "bob" in response.content.decode()
+    shared = manager.get(SAVED_REPLIES + "?shared__exact=1")
+    assert [r.title for r in shared.context["cl"].result_list] == ["Returns"]
+    found = manager.get(SAVED_REPLIES + "?q=thank")
+    assert [r.title for r in found.context["cl"].result_list] == ["Thanks"]
+
+
+def test_saved_replies_are_read_only_in_the_admin(saved_replies, manager):
+    reply = saved_replies[0]
+    change = f"{SAVED_REPLIES}{reply.pk}/change/"
+
+    page = manager.get(change)
+    assert page.status_code == 200 and "Thank you!" in page.content.decode()
+    assert 'name="_save"' not in page.content.decode()
+    assert manager.post(change, {"title": "Forged", "body": "x"}).status_code == 403
+    assert manager.get(SAVED_REPLIES + "add/").status_code == 403
+    assert manager.post(f"{SAVED_REPLIES}{reply.pk}/delete/", {"post": "yes"}).status_code == 403
+
+    reply.refresh_from_db()
+    assert reply.title == "Thanks"
 
 
 # -- who may use these pages -------------------------------------------------------------------

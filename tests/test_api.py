@@ -109,7 +109,11 @@ OPERATIONS = {
     "post": ("post", f"{BIKES}/messages", {"body": "Let me in"}),
     "read": ("post", f"{BIKES}/read", None),
     "open": ("post", f"{BIKES}/dispute", {"reason": "Forged"}),
+    # Without an outcome: the customer withdraws; store staff must say how it ended.
     "close": ("post", f"{BIKES}/dispute/close", None),
+    "resolve": ("post", f"{BIKES}/dispute/close", {"outcome": "refunded", "note": "Refunded."}),
+    "disputes": ("get", f"{BIKES}/disputes", None),
+    "options": ("get", f"{API}/dispute-options", None),
     "unread": ("get", f"{API}/me/unread", None),
     "backoffice": ("get", f"{API}/backoffice/conversations", None),
 }
@@ -122,15 +126,22 @@ ALL_OK = {
     "read": 200,
     "open": 201,
     "close": 200,
+    "resolve": 200,
+    "disputes": 200,
+    "options": 200,
     "unread": 200,
 }
-HIDDEN = {**ALL_OK, **{op: 404 for op in ("order", "messages", "post", "read", "open", "close")}}
+IN_THE_ORDER = ("order", "messages", "post", "read", "open", "close", "resolve", "disputes")
+HIDDEN = {**ALL_OK, **dict.fromkeys(IN_THE_ORDER, 404)}
 EXPECTED = {
-    "alice": {**ALL_OK, "backoffice": 403},  # the customer
+    # The customer, who can only withdraw (invalid_choice for another outcome).
+    "alice": {**ALL_OK, "resolve": 422, "backoffice": 403},
     "carol": {**HIDDEN, "backoffice": 403},  # another customer
-    "bob": {**ALL_OK, "open": 403, "close": 403, "backoffice": 200},  # the vendor
+    # The vendor, who reads the disputes but neither opens nor resolves one.
+    "bob": {**ALL_OK, "open": 403, "close": 403, "resolve": 403, "backoffice": 200},
     "dave": {**HIDDEN, "backoffice": 200},  # a vendor with nothing in this order
-    "admin": {**ALL_OK, "backoffice": 200},  # store staff
+    # Store staff: closing without an outcome is outcome_required.
+    "admin": {**ALL_OK, "close": 422, "backoffice": 200},
     "clerk": {**HIDDEN, "backoffice": 403},  # staff without manage_conversations
     "anonymous": dict.fromkeys(OPERATIONS, 401),
     "revoked": dict.fromkeys(OPERATIONS, 401),  # Alice's token, revoked
@@ -158,7 +169,7 @@ def world(demo, post, dispute):
 
 @pytest.mark.parametrize("who, operation, session", CASES)
 def test_every_operation_for_every_caller(world, api_as, who, operation, session):
-    world(open_dispute=operation == "close")
+    world(open_dispute=operation in ("close", "resolve", "disputes"))
     caller = api_as(who, session=session)
     before = snapshot()
 
@@ -171,7 +182,7 @@ def test_every_operation_for_every_caller(world, api_as, who, operation, session
     if expected >= 400:
         error_of(response)
         assert after == before
-    elif operation in ("post", "open", "close"):
+    elif operation in ("post", "open", "close", "resolve"):
         assert after["messages"] != before["messages"]
     else:
         # Reading may mark messages read, and nothing else.
@@ -477,10 +488,20 @@ def test_opening_and_closing_a_dispute(demo, api_as):
     assert again.status_code == 409
     assert error_of(again) == "dispute_open"
 
-    closed = api_as("admin").post(f"{BIKES}/dispute/close")
+    admin = api_as("admin")
+    unresolved = admin.post(f"{BIKES}/dispute/close")
+    assert unresolved.status_code == 422
+    assert error_of(unresolved) == "outcome_required"
+    assert Dispute.objects.get().status == Dispute.Status.OPEN
+
+    closed = admin.post(f"{BIKES}/dispute/close", {"outcome": "refunded", "note": "Refunded."})
     assert closed.status_code == 200
     assert closed.json()["status"] == "closed"
     assert closed.json()["closed_by_name"] == "Ada Admin"
+    assert (closed.json()["outcome"], closed.json()["resolution_note"]) == (
+        "refunded",
+        "Refunded.",
+    )
     assert alice.get(ORDER).json()["conversations"][0]["open_dispute"] is None
     assert Dispute.objects.get().status == Dispute.Status.CLOSED
     assert_counters_exact()

@@ -78,16 +78,22 @@ def test_every_operation_answers_as_documented(api_schema, demo, username, opera
 def test_the_schema_lists_every_operation():
     assert sorted(OPERATIONS) == [
         "DELETE /api/v1/attachments/{attachment_id}",
+        "DELETE /api/v1/saved-replies/{reply_id}",
         "GET /api/v1/attachments/{attachment_id}/content",
         "GET /api/v1/attachments/{attachment_id}/thumbnail",
         "GET /api/v1/backoffice/conversations",
         "GET /api/v1/conversations",
+        "GET /api/v1/dispute-options",
         "GET /api/v1/me/unread",
         "GET /api/v1/orders/{number}/conversations",
+        "GET /api/v1/orders/{number}/conversations/{vendor_key}/disputes",
         "GET /api/v1/orders/{number}/conversations/{vendor_key}/messages",
+        "GET /api/v1/saved-replies",
         "POST /api/v1/orders/{number}/conversations/{vendor_key}/attachments",
         "POST /api/v1/orders/{number}/conversations/{vendor_key}/dispute",
         "POST /api/v1/orders/{number}/conversations/{vendor_key}/dispute/close",
         "POST /api/v1/orders/{number}/conversations/{vendor_key}/messages",
         "POST /api/v1/orders/{number}/conversations/{vendor_key}/read",
+        "POST /api/v1/saved-replies",
+        "PUT /api/v1/saved-replies/{reply_id}",
     ]

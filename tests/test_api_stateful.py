@@ -1,8 +1,8 @@
 """Schemathesis' stateful runs over the API (A1): sequences of calls that follow the
 schema's links (list conversations → read messages → post → mark read → open and close a
-dispute), as a customer and as a vendor with their API tokens. Every answer is one the
-schema documents and none is a server error; afterwards every unread count equals a
-recount (SPEC 9, "counters are exact")."""
+dispute → list its disputes), as a customer and as a vendor with their API tokens. Every
+answer is one the schema documents and none is a server error; afterwards every unread
+count equals a recount (SPEC 9, "counters are exact")."""
 
 import json
 
@@ -43,7 +43,14 @@ def test_the_schema_links_each_conversation_operation_to_the_others(api_schema):
         for status, response in operation["responses"].items()
         if response.get("links")
     }
-    in_a_conversation = ["closeDispute", "listMessages", "markRead", "openDispute", "postMessage"]
+    in_a_conversation = [
+        "closeDispute",
+        "listDisputes",
+        "listMessages",
+        "markRead",
+        "openDispute",
+        "postMessage",
+    ]
     assert links[("/api/v1/conversations", "get", "200")] == sorted(
         [*in_a_conversation, "listOrderConversations"]
     )
@@ -55,6 +62,7 @@ def test_the_schema_links_each_conversation_operation_to_the_others(api_schema):
         (f"{conversation}/read", "post", "200"),
         (f"{conversation}/dispute", "post", "201"),
         (f"{conversation}/dispute/close", "post", "200"),
+        (f"{conversation}/disputes", "get", "200"),
         ("/api/v1/backoffice/conversations", "get", "200"),
     ]:
         assert links[(path, method, status)] == in_a_conversation

@@ -53,6 +53,7 @@ from order_messages.models import (
     NotificationSettings,
     Participant,
     Role,
+    SavedReply,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -155,6 +156,7 @@ POSTED, OPENED, CLOSED = "posted", "opened", "closed"
 TOKEN_MADE, TOKEN_REVOKED, PREFERENCES_SAVED = "token made", "token revoked", "preferences"
 MUTED, UNMUTED = "muted", "unmuted"
 UPLOADED, DISCARDED = "uploaded", "discarded"
+REPLY_SAVED, REPLY_CHANGED, REPLY_DELETED = "reply saved", "reply changed", "reply deleted"
 
 
 @dataclass(frozen=True)
@@ -354,6 +356,56 @@ def expect_mailed_file(actor, link):
     return Outcome(200) if reads(actor, "1001-bobs-bikes") else MISSING
 
 
+# Bob's own saved reply, and the one the store (admin) shares with everyone who answers.
+BOBS_REPLY, SHARED_REPLY = "bobs-reply", "shared-reply"
+
+
+def may_change_reply(actor: str, reply: str) -> bool:
+    return actor == "bob" if reply == BOBS_REPLY else actor in STORE_STAFF
+
+
+def expect_saved_reply(method):
+    """Someone else's own reply does not exist for them; a shared one they may use but
+    only store staff change. The back office's people only: customers are refused."""
+
+    def expect(actor, reply):
+        if actor in SIGNED_OUT:
+            return LOGIN
+        if not has_backoffice(actor):
+            return Outcome(403)
+        if not may_change_reply(actor, reply):
+            return Outcome(403) if reply == SHARED_REPLY else MISSING
+        return {
+            "get": Outcome(200),
+            "post": Outcome(302, exactly("/messages/replies/"), REPLY_CHANGED),
+            "delete": Outcome(302, exactly("/messages/replies/"), REPLY_DELETED),
+            "api put": Outcome(200, effect=REPLY_CHANGED),
+            "api delete": Outcome(204, effect=REPLY_DELETED),
+        }[method]
+
+    return expect
+
+
+def lists_replies(actor: str) -> Callable[[HttpResponse], None]:
+    """The API's list: one's own replies and the shared ones, never another's own."""
+
+    def check(response):
+        titles = {r["title"] for r in response.json()["items"]}
+        assert titles == ({"Bob's reply"} if actor == "bob" else set()) | {"Shared reply"}
+
+    return check
+
+
+def expect_vendor_figures(actor, vendor_key):
+    """A seller's response figures: the store's staff see every seller's, a vendor only
+    its own; another's do not exist for them."""
+    if actor in SIGNED_OUT:
+        return LOGIN
+    if not has_backoffice(actor):
+        return Outcome(403)
+    return Outcome(200) if actor in STORE_STAFF or VENDOR_OF[actor] == vendor_key else MISSING
+
+
 @dataclass(frozen=True)
 class Cell:
     """One kind of request to one URL pattern, tried for every actor and resource."""
@@ -377,6 +429,8 @@ RESOURCES = {
     "demo email": ("demo-email",),
     "attachment": (*CONVERSATIONS, PENDING),
     "mailed file": ("bobs", "stores", "guests", "forged", "expired"),
+    "vendor": ("bobs-bikes", "daves-outdoor", "store"),
+    "saved reply": (BOBS_REPLY, SHARED_REPLY),
 }
 
 THREAD = "messages/orders/<str:number>/<str:vendor_key>/"
@@ -408,6 +462,7 @@ PAGES = [
         "all",
     ),
     Cell("messages/dashboard/", "get", "", backoffice(Outcome(200))),
+    Cell("messages/dashboard/vendors/<str:vendor_key>/", "get", "vendor", expect_vendor_figures),
     Cell("messages/unread/", "get", "", everyone(Outcome(200))),
     # Under WSGI the stream declines (204) for everyone; over ASGI it is tried by
     # test_a_vendors_stream_never_carries_another_vendors_message below.
@@ -436,6 +491,28 @@ PAGES = [
         "messages/tokens/", "post", "", signed_in(Outcome(200, effect=TOKEN_MADE)), {"name": "App"}
     ),
     Cell("messages/tokens/<int:token_id>/revoke/", "post", "alices token", expect_revoke),
+    Cell("messages/replies/", "get", "", backoffice(Outcome(200))),
+    Cell(
+        "messages/replies/",
+        "post",
+        "",
+        backoffice(Outcome(302, exactly("/messages/replies/"), REPLY_SAVED)),
+        {"title": "Mine", "body": "Hello {{customer_name}}"},
+    ),
+    Cell("messages/replies/<int:reply_id>/", "get", "saved reply", expect_saved_reply("get")),
+    Cell(
+        "messages/replies/<int:reply_id>/",
+        "post",
+        "saved reply",
+        expect_saved_reply("post"),
+        {"title": "Changed", "body": "Forged"},
+    ),
+    Cell(
+        "messages/replies/<int:reply_id>/delete/",
+        "post",
+        "saved reply",
+        expect_saved_reply("delete"),
+    ),
     Cell("messages/guest/<str:token>/", "get", "guest link", expect_guest_link),
     Cell("messages/orders/<str:number>/", "get", "order", expect_order_page),
     Cell(THREAD, "get", "conversation", expect_thread("get")),
@@ -449,7 +526,14 @@ PAGES = [
         {"reason": "Forged"},
     ),
     Cell(THREAD + "dispute/close/", "get", "conversation", expect_dispute_page("get", "close")),
-    Cell(THREAD + "dispute/close/", "post", "conversation", expect_dispute_page("post", "close")),
+    Cell(
+        THREAD + "dispute/close/",
+        "post",
+        "conversation",
+        expect_dispute_page("post", "close"),
+        # Staff must say how it ended; a customer's close is a withdrawal whatever is sent.
+        {"outcome": "rejected", "note": "Forged"},
+    ),
     Cell(
         THREAD + "files/",
         "post",
@@ -576,6 +660,7 @@ class World:
     demo_email: int
     attachments: dict[str, int]
     mailed_files: dict[str, str]
+    saved_replies: dict[str, int]
 
     def user(self, actor: str):
         return None if actor in SIGNED_OUT else self.users[actor]
@@ -608,6 +693,10 @@ class World:
             return {"attachment_id": self.attachments[resource]}
         if over == "mailed file":
             return {"token": self.mailed_files[resource]}
+        if over == "vendor":
+            return {"vendor_key": resource}
+        if over == "saved reply":
+            return {"reply_id": self.saved_replies[resource]}
         return {}
 
     def target(self, over: str, resource: str) -> Conversation | None:
@@ -617,6 +706,8 @@ class World:
             return self.conversations["1001-bobs-bikes"]
         if over == "attachment":
             return self.conversations.get(resource)
+        if over == "saved reply":
+            return SavedReply(pk=self.saved_replies[resource])
         return None
 
 
@@ -699,6 +790,15 @@ def build_world() -> dict:
         "demo_email": email.pk,
         "attachments": attachments,
         "mailed_files": mailed_file_links(attachments, bob=bob),
+        "saved_replies": {
+            BOBS_REPLY: SavedReply.objects.create(owner=bob, title="Bob's reply", body="Hi").pk,
+            SHARED_REPLY: SavedReply.objects.create(
+                owner=User.objects.get(username="admin"),
+                title="Shared reply",
+                body="Hello {customer_name}",
+                shared=True,
+            ).pk,
+        },
     }
 
 
@@ -758,6 +858,7 @@ def world(shared_world, demo) -> World:
         demo_email=shared_world["demo_email"],
         attachments=shared_world["attachments"],
         mailed_files=shared_world["mailed_files"],
+        saved_replies=shared_world["saved_replies"],
     )
 
 
@@ -779,6 +880,7 @@ def read_state() -> dict:
         "preferences": read_rows(NotificationSettings, "user_id", "frequency", "language"),
         "inbound": read_rows(InboundMail, "status"),
         "attachments": read_rows(Attachment, "message_id", "discarded_at"),
+        "saved_replies": read_rows(SavedReply, "owner_id", "shared", "title", "body"),
     }
 
 
@@ -824,6 +926,9 @@ MAY_CHANGE = {
     PREFERENCES_SAVED: {"preferences"},
     MUTED: {"mutes"},
     UNMUTED: {"mutes"},
+    REPLY_SAVED: {"saved_replies"},
+    REPLY_CHANGED: {"saved_replies"},
+    REPLY_DELETED: {"saved_replies"},
 }
 MAY_CHANGE[OPENED] = MAY_CHANGE[CLOSED] = MAY_CHANGE[POSTED] | {"disputes"}
 
@@ -832,7 +937,8 @@ def assert_effect(effect: str, found: dict[str, Change], *, user, target, role) 
     """The request changed what ``effect`` says, in ``target``, for ``user``, and nothing
     else."""
     assert set(found) <= MAY_CHANGE[effect], f"{effect}, yet changed: {sorted(found)}"
-    assert not any(c.removed for t, c in found.items() if t not in ("mutes", "attachments")), found
+    kept = ("mutes", "attachments", "saved_replies")
+    assert not any(c.removed for t, c in found.items() if t not in kept), found
     mine = Participant.objects.filter(user=user) if user else Participant.objects.none()
     if "participants" in found:
         touched = Participant.objects.filter(
@@ -890,6 +996,17 @@ def assert_effect(effect: str, found: dict[str, Change], *, user, target, role) 
     if effect == UNMUTED:
         assert found["mutes"].removed and not found["mutes"].added
         assert not Mute.objects.filter(conversation=target, email=user.email).exists()
+    if effect == REPLY_SAVED:
+        (reply,) = SavedReply.objects.filter(pk__in=found["saved_replies"].added)
+        assert reply.owner == user and not reply.shared
+        assert not found["saved_replies"].changed | found["saved_replies"].removed
+    if effect == REPLY_CHANGED:
+        (reply,) = SavedReply.objects.filter(pk__in=found["saved_replies"].changed)
+        assert reply.pk == target.pk and (reply.title, reply.body) == ("Changed", "Forged")
+        assert not found["saved_replies"].added | found["saved_replies"].removed
+    if effect == REPLY_DELETED:
+        assert found["saved_replies"].removed == {target.pk}
+        assert not found["saved_replies"].added | found["saved_replies"].changed
     if found:
         assert_counters_exact()
 
@@ -1012,7 +1129,15 @@ API_OPERATIONS = {
     ),
     "markRead": Operation("conversation", expect_api_reading(Outcome(200, effect=READ))),
     "openDispute": Operation("conversation", expect_api_dispute("open"), {"reason": "Forged"}),
-    "closeDispute": Operation("conversation", expect_api_dispute("close")),
+    # "withdrawn": the one outcome both a customer and the store's staff may record.
+    "closeDispute": Operation(
+        "conversation", expect_api_dispute("close"), {"outcome": "withdrawn"}
+    ),
+    "listDisputes": Operation(
+        "conversation",
+        lambda actor, conversation: Outcome(200) if reads(actor, conversation) else MISSING,
+    ),
+    "listDisputeOptions": Operation("", everyone(Outcome(200))),
     "uploadAttachment": Operation(
         "conversation",
         expect_upload,
@@ -1021,6 +1146,23 @@ API_OPERATIONS = {
     "discardAttachment": Operation("attachment", expect_api_discard),
     "getAttachmentContent": Operation("attachment", expect_file),
     "getAttachmentThumbnail": Operation("attachment", expect_file),
+    "listSavedReplies": Operation(
+        "",
+        lambda actor, _r: (
+            Outcome(200, check=lists_replies(actor)) if has_backoffice(actor) else Outcome(403)
+        ),
+    ),
+    "createSavedReply": Operation(
+        "",
+        lambda actor, _r: (
+            Outcome(201, effect=REPLY_SAVED) if has_backoffice(actor) else Outcome(403)
+        ),
+        {"title": "Mine", "body": "Hello"},
+    ),
+    "updateSavedReply": Operation(
+        "saved reply", expect_saved_reply("api put"), {"title": "Changed", "body": "Forged"}
+    ),
+    "deleteSavedReply": Operation("saved reply", expect_saved_reply("api delete")),
 }
 
 API_CASES = [
@@ -1058,7 +1200,9 @@ def test_every_api_operation_for_every_caller(world, operation, actor, resource,
         response = client.post(url, data, headers=headers)
     else:
         body = json.dumps(spec.body or {})
-        response = client.post(url, body, content_type="application/json", headers=headers)
+        response = getattr(client, method)(
+            url, body, content_type="application/json", headers=headers
+        )
 
     # The API is for people with an account: a guest's link opens its pages only.
     expected = Outcome(401) if actor in SIGNED_OUT else spec.expect(actor, resource)

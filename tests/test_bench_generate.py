@@ -92,3 +92,60 @@ def test_the_hot_conversations_are_the_longest_and_belong_to_the_top_vendor(gene
     ).fetchone()
 
     assert (number, vendor, length) == (shape.order_number(0), "v01", max(shape.conv_count))
+
+
+def test_vendor_answers_carry_their_response_time_as_the_posting_action_records_it(generated):
+    _, ours, _ = generated
+
+    wrong = one(
+        ours,
+        """SELECT count(*) FROM order_messages_message v
+           JOIN order_messages_message c ON c.conversation_id = v.conversation_id
+                                        AND c.seq = v.seq - 1
+           WHERE v.author_role = 'vendor'
+             AND (v.response_seconds <> extract(epoch FROM v.created_at - c.created_at)::int
+                  OR v.answered <> 1
+                  OR v.answered_within_day <> (v.response_seconds <= 86400)::int)""",
+    )
+    customers_with_figures = one(
+        ours,
+        """SELECT count(*) FROM order_messages_message
+           WHERE author_role = 'customer' AND (response_seconds IS NOT NULL OR answered <> 0)""",
+    )
+
+    assert wrong == 0 and customers_with_figures == 0
+
+
+def test_customers_wait_where_the_last_message_is_theirs(generated):
+    _, ours, _ = generated
+
+    wrong = one(
+        ours,
+        """SELECT count(*) FROM order_messages_conversation
+           WHERE (awaiting_since IS NOT NULL) <> (mod(last_seq, 2) = 1)
+              OR awaiting_count <> mod(last_seq, 2)
+              OR (awaiting_since IS NOT NULL AND awaiting_since <> last_message_at)""",
+    )
+
+    assert wrong == 0
+
+
+def test_one_conversation_in_a_hundred_has_an_open_dispute(generated):
+    shape, ours, _ = generated
+    expected = [c for c in range(shape.conversations) if shape.disputed(c)]
+
+    disputed = one(
+        ours, "SELECT count(*) FROM order_messages_conversation WHERE open_dispute_id IS NOT NULL"
+    )
+    escalated = one(ours, "SELECT count(*) FROM order_messages_conversation WHERE escalated")
+    wrong = one(
+        ours,
+        """SELECT count(*) FROM order_messages_conversation c
+           JOIN order_messages_dispute d ON d.id = c.open_dispute_id
+           WHERE d.conversation_id <> c.id OR c.escalated <> (d.status = 'escalated')
+              OR c.dispute_count <> 1""",
+    )
+
+    assert disputed == len(expected) > 0
+    assert escalated == sum(shape.escalated(c) for c in expected) > 0
+    assert wrong == 0

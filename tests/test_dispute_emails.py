@@ -21,7 +21,10 @@ FOLD = 300
 STORE_INBOX = "orders@marketplace.example"
 ALICE, BOB = "alice@customers.example", "bob@bobs-bikes.example"
 ADMIN = "admin@marketplace.example"
-DISPUTE_SUBJECT = re.compile(r"^Order #1002: (dispute (opened|closed)|\d+ dispute updates)$")
+DISPUTE_SUBJECT = re.compile(
+    r"^Order #1002: (dispute (opened|resolved|withdrawn|escalated to the store)"
+    r"|\d+ dispute updates)$"
+)
 Status = Notification.Status
 
 
@@ -37,7 +40,8 @@ def smtp(smtp, settings):
 
 @pytest.fixture
 def talk(post, dispute):
-    """``talk.open()`` by Alice, ``talk.close()`` by the store, in 1002 with Bob's Bikes."""
+    """``talk.open()`` by Alice, ``talk.close()`` by the store (rejected, with a note), in 1002
+    with Bob's Bikes."""
     post("alice", "1002", "bobs-bikes", "Where is my bike?")
 
     class Talk:
@@ -47,7 +51,7 @@ def talk(post, dispute):
 
         @staticmethod
         def close():
-            return dispute.close("admin", "1002", "bobs-bikes")
+            return dispute.close("admin", "1002", "bobs-bikes", "rejected", "Not a fault.")
 
     return Talk
 
@@ -92,10 +96,11 @@ def test_open_close_again_and_again_is_one_email_now_and_one_folded_later(talk, 
     first, folded = dispute_mail(smtp, BOB)
     assert folded["Subject"] == "Order #1002: 11 dispute updates"
     text = text_of(folded)
-    assert text.count("Ada Admin closed the dispute.") == 6
+    assert text.count("Ada Admin resolved the dispute: Rejected.") == 6
+    assert text.count("Note: Not a fault.") == 6
     assert text.count("Alice Archer reopened the dispute.") == 5
     for n in range(2, 7):  # every reason, in order
-        assert f"Reason: Reason {n}" in text
+        assert f"Details: Reason {n}" in text
     assert [text.index(f"Reason {n}") for n in range(2, 7)] == sorted(
         text.index(f"Reason {n}") for n in range(2, 7)
     )
@@ -125,9 +130,9 @@ def test_every_recipient_gets_at_most_two_and_misses_no_event(talk, smtp, demo):
     }
     closings = events.filter(kind=Message.Kind.DISPUTE_CLOSED).count()
     openings = events.filter(kind=Message.Kind.DISPUTE_OPENED).count()
-    assert told[BOB].count("Ada Admin closed the dispute") == closings
+    assert told[BOB].count("Ada Admin resolved the dispute") == closings
     assert told[BOB].count("Alice Archer") == openings
-    assert told[ALICE].count("Ada Admin closed the dispute") == closings
+    assert told[ALICE].count("Ada Admin resolved the dispute") == closings
     assert told[ADMIN].count("Alice Archer") == openings
     assert not Notification.objects.filter(status__in=[Status.PENDING, Status.SENDING]).exists()
 
@@ -143,12 +148,12 @@ def test_an_unsent_dispute_email_takes_the_next_events_on(talk, smtp):
     (email,) = dispute_mail(smtp, BOB)
     assert email["Subject"] == "Order #1002: 3 dispute updates"
     text = text_of(email)
-    assert "Alice Archer opened a dispute." in text and "Reason: It arrived broken." in text
-    assert "Ada Admin closed the dispute." in text
-    assert "Alice Archer reopened the dispute." in text and "Reason: It is still broken." in text
-    assert text.index("opened a dispute") < text.index("closed the") < text.index("reopened")
+    assert "Alice Archer opened a dispute." in text and "Details: It arrived broken." in text
+    assert "Ada Admin resolved the dispute: Rejected." in text
+    assert "Alice Archer reopened the dispute." in text and "Details: It is still broken." in text
+    assert text.index("opened a dispute") < text.index("resolved the") < text.index("reopened")
     html = html_of(email)
-    assert "Ada Admin closed the dispute." in html and "It is still broken." in html
+    assert "Ada Admin resolved the dispute: Rejected." in html and "It is still broken." in html
     assert Notification.objects.filter(email=BOB).exclude(kind="message").count() == 1
 
 
@@ -164,7 +169,7 @@ def test_after_the_fold_window_an_event_is_emailed_at_once_again(talk, smtp):
 
     assert [m["Subject"] for m in dispute_mail(smtp, BOB)] == [
         "Order #1002: dispute opened",
-        "Order #1002: dispute closed",
+        "Order #1002: dispute resolved",
     ]
 
 
@@ -206,9 +211,11 @@ def test_a_folded_email_in_german(talk, smtp, demo):
     assert email["Subject"] == "Bestellung #1002: 3 Änderungen am Streitfall"
     text = text_of(email)
     assert "Alice Archer hat einen Streitfall eröffnet." in text
-    assert "Ada Admin hat den Streitfall geschlossen." in text
+    assert "Ada Admin hat den Streitfall entschieden: Abgelehnt." in text
+    assert "Notiz: Not a fault." in text
     assert "Alice Archer hat den Streitfall wieder eröffnet." in text
-    assert "Grund: Immer noch kaputt." in text
+    assert "Details: Immer noch kaputt." in text
+    assert "Grund: Sonstiges" in text and "Gewünscht: Sonstiges" in text
     assert "dispute" not in text.lower()
 
 

@@ -1,13 +1,17 @@
 """E-mail notifications (S7, S9, B4): who gets one, what it says, where its links lead."""
 
+import datetime as dt
 import re
+from datetime import timedelta
 from unittest import mock
 
 import pytest
+import time_machine
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import transaction
 from django.test import Client
 
+from order_messages import actions
 from order_messages.guest import read_guest_token
 from order_messages.models import Message, Notification
 from order_messages.notifications.outbox import store_inbox_wants
@@ -19,6 +23,7 @@ SITE = "https://shop.example"
 STORE_INBOX = "orders@marketplace.example"
 ALICE, BOB, DAVE = "alice@customers.example", "bob@bobs-bikes.example", "dave@daves-outdoor.example"
 ADMIN, GINA = "admin@marketplace.example", "gina@guests.example"
+MONDAY_9AM = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)
 
 
 @pytest.fixture(autouse=True)
@@ -123,25 +128,134 @@ def test_an_opened_dispute_emails_the_vendor_the_store_staff_and_the_orders_addr
 ):
     post("alice", "1002", "bobs-bikes", "Bent wheel")
 
-    emails = sent(dispute.open, "alice", "1002", "bobs-bikes", "The wheel is bent.")
+    with time_machine.travel(MONDAY_9AM, tick=False):
+        emails = sent(
+            dispute.open,
+            "alice",
+            "1002",
+            "bobs-bikes",
+            "The wheel is bent.",
+            reason_code="damaged",
+            requested="replacement",
+        )
 
     assert set(emails) == {BOB, ADMIN, STORE_INBOX}
     for email in emails.values():
         assert email.subject == "Order #1002: dispute opened"
         assert "Alice Archer opened a dispute about Order #1002." in email.body
-        assert "The wheel is bent." in email.body
-        assert "The wheel is bent." in html_part(email)
+        assert "Reason: Damaged\nAsks for: Replacement\nDetails: The wheel is bent." in email.body
+        # 48 hours, in the store's time zone (UTC in the demo).
+        assert "Bob's Bikes must answer by Wed 09:00." in email.body
+        html = html_part(email)
+        assert "The wheel is bent." in html and "Damaged" in html and "Replacement" in html
+        assert "Bob&#x27;s Bikes must answer by Wed 09:00." in html
 
 
-def test_a_closed_dispute_emails_the_others(post, dispute, sent):
+def test_the_deadline_is_shown_in_the_stores_time_zone(post, dispute, sent, settings):
+    settings.ORDER_MESSAGES_DISPUTE_TIME_ZONE = "Europe/Berlin"
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+
+    with time_machine.travel(MONDAY_9AM, tick=False):
+        emails = sent(dispute.open, "alice", "1002", "bobs-bikes", "The wheel is bent.")
+
+    assert "Bob's Bikes must answer by Wed 10:00." in emails[BOB].body  # 09:00 UTC
+
+
+def test_without_a_deadline_the_opened_email_names_none(post, dispute, sent, settings):
+    settings.ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS = None
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+
+    emails = sent(dispute.open, "alice", "1002", "bobs-bikes", "The wheel is bent.")
+
+    assert "must answer by" not in emails[BOB].body
+    assert "must answer by" not in html_part(emails[BOB])
+
+
+def test_a_resolved_dispute_tells_the_outcome_and_the_note(post, dispute, sent):
     post("alice", "1002", "bobs-bikes", "Bent wheel")
     dispute.open("alice", "1002", "bobs-bikes", "The wheel is bent.")
 
-    emails = sent(dispute.close, "admin", "1002", "bobs-bikes")
+    emails = sent(
+        dispute.close, "admin", "1002", "bobs-bikes", "replaced", "A new wheel ships today."
+    )
 
     assert set(emails) == {ALICE, BOB}  # staff wrote it: not the orders address
-    assert emails[ALICE].subject == "Order #1002: dispute closed"
-    assert "Ada Admin closed the dispute about Order #1002." in emails[ALICE].body
+    for email in emails.values():
+        assert email.subject == "Order #1002: dispute resolved"
+        assert "Ada Admin resolved the dispute about Order #1002." in email.body
+        assert "Outcome: Replaced\nNote: A new wheel ships today." in email.body
+        html = html_part(email)
+        assert "Replaced" in html and "A new wheel ships today." in html
+
+
+def test_a_withdrawn_dispute_says_the_customer_withdrew_it(post, dispute, sent):
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+    dispute.open("alice", "1002", "bobs-bikes", "The wheel is bent.")
+
+    emails = sent(dispute.close, "alice", "1002", "bobs-bikes")
+
+    assert set(emails) == {BOB, ADMIN, STORE_INBOX}
+    for email in emails.values():
+        assert email.subject == "Order #1002: dispute withdrawn"
+        assert "Alice Archer withdrew the dispute about Order #1002." in email.body
+        assert "Outcome:" not in email.body
+
+
+def test_staff_recording_a_withdrawal_say_the_customer_withdrew_it(post, dispute, sent):
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+    dispute.open("alice", "1002", "bobs-bikes", "The wheel is bent.")
+
+    emails = sent(dispute.close, "admin", "1002", "bobs-bikes", "withdrawn", "By phone.")
+
+    assert emails[ALICE].subject == "Order #1002: dispute withdrawn"
+    body = emails[ALICE].body
+    assert "Ada Admin closed the dispute about Order #1002: the customer withdrew it." in body
+    assert "Note: By phone." in body
+
+
+def test_an_escalated_dispute_emails_everyone_the_store_staff_too(demo, post, dispute, sent):
+    """The store's staff joined when the dispute opened; they are the ones it is for."""
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+    with time_machine.travel(MONDAY_9AM, tick=False):
+        dispute.open("alice", "1002", "bobs-bikes", "The wheel is bent.", reason_code="damaged")
+
+    later = MONDAY_9AM + timedelta(hours=49)
+    with time_machine.travel(later, tick=False):
+        emails = sent(actions.escalate_overdue_disputes, now=later)
+
+    assert set(emails) == {ALICE, BOB, ADMIN, STORE_INBOX}
+    for email in emails.values():
+        assert email.subject == "Order #1002: dispute escalated to the store"
+        assert (
+            "The dispute about order #1002 was escalated to the store: Bob's Bikes did not "
+            "answer by Wed 9 Dec 09:00." in email.body
+        )
+        assert "Reason: Damaged" in email.body and "The wheel is bent." in email.body
+        assert "escalated to the store" in html_part(email)
+    assert "https://shop.example/messages/orders/1002/bobs-bikes/" in emails[ADMIN].body
+
+
+def test_staff_who_joined_the_store_since_the_opening_are_told_of_the_escalation(
+    post, dispute, sent
+):
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Permission
+
+    post("alice", "1002", "bobs-bikes", "Bent wheel")
+    with time_machine.travel(MONDAY_9AM, tick=False):
+        dispute.open("alice", "1002", "bobs-bikes", "The wheel is bent.")
+    sam = get_user_model().objects.create_user(
+        "sam", "sam@marketplace.example", first_name="Sam", last_name="Staff", is_staff=True
+    )
+    sam.user_permissions.add(Permission.objects.get(codename="manage_conversations"))
+
+    later = MONDAY_9AM + timedelta(hours=49)
+    with time_machine.travel(later, tick=False):
+        emails = sent(actions.escalate_overdue_disputes, now=later)
+
+    email = emails["sam@marketplace.example"]
+    assert email.subject == "Order #1002: dispute escalated to the store"
+    assert "Hello Sam Staff," in email.body
 
 
 def test_while_a_dispute_is_open_the_store_hears_every_message(post, dispute, sent):

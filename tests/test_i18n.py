@@ -380,7 +380,7 @@ def test_the_dashboard_in_german(client_for, dispute):
             "eröffnet von Alice Archer",
             "Ungelesene Nachrichten",
             "Offene Streitfälle",
-            "Nachrichten und Streitfälle pro Tag",
+            "Kundennachrichten und Streitfälle pro Tag",
             "Zahlen anzeigen",
             "Datum (UTC)",
         ],

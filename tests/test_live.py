@@ -270,7 +270,7 @@ def test_an_event_crosses_two_server_processes_through_redis(tmp_path):
         "DJANGO_SETTINGS_MODULE": "demo.settings",
     }
     python = sys.executable
-    for command in (["migrate", "--noinput"], ["seed_demo"]):
+    for command in (["migrate", "--noinput"], ["seed_demo", "--no-history"]):
         subprocess.run(
             [python, "manage.py", *command], cwd=REPO, env=env, check=True, capture_output=True
         )

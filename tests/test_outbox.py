@@ -334,7 +334,7 @@ def test_dispute_emails_go_out_at_once_even_when_muted_or_switched_off(demo, pos
     assert [r.rcpt_tos[0] for r in smtp.received] == [ALICE]
     smtp.reset()
     deliver_due(now=timezone.now() + timedelta(seconds=app_settings.DISPUTE_EMAIL_FOLD_SECONDS))
-    assert only(smtp.messages(BOB))["Subject"] == "Order #1002: dispute closed"
+    assert only(smtp.messages(BOB))["Subject"] == "Order #1002: dispute resolved"
 
 
 # -- 6. refusals, retries, a server that is down ------------------------------------------------

@@ -181,3 +181,34 @@ def test_store_staff_posting_for_the_first_time_join_with_nothing_unread(demo, p
     assert UnreadCounter.objects.get(user=demo["admin"]).count == 0
     alice = Participant.objects.get(conversation__order_number="1002", user=demo["alice"])
     assert alice.unread_count == 1
+
+
+@pytest.mark.parametrize("username", ["alice", "admin"])
+def test_a_thread_with_disputes_reads_their_history_in_one_query(
+    demo, post, dispute, settings, username
+):
+    """The aside lists every dispute of the conversation: one query, only in a thread that
+    had one (``dispute_count``), however many it had."""
+    settings.ORDER_MESSAGES_DISPUTE_RATE_LIMIT = None
+    path = "/messages/orders/1002/bobs-bikes/"
+    client = logged_in(demo[username])
+    post("alice", "1002", "bobs-bikes", "Hello")
+    client.get("/")
+    none = page_queries(client, path)
+
+    dispute.open("alice", "1002", "bobs-bikes", "First")
+    client.get(path)  # read what the dispute wrote
+    one = page_queries(client, path)
+    for _ in range(3):
+        dispute.close("admin", "1002", "bobs-bikes", outcome="refunded")
+        dispute.open("alice", "1002", "bobs-bikes", "Again")
+    client.get(path)
+    several = page_queries(client, path)
+
+    def history(queries_run):
+        return [sql for sql in queries_run if 'FROM "order_messages_dispute"' in sql]
+
+    assert history(none) == []
+    assert len(history(one)) == 1
+    assert_same(one, several)
+    assert len(one) == len(none) + 1, "\n".join(["none:", *none, "one:", *one])

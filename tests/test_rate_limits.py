@@ -488,7 +488,7 @@ def test_over_the_dispute_limit_the_close_page_answers_429(client_for, dispute, 
     dispute_limit(1)
     dispute.open("alice", "1002", "bobs-bikes", "Broken")
 
-    response = client_for("admin").post(f"{THREAD}dispute/close/")
+    response = client_for("admin").post(f"{THREAD}dispute/close/", {"outcome": "rejected"})
 
     assert response.status_code == 429 and response["Retry-After"]
     assert "Please try again in" in response.content.decode()

@@ -405,14 +405,19 @@ def test_close_dispute_asks_for_confirmation_then_closes(client_for):
     assert "Close the dispute about order #1002" in html(confirm)
     assert Dispute.objects.get().status == Dispute.Status.OPEN
 
-    response = client_for("admin").post(thread + "dispute/close/")
+    # Store staff resolve it with an outcome (without one, see test_dispute_pages.py).
+    admin = client_for("admin")
+    assert 'name="outcome"' in html(admin.get(thread + "dispute/close/"))
+    response = admin.post(thread + "dispute/close/", {"outcome": "rejected", "note": ""})
     assert response.status_code == 302
     assert response["Location"] == thread
     dispute = Dispute.objects.get()
     assert dispute.status == Dispute.Status.CLOSED
+    assert dispute.outcome == Dispute.Outcome.REJECTED
     assert dispute.closed_by_name == "Ada Admin"
     page = html(client.get(thread))
     assert "Dispute closed by Ada Admin" in page
+    assert "Outcome: Rejected" in page
     assert "Dispute opened on" not in page
 
 

@@ -9,7 +9,7 @@ import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import Message as Headers
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from io import StringIO
@@ -17,6 +17,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
+import time_machine
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.core.management import call_command
@@ -38,6 +39,7 @@ SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"  # the Standard Webhooks spec'
 CUSTOMER_EMAILS = ["alice@customers.example", "carol@customers.example", "gina@guests.example"]
 ENDPOINTS = "/admin/order_messages/webhookendpoint/"
 DELIVERIES = "/admin/order_messages/webhookdelivery/"
+MONDAY_9AM = datetime(2026, 12, 7, 9, 0, tzinfo=UTC)
 Status = WebhookDelivery.Status
 
 
@@ -325,20 +327,35 @@ def test_the_title_is_in_the_sites_language_whatever_the_request_speaks(post, en
     assert row.payload["data"]["conversation"]["title"] == "Order #1001 — Dave's Outdoor"
 
 
-def test_dispute_events_tell_of_opening_and_closing(demo, post, dispute, endpoint, receiver):
+def test_dispute_events_tell_of_opening_and_resolving(demo, post, dispute, endpoint, receiver):
     post("alice", "1002", "bobs-bikes", "The wheel is bent.")
-    opened = dispute.open("alice", "1002", "bobs-bikes", "It arrived broken.")
-    closed = dispute.close("admin", "1002", "bobs-bikes")
+    with time_machine.travel(MONDAY_9AM, tick=False):
+        opened = dispute.open(
+            "alice",
+            "1002",
+            "bobs-bikes",
+            "It arrived broken.",
+            reason_code="damaged",
+            requested="replacement",
+        )
+    with time_machine.travel(MONDAY_9AM + timedelta(hours=2), tick=False):
+        post("bob", "1002", "bobs-bikes", "Sorry! A new one is on its way.")
+        closed = dispute.close(
+            "admin", "1002", "bobs-bikes", outcome="replaced", note="Replacement shipped."
+        )
     closed.refresh_from_db()
 
-    report = deliver_due()
+    report = deliver_due(now=MONDAY_9AM + timedelta(hours=2))
 
-    assert report.delivered == 3
-    # The dispute's system messages are told by the dispute events, not as messages.
+    assert report.delivered == 5
+    # The dispute's system messages are told by the dispute events, not as messages; a
+    # resolution is both dispute.closed and dispute.resolved (subscribe to either).
     assert [e["type"] for e in receiver.events()] == [
         "message.posted",
         "dispute.opened",
+        "message.posted",
         "dispute.closed",
+        "dispute.resolved",
     ]
     conversation = {
         "id": conversation_of("1002", "bobs-bikes").pk,
@@ -353,29 +370,90 @@ def test_dispute_events_tell_of_opening_and_closing(demo, post, dispute, endpoin
         "dispute": {
             "id": opened.pk,
             "status": "open",
+            "reason_code": "damaged",
+            "reason_label": "Damaged",
+            "requested": "replacement",
             "reason": "It arrived broken.",
             "opened_by_name": "Alice Archer",
             "opened_at": opened.opened_at.isoformat(),
+            "respond_by": "2026-12-09T09:00:00+00:00",
+            "responded_at": None,
+            "escalated_at": None,
             "closed_by_name": "",
             "closed_at": None,
+            "outcome": "",
+            "resolution_note": "",
             "attachments": [],
         },
     }
-    closed_event = only(receiver.events("dispute.closed"))
-    assert closed_event["data"] == {
-        "conversation": conversation,
-        "dispute": {
-            "id": opened.pk,
-            "status": "closed",
-            "reason": "It arrived broken.",
-            "opened_by_name": "Alice Archer",
-            "opened_at": closed.opened_at.isoformat(),
-            "closed_by_name": "Ada Admin",
-            "closed_at": closed.closed_at.isoformat(),
-        },
+    resolved = {
+        "id": opened.pk,
+        "status": "closed",
+        "reason_code": "damaged",
+        "reason_label": "Damaged",
+        "requested": "replacement",
+        "reason": "It arrived broken.",
+        "opened_by_name": "Alice Archer",
+        "opened_at": closed.opened_at.isoformat(),
+        "respond_by": "2026-12-09T09:00:00+00:00",
+        "responded_at": "2026-12-07T11:00:00+00:00",  # Bob's reply stopped the clock
+        "escalated_at": None,
+        "closed_by_name": "Ada Admin",
+        "closed_at": closed.closed_at.isoformat(),
+        "outcome": "replaced",
+        "resolution_note": "Replacement shipped.",
     }
+    closed_event = only(receiver.events("dispute.closed"))
+    assert closed_event["data"] == {"conversation": conversation, "dispute": resolved}
+    resolved_event = only(receiver.events("dispute.resolved"))
+    assert resolved_event["data"] == {"conversation": conversation, "dispute": resolved}
+    assert resolved_event["id"] != closed_event["id"]
     for request in receiver.received:
         assert verify_everywhere(SECRET, request)
+
+
+def test_an_escalation_is_an_event_of_its_own(demo, post, dispute, endpoint, receiver):
+    with time_machine.travel(MONDAY_9AM, tick=False):
+        opened = dispute.open("alice", "1002", "bobs-bikes", "Broken", reason_code="wrong_item")
+    late = MONDAY_9AM + timedelta(hours=49)
+    with time_machine.travel(late, tick=False):
+        assert actions.escalate_overdue_disputes(now=late) == 1
+        deliver_due(now=late)
+
+    escalated = only(receiver.events("dispute.escalated"))["data"]["dispute"]
+    assert escalated["id"] == opened.pk
+    assert (escalated["status"], escalated["escalated_at"]) == (
+        "escalated",
+        "2026-12-09T10:00:00+00:00",
+    )
+    assert (escalated["respond_by"], escalated["responded_at"]) == (
+        "2026-12-09T09:00:00+00:00",
+        None,
+    )
+    assert (escalated["reason_code"], escalated["reason_label"]) == ("wrong_item", "Wrong item")
+    # The escalation's system message is told by the event, not as a message.
+    assert [e["type"] for e in receiver.events()] == ["dispute.opened", "dispute.escalated"]
+
+
+def test_a_customer_closing_their_dispute_resolves_it_as_withdrawn(dispute, endpoint, receiver):
+    dispute.open("alice", "1002", "bobs-bikes", "Broken")
+    dispute.close("alice", "1002", "bobs-bikes")
+
+    deliver_due()
+
+    resolved = only(receiver.events("dispute.resolved"))["data"]["dispute"]
+    assert (resolved["status"], resolved["outcome"]) == ("closed", "withdrawn")
+    assert resolved["closed_by_name"] == "Alice Archer"
+
+
+def test_the_reason_label_is_in_the_sites_language_whatever_the_request_speaks(dispute, endpoint):
+    from django.utils import translation
+
+    with translation.override("de"):
+        dispute.open("alice", "1002", "bobs-bikes", "Kaputt", reason_code="damaged")
+
+    row = only(list(WebhookDelivery.objects.filter(event_type="dispute.opened")))
+    assert row.payload["data"]["dispute"]["reason_label"] == "Damaged"
 
 
 def test_the_files_of_a_message_or_a_dispute_are_described_not_sent(access_as, endpoint, receiver):
@@ -451,6 +529,9 @@ def test_an_endpoint_gets_only_the_events_it_subscribed_to(post, dispute, receiv
     disputes = WebhookEndpoint.objects.create(
         url=f"{receiver.url}/disputes", secret=SECRET, events=["dispute.opened"]
     )
+    WebhookEndpoint.objects.create(
+        url=f"{receiver.url}/outcomes", secret=SECRET, events=["dispute.resolved"]
+    )
 
     post("alice", "1002", "bobs-bikes", "Hello")
 
@@ -466,12 +547,15 @@ def test_an_endpoint_gets_only_the_events_it_subscribed_to(post, dispute, receiv
         ("/all", "message.posted"),
         ("/all", "dispute.opened"),
         ("/all", "dispute.closed"),
+        # Subscribed to everything: event types added later (issue 15) too.
+        ("/all", "dispute.resolved"),
         ("/disputes", "dispute.opened"),
+        ("/outcomes", "dispute.resolved"),
     }
     # Each endpoint's delivery is its own event, with its own id.
     ids = [r.headers["Webhook-Id"] for r in receiver.received]
-    assert len(set(ids)) == 4
-    assert WebhookDelivery.objects.filter(endpoint=everything).count() == 3
+    assert len(set(ids)) == 6
+    assert WebhookDelivery.objects.filter(endpoint=everything).count() == 4
 
 
 def test_inactive_endpoints_get_nothing(post, dispute, receiver):
@@ -540,12 +624,13 @@ def test_the_customers_email_address_is_in_no_payload(demo, post, dispute, endpo
     post(None, "1006", "daves-outdoor", "A guest asks")
     post("dave", "1006", "daves-outdoor", "Tomorrow")
     dispute.open("carol", "1005", "daves-outdoor", "Too slow")
-    dispute.close("admin", "1005", "daves-outdoor")
+    dispute.close("admin", "1005", "daves-outdoor", "refunded", "Refunded in full.")
     dispute.open(None, "1006", "daves-outdoor", "Wrong size")
 
     deliver_due()
 
-    assert len(receiver.received) == WebhookDelivery.objects.count() == 10
+    # 7 messages, 2 openings, and a resolution as dispute.closed and dispute.resolved.
+    assert len(receiver.received) == WebhookDelivery.objects.count() == 11
     stored = json.dumps(list(WebhookDelivery.objects.values_list("payload", flat=True)))
     sent = b"".join(r.body for r in receiver.received).decode()
     for email in CUSTOMER_EMAILS:

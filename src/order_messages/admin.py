@@ -32,6 +32,7 @@ from .models import (
     Message,
     Notification,
     Participant,
+    SavedReply,
     WebhookDelivery,
     WebhookEndpoint,
 )
@@ -70,9 +71,30 @@ class ReadOnlyInline(ReadOnly, admin.TabularInline):
     can_delete = False
 
 
-class DisputeInline(ReadOnlyInline):
+class DisputeFields:
+    @admin.display(description=_("reason chosen"), ordering="reason_code")
+    def reason_choice(self, obj):
+        """The label the store gives the reason now (the code, if the store dropped it)."""
+        return obj.reason_label
+
+
+class DisputeInline(DisputeFields, ReadOnlyInline):
     model = Dispute
-    fields = ["status", "reason", "opened_by_name", "opened_at", "closed_by_name", "closed_at"]
+    fields = [
+        "status",
+        "reason_choice",
+        "requested",
+        "reason",
+        "opened_by_name",
+        "opened_at",
+        "respond_by",
+        "responded_at",
+        "escalated_at",
+        "outcome",
+        "resolution_note",
+        "closed_by_name",
+        "closed_at",
+    ]
     readonly_fields = fields
 
 
@@ -180,9 +202,21 @@ class ConversationAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
 
 
 @admin.register(Dispute)
-class DisputeAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
-    list_display = ["conversation", "status", "opened_by_name", "opened_at", "closed_at"]
-    list_filter = ["status"]
+class DisputeAdmin(DisputeFields, OrderNumberSearch, ReadOnly, admin.ModelAdmin):
+    list_display = [
+        "conversation",
+        "status",
+        "reason_choice",
+        "requested",
+        "opened_by_name",
+        "opened_at",
+        "respond_by",
+        "responded_at",
+        "escalated_at",
+        "outcome",
+        "closed_at",
+    ]
+    list_filter = ["status", "outcome", "requested"]
     list_select_related = ["conversation"]
     search_fields = ["=conversation__order_number", "opened_by_name", "reason"]
     search_help_text = _("Order number, who opened it, or words of the reason.")
@@ -190,9 +224,17 @@ class DisputeAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
     fields = [
         "conversation",
         "status",
+        "reason_choice",
+        "requested",
         "reason",
         "opened_by_name",
         "opened_at",
+        "respond_by",
+        "responded_at",
+        "reminded_at",
+        "escalated_at",
+        "outcome",
+        "resolution_note",
         "closed_by_name",
         "closed_at",
     ]
@@ -200,6 +242,20 @@ class DisputeAdmin(OrderNumberSearch, ReadOnly, admin.ModelAdmin):
 
     def view_on_site(self, obj):
         return thread_url(obj.conversation)
+
+
+@admin.register(SavedReply)
+class SavedReplyAdmin(ReadOnly, admin.ModelAdmin):
+    """For finding a reply and who wrote it. People change their own on the saved-replies
+    page, where the rules of who may change which are kept."""
+
+    list_display = ["title", "owner", "shared", "updated_at"]
+    list_filter = ["shared"]
+    list_select_related = ["owner"]
+    search_fields = ["title", "body"]
+    search_help_text = _("Words of the title or the text.")
+    fields = ["title", "owner", "shared", "body", "created_at", "updated_at"]
+    readonly_fields = fields
 
 
 @admin.register(Message)

@@ -7,13 +7,16 @@ arithmetic can be tested without parsing SVG.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
 from django.utils.formats import date_format
-from django.utils.translation import pgettext
+from django.utils.translation import get_language, gettext, ngettext, pgettext
+
+from .metrics import DAY, HOUR, LONGEST, MINUTE
 
 
 class DailyCounts(Protocol):
@@ -30,6 +33,7 @@ class Bar:
     height: float
     value: int
     date: dt.date
+    title: str = ""  # the tooltip
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,7 @@ class Marker:
     y: float
     value: int
     date: dt.date
+    title: str = ""
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,38 @@ def line_runs(markers: Sequence[Marker]) -> list[str]:
     return runs
 
 
+@functools.lru_cache(maxsize=512)
+def _day_text(date: dt.date, language: str) -> str:
+    # Translators: a day in the dashboard's tooltips, in the notation of Django's "date"
+    # template filter ("D, M j" gives "Tue, Mar 5").
+    return date_format(date, pgettext("date format: weekday, month and day", "D, M j"))
+
+
+def day_text(date: dt.date) -> str:
+    """A day as the charts' tooltips write it, formatted once per day and language: a
+    dashboard has some two hundred of them."""
+    return _day_text(date, get_language())
+
+
+def date_labels(dates: Sequence[dt.date], *, left: float, right: float, every: int) -> list[Label]:
+    """A label under every ``every``-th day's slot, counting back from the last (today),
+    so the newest day always has one."""
+    # Translators: how the dates under the dashboard chart are written, in the notation of
+    # Django's "date" template filter ("M j" gives "Mar 5").
+    label_format = pgettext("date format of the chart's axis", "M j")
+    slot = (right - left) / max(len(dates), 1)
+    labels = []
+    for i, date in enumerate(dates):
+        if (len(dates) - 1 - i) % every:
+            continue
+        text = date_format(date, label_format)
+        if i == len(dates) - 1:  # flush with the plot's end, so it cannot overflow
+            labels.append(Label(x=right, text=text, date=date, anchor="end"))
+        else:
+            labels.append(Label(x=round(left + slot * (i + 0.5), 2), text=text, date=date))
+    return labels
+
+
 def daily_chart(
     *,
     days: Sequence[DailyCounts],
@@ -144,10 +181,7 @@ def daily_chart(
 
     slot = plot_width / max(len(days), 1)
     bar_width = round(slot * bar_ratio, 2)
-    bars, markers, x_labels = [], [], []
-    # Translators: how the dates under the dashboard chart are written, in the notation of
-    # Django's "date" template filter ("M j" gives "Mar 5").
-    label_format = pgettext("date format of the chart's axis", "M j")
+    bars, markers = [], []
     for i, day in enumerate(days):
         centre = left + slot * (i + 0.5)
         y = y_of(day.messages)
@@ -159,17 +193,28 @@ def daily_chart(
                 height=round(bottom - y, 2),
                 value=day.messages,
                 date=day.date,
+                title=ngettext(
+                    "%(day)s: %(count)s customer message",
+                    "%(day)s: %(count)s customer messages",
+                    day.messages,
+                )
+                % {"day": day_text(day.date), "count": day.messages},
             )
         )
         markers.append(
-            Marker(x=round(centre, 2), y=y_of(day.disputes), value=day.disputes, date=day.date)
+            Marker(
+                x=round(centre, 2),
+                y=y_of(day.disputes),
+                value=day.disputes,
+                date=day.date,
+                title=ngettext(
+                    "%(day)s: %(count)s dispute opened",
+                    "%(day)s: %(count)s disputes opened",
+                    day.disputes,
+                )
+                % {"day": day_text(day.date), "count": day.disputes},
+            )
         )
-        if (len(days) - 1 - i) % label_every == 0:
-            text = date_format(day.date, label_format)
-            if i == len(days) - 1:  # flush with the plot's end, so it cannot overflow
-                x_labels.append(Label(x=right, text=text, date=day.date, anchor="end"))
-            else:
-                x_labels.append(Label(x=round(centre, 2), text=text, date=day.date))
     return DailyChart(
         width=width,
         height=height,
@@ -182,5 +227,165 @@ def daily_chart(
         markers=markers,
         lines=line_runs(markers),
         y_ticks=[Tick(y=y_of(v), value=v) for v in range(0, y_max + 1, step)],
-        x_labels=x_labels,
+        x_labels=date_labels([d.date for d in days], left=left, right=right, every=label_every),
+    )
+
+
+# -- how fast a seller answers ----------------------------------------------------------------
+
+
+class DailyResponses(Protocol):
+    date: dt.date
+    responses: int
+    median: float | None
+    p90: float | None
+    median_text: str
+    p90_text: str
+
+
+@dataclass(frozen=True)
+class TimeBar:
+    x: float
+    y: float
+    width: float
+    height: float
+    text: str  # the value as shown ("2.5 h")
+    responses: int
+    date: dt.date
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class TimePoint:
+    x: float
+    y: float
+    text: str
+    date: dt.date
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class TimeTick:
+    y: float
+    text: str
+
+
+@dataclass(frozen=True)
+class ResponseChart:
+    width: int
+    height: int
+    left: float
+    top: float
+    right: float
+    bottom: float
+    bars: list[TimeBar]  # the median of each day with answers
+    points: list[TimePoint]  # the 90th percentile of each day with answers
+    lines: list[str]  # polyline points of the 90th percentile, per run of days with answers
+    y_ticks: list[TimeTick]
+    x_labels: list[Label]
+
+    @property
+    def y_label_x(self) -> float:
+        return self.left - 8
+
+    @property
+    def x_label_y(self) -> float:
+        return self.bottom + 20
+
+
+def time_unit(seconds: float) -> tuple[int, str]:
+    """The unit an axis up to ``seconds`` is counted in: (seconds per unit, its format)."""
+    if seconds <= 2 * HOUR:
+        # Translators: a response time in minutes, e.g. "12 min".
+        return MINUTE, gettext("%(n)s min")
+    if seconds <= 3 * DAY:
+        # Translators: a response time in hours, e.g. "2.5 h".
+        return HOUR, gettext("%(n)s h")
+    # Translators: a response time in days, e.g. "3.5 d".
+    return DAY, gettext("%(n)s d")
+
+
+def response_chart(
+    *,
+    days: Sequence[DailyResponses],
+    width: int = 960,
+    height: int = 260,
+    margin: tuple[float, float, float, float] = (16, 14, 34, 56),  # top, right, bottom, left
+    label_every: int = 7,
+    bar_ratio: float = 0.64,
+) -> ResponseChart:
+    """Bars for each day's median first-response time and a line with markers for its
+    90th percentile, on one time axis from zero (in minutes, hours or days, whichever
+    reads best). Days without answers are left empty; a time beyond the last bucket
+    (more than a week) is drawn at a week."""
+    top_margin, right_margin, bottom_margin, left_margin = margin
+    left, top = left_margin, top_margin
+    right, bottom = width - right_margin, height - bottom_margin
+    plot_width, plot_height = right - left, bottom - top
+
+    def finite(seconds: float | None) -> float:
+        return min(seconds or 0, LONGEST)
+
+    peak = max((max(finite(d.median), finite(d.p90)) for d in days), default=0)
+    unit, unit_format = time_unit(peak)
+    y_max, step = nice_scale(math.ceil(peak / unit))
+
+    def y_of(seconds: float | None) -> float:
+        return round(bottom - finite(seconds) / unit / y_max * plot_height, 2)
+
+    slot = plot_width / max(len(days), 1)
+    bar_width = round(slot * bar_ratio, 2)
+    bars, points, lines, run = [], [], [], []
+    for i, day in enumerate(days):
+        centre = round(left + slot * (i + 0.5), 2)
+        if not day.responses or day.median is None:
+            if len(run) > 1:
+                lines.append(" ".join(run))
+            run = []
+            continue
+        y = y_of(day.median)
+        bars.append(
+            TimeBar(
+                x=round(centre - bar_width / 2, 2),
+                y=y,
+                width=bar_width,
+                height=round(bottom - y, 2),
+                text=day.median_text,
+                responses=day.responses,
+                date=day.date,
+                title=ngettext(
+                    "%(day)s: median %(time)s (%(count)s answer)",
+                    "%(day)s: median %(time)s (%(count)s answers)",
+                    day.responses,
+                )
+                % {"day": day_text(day.date), "time": day.median_text, "count": day.responses},
+            )
+        )
+        point = TimePoint(
+            x=centre,
+            y=y_of(day.p90),
+            text=day.p90_text,
+            date=day.date,
+            title=gettext("%(day)s: 90th percentile %(time)s")
+            % {"day": day_text(day.date), "time": day.p90_text},
+        )
+        points.append(point)
+        run.append(f"{point.x},{point.y}")
+    if len(run) > 1:
+        lines.append(" ".join(run))
+    return ResponseChart(
+        width=width,
+        height=height,
+        left=left,
+        top=top,
+        right=right,
+        bottom=bottom,
+        bars=bars,
+        points=points,
+        lines=lines,
+        y_ticks=[
+            TimeTick(y=round(bottom - v / y_max * plot_height, 2), text=unit_format % {"n": v})
+            for v in range(0, y_max + 1, step)
+        ],
+        x_labels=date_labels([d.date for d in days], left=left, right=right, every=label_every),
     )

@@ -1,9 +1,11 @@
 from django import forms
 from django.conf import settings
+from django.core.validators import MaxLengthValidator
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
-from .models import NotificationSettings
+from .disputes import reason_choices
+from .models import Dispute, NotificationSettings
 
 
 class MessageForm(forms.Form):
@@ -20,6 +22,15 @@ class MessageForm(forms.Form):
 
 
 class DisputeForm(forms.Form):
+    """What went wrong (the store's list), what the customer would like, and their words.
+    The choices left out of a post (an older client) count as "other"; the action checks
+    every value again."""
+
+    # Browser tests find the text by the label "Reason": no other field's label says it.
+    reason_code = forms.ChoiceField(label=_("What went wrong?"), required=False, choices=())
+    requested = forms.ChoiceField(
+        label=_("What would you like?"), required=False, choices=Dispute.Request.choices
+    )
     reason = forms.CharField(
         label=_("Reason"),
         required=False,
@@ -27,8 +38,52 @@ class DisputeForm(forms.Form):
     )
 
     def __init__(self, *args, **kwargs):
+        kwargs.setdefault("initial", {"reason_code": "other", "requested": "other"})
         super().__init__(*args, **kwargs)
+        # Read per form, so a store that changes its list needs no restart.
+        self.fields["reason_code"].choices = reason_choices()
         self.fields["reason"].widget.attrs["maxlength"] = app_settings.MAX_REASON_LENGTH
+
+    def clean_reason_code(self):
+        return self.cleaned_data["reason_code"] or "other"
+
+    def clean_requested(self):
+        return self.cleaned_data["requested"] or Dispute.Request.OTHER
+
+
+# The outcome that gives the customer what they asked for, offered first to staff.
+OUTCOME_FOR_REQUEST = {
+    Dispute.Request.REFUND: Dispute.Outcome.REFUNDED,
+    Dispute.Request.REPLACEMENT: Dispute.Outcome.REPLACED,
+    Dispute.Request.RETURN: Dispute.Outcome.RETURNED,
+}
+
+
+class CloseDisputeForm(forms.Form):
+    """Store staff resolve a dispute with an outcome and a note for the customer; a
+    customer closing their own posts neither (the action records "withdrawn")."""
+
+    outcome = forms.ChoiceField(
+        label=_("Outcome"),
+        required=False,  # the action says it is missing: OutcomeRequired
+        choices=[("", _("Choose…")), *Dispute.Outcome.choices],
+    )
+    note = forms.CharField(
+        label=_("Note to the customer"),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
+
+    def __init__(self, *args, dispute: Dispute | None = None, **kwargs):
+        if dispute is not None:
+            kwargs.setdefault(
+                "initial", {"outcome": OUTCOME_FOR_REQUEST.get(dispute.requested, "")}
+            )
+        super().__init__(*args, **kwargs)
+        self.fields["outcome"].widget.attrs["required"] = True
+        limit = app_settings.MAX_REASON_LENGTH
+        self.fields["note"].validators.append(MaxLengthValidator(limit))
+        self.fields["note"].widget.attrs["maxlength"] = limit
 
 
 class PreferencesForm(forms.Form):

@@ -19,13 +19,13 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.http import Http404
 from django.utils.translation import gettext
 
 from .adapter import STORE, Order, SubOrder, get_adapter
 from .conf import app_settings
-from .models import Attachment, Conversation, Participant, Role
+from .models import Attachment, Conversation, Participant, Role, SavedReply
 from .routing import conversation_targets, vendors_take_part
 
 
@@ -398,6 +398,18 @@ class Scope:
     def sees_contacts(self) -> bool:
         return self.is_store or not app_settings.MASK_CONTACTS
 
+    @property
+    def figure_keys(self) -> frozenset[str] | None:
+        """The sellers whose response figures this person sees: None for every one (the
+        store's staff), else their own vendors' (none where vendors take no part)."""
+        if self.is_store:
+            return None
+        return self.vendor_keys if vendors_take_part() else frozenset()
+
+    def sees_figures_of(self, vendor_key: str) -> bool:
+        keys = self.figure_keys
+        return keys is None or vendor_key in keys
+
 
 def access_backoffice(*, user) -> Scope:
     """The back-office scope of a logged-in user, or PermissionDenied for customers and for
@@ -409,8 +421,51 @@ def access_backoffice(*, user) -> Scope:
     return Scope(user=user, vendor_keys=frozenset(vendor_keys), is_store=is_store)
 
 
+def access_vendor_figures(*, user, vendor_key: str) -> Scope:
+    """The scope of someone who may see this seller's response figures: store staff for
+    every seller, a vendor's staff for their own. Another vendor's do not exist for them
+    (Http404); customers have no back office (PermissionDenied)."""
+    scope = access_backoffice(user=user)
+    # No vendor key has a NUL, and PostgreSQL could not look it up.
+    if "\x00" in vendor_key or not scope.sees_figures_of(vendor_key):
+        raise Http404("No such vendor.")
+    return scope
+
+
 def in_backoffice(user) -> bool:
     """True for users whose Messages page is the back office."""
     if not _signed_in(user):
         return False
     return is_store_staff(user) or bool(get_adapter().get_user_vendor_keys(user))
+
+
+# -- saved replies -----------------------------------------------------------------------------
+
+
+def may_share_replies(scope: Scope) -> bool:
+    """Only store staff make a reply everyone may use."""
+    return scope.is_store
+
+
+def check_may_share_reply(*, scope: Scope, shared: bool) -> None:
+    if shared and not may_share_replies(scope):
+        raise PermissionDenied(gettext("Only the store's staff share replies."))
+
+
+def may_edit_saved_reply(scope: Scope, reply: SavedReply) -> bool:
+    """A person's own unshared reply is theirs to change; a shared one is the store's."""
+    if reply.shared:
+        return scope.is_store
+    return reply.owner_id == scope.user.pk
+
+
+def access_saved_reply(*, scope: Scope, reply_id: int) -> SavedReply:
+    """A reply this person may change, or Http404 when they may not even see it (someone
+    else's own), PermissionDenied when they may see it but not change it (a shared one,
+    for a vendor)."""
+    reply = SavedReply.objects.filter(Q(owner=scope.user) | Q(shared=True), pk=reply_id).first()
+    if reply is None:
+        raise Http404("No such saved reply.")
+    if not may_edit_saved_reply(scope, reply):
+        raise PermissionDenied(gettext("Only the store's staff change shared replies."))
+    return reply

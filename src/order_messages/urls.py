@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .views import attachments as file_views
-from .views import backoffice, email_settings, live
+from .views import backoffice, email_settings, live, saved_replies
 from .views import dashboard as dashboard_views
 from .views import storefront as views
 from .views import tokens as token_views
@@ -12,6 +12,11 @@ urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("mark/", backoffice.mark, name="mark"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path(
+        "dashboard/vendors/<str:vendor_key>/",
+        dashboard_views.vendor_dashboard,
+        name="vendor_dashboard",
+    ),
     path("unread/", views.badge, name="badge"),
     path("live/", live.stream, name="live"),
     path("preferences/", email_settings.preferences, name="preferences"),
@@ -19,6 +24,13 @@ urlpatterns = [
     path("unsubscribe/<str:token>/", email_settings.unsubscribe, name="unsubscribe"),
     path("tokens/", token_views.tokens, name="tokens"),
     path("tokens/<int:token_id>/revoke/", token_views.revoke, name="revoke_token"),
+    path("replies/", saved_replies.saved_replies, name="saved_replies"),
+    path("replies/<int:reply_id>/", saved_replies.edit_saved_reply, name="edit_saved_reply"),
+    path(
+        "replies/<int:reply_id>/delete/",
+        saved_replies.delete_saved_reply,
+        name="delete_saved_reply",
+    ),
     path("guest/<str:token>/", views.guest, name="guest"),
     path("files/<int:attachment_id>/", file_views.file, name="file"),
     path(

@@ -77,9 +77,12 @@ def test_back_office_story(conversations, page_for, screenshot, mailoutbox):
     admin.locator(".om-dispute-banner").get_by_role("link", name="Close dispute").click()
     dialog = admin.locator("#close-dispute-dialog")
     expect(dialog).to_be_visible()
+    dialog.get_by_label("Outcome").select_option("replaced")
+    dialog.get_by_label("Note to the customer").fill("A new helmet is on its way.")
     dialog.get_by_role("button", name="Close dispute").click()
     expect(admin.locator(".om-dispute-banner")).to_have_count(0)
     expect(admin.locator("#thread")).to_contain_text("Dispute closed by Ada Admin")
+    expect(admin.locator("#thread")).to_contain_text("Outcome: Replaced")
     screenshot(admin, "admin-closed")
 
     admin.get_by_role("link", name="Messages").first.click()
@@ -88,5 +91,5 @@ def test_back_office_story(conversations, page_for, screenshot, mailoutbox):
 
     assert not Dispute.objects.filter(status="open").exists()
     deliver_notifications()
-    closed_mail = [m for m in mailoutbox if "dispute closed" in m.subject]
+    closed_mail = [m for m in mailoutbox if "dispute resolved" in m.subject]
     assert "alice@customers.example" in {to for m in closed_mail for to in m.to}

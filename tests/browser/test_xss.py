@@ -355,7 +355,7 @@ def test_the_demo_pages_work_under_the_content_security_policy(
         visit(staff, url, watched, audit=False)  # Django's admin: its own DOM
     visit(staff, "/api/v1/docs", watched, audit=False)  # Swagger UI's own DOM
     expect(staff.locator(".opblock-summary-path").first).to_be_visible()
-    expect(staff.locator(".opblock")).to_have_count(13)  # every operation of the API
+    expect(staff.locator(".opblock")).to_have_count(api_operations())  # every one
 
     vendor = pages("bob")
     for url in ("/messages/orders/1001/bobs-bikes/", "/messages/orders/1002/bobs-bikes/"):
@@ -425,7 +425,7 @@ def world(demo, post, dispute, live_server, settings):
     settings.ORDER_MESSAGES_SITE_URL = live_server.url
     settings.ORDER_MESSAGES_POST_RATE_LIMIT = None  # Alice writes the corpus twice over
     settings.ORDER_MESSAGES_DISPUTE_RATE_LIMIT = None  # and opens a dispute for each reason
-    call_command("seed_demo", "--webhook-receiver", verbosity=0)
+    call_command("seed_demo", "--webhook-receiver", "--no-history", verbosity=0)
     names = channel_of(NAMES, NAME_PAYLOADS)
     world = World(
         messages=channel_of(MESSAGES),
@@ -667,3 +667,11 @@ def test_no_payload_runs_anywhere_and_each_shows_literally(world, page_for, sett
 
     assert watched.pages > 60  # the mailbox has fewer pages since dispute e-mails fold
     assert not watched.problems(), watched.problems()
+
+
+def api_operations() -> int:
+    """How many operations the API's schema names: the docs page shows one block each."""
+    from order_messages.api import api
+
+    paths = api.get_openapi_schema()["paths"].values()
+    return sum(1 for path in paths for method in path if method in {"get", "post", "put", "delete"})

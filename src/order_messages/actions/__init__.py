@@ -13,15 +13,22 @@ from .disputes import (
     remind_sellers,
 )
 from .messages import mark_read, mark_unread, post_message
+from .metrics import reset_responses, roll_up_all, roll_up_responses
 from .notifications import mute_conversation, save_email_preferences, unmute_conversation
+from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
 from .tokens import create_token, revoke_token
 
 __all__ = [
     "close_dispute",
+    "create_saved_reply",
     "create_token",
+    "delete_saved_reply",
     "delete_abandoned_uploads",
     "escalate_overdue_disputes",
     "remind_sellers",
+    "reset_responses",
+    "roll_up_all",
+    "roll_up_responses",
     "discard_upload",
     "mark_conversations",
     "mark_dashboard_seen",
@@ -37,6 +44,7 @@ __all__ = [
     "save_email_preferences",
     "unmute_conversation",
     "update_order_access",
+    "update_saved_reply",
     "update_vendor_access",
     "upload_attachment",
 ]

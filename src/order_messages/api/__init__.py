@@ -9,7 +9,7 @@ Transport only: every read is a query and every write an action, as on the HTML 
 
 from ninja import NinjaAPI
 
-from . import attachments, backoffice, conversations, errors, links, me
+from . import attachments, backoffice, conversations, errors, links, me, saved_replies
 from .auth import SessionAuth, TokenAuth
 
 DESCRIPTION = """\
@@ -42,5 +42,6 @@ api.add_router("", conversations.router)
 api.add_router("", attachments.router)
 api.add_router("/backoffice", backoffice.router)
 api.add_router("/me", me.router)
+api.add_router("/saved-replies", saved_replies.router)
 
 __all__ = ["api"]

@@ -22,8 +22,11 @@ router = Router(tags=["Back office"])
 def list_conversations(
     request,
     show: Annotated[
-        Literal["all", "unread", "disputes"],
-        Query(description="All, those with messages unread by me, or those with an open dispute."),
+        Literal["all", "unread", "disputes", "awaiting"],
+        Query(
+            description="All, those with messages unread by me, those with an open dispute, "
+            "or those awaiting a reply (the customer wrote last; the longest waiting first)."
+        ),
     ] = "all",
     q: Annotated[
         str,
@@ -38,8 +41,9 @@ def list_conversations(
     ] = None,
     limit: Annotated[int, Query(ge=1, le=100, description="Conversations per page.")] = 20,
 ):
-    """A vendor's conversations, or every conversation for store staff, newest activity
-    first, keyset-paginated. Customers and staff without the ``manage_conversations``
+    """A vendor's conversations, or every conversation for store staff, escalated
+    disputes first, then newest activity first (``awaiting``: the longest waiting first),
+    keyset-paginated. Customers and staff without the ``manage_conversations``
     permission get 403."""
     scope = queries.access_backoffice(user=request.auth)
     page = queries.backoffice_page(scope=scope, show=show, search=q, cursor=after, size=limit)

@@ -1,6 +1,6 @@
 """A person's conversations, an order's conversations, and what happens in one: read the
-messages, post, mark read, open and close a dispute. The same queries and actions as the
-order's Messages page, with the same access rules."""
+messages, post, mark read, open, list and close disputes. The same queries and actions as
+the order's Messages page, with the same access rules."""
 
 from __future__ import annotations
 
@@ -13,13 +13,17 @@ from ninja.errors import ValidationError
 
 from .. import actions, queries
 from ..errors import InvalidTransition
+from ..queries.threads import dispute_history
 from ..ratelimit import limit_posting
 from . import present
 from .auth import guests_of
 from .idempotency import REPLAYED, fingerprint, run_once
 from .schemas import (
     ConversationPage,
+    DisputeCloseIn,
     DisputeIn,
+    DisputeList,
+    DisputeOptions,
     DisputeOut,
     Error,
     MessageIn,
@@ -266,10 +270,14 @@ def mark_read(request, number: Number, vendor_key: VendorKey):
     summary="Open a dispute",
 )
 def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: VendorKey):
-    """The customer or store staff open a dispute; vendors may not (403). The store's staff
-    join the conversation, a system message carries the reason (and the files given in
-    ``attachments``, as for posting), everyone is notified. Errors: ``reason_required``,
-    ``attachment_refused`` (422), ``dispute_open`` when one is open already and
+    """The customer or store staff open a dispute: what went wrong (``reason_code``, one
+    of the store's reasons: listDisputeOptions), what the customer asks for
+    (``requested``) and their words (``reason``); vendors may not (403). The seller's
+    clock starts (``respond_by``); unanswered by then, the dispute is escalated to the
+    store's staff. The store's staff join the conversation, a system message carries the
+    reason (and the files given in ``attachments``, as for posting), everyone is notified.
+    Errors: ``reason_required``, ``invalid_choice`` (a reason_code the store does not
+    offer), ``attachment_refused`` (422), ``dispute_open`` when one is open already and
     ``attachment_unavailable`` (409), ``bad_encoding`` (400), ``too_large`` (413),
     ``throttled`` (429, as for posting, and when the conversation's dispute was opened and
     closed too often lately)."""
@@ -283,6 +291,8 @@ def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: Vendor
             sub_order=sub_order,
             actor=actor,
             reason=payload.reason,
+            reason_code=payload.reason_code,
+            requested=payload.requested,
             attachments=payload.attachments,
         )
     return Status(201, present.dispute(dispute))
@@ -290,24 +300,73 @@ def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: Vendor
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/dispute/close",
-    response={200: DisputeOut, 401: Error, 403: Error, 404: Error, 409: Error, 429: Error},
+    response={
+        200: DisputeOut,
+        400: Error,
+        401: Error,
+        403: Error,
+        404: Error,
+        409: Error,
+        413: Error,
+        422: Error,
+        429: Error,
+    },
     operation_id="closeDispute",
-    summary="Close the dispute",
+    summary="Resolve or withdraw the dispute",
 )
-def close_dispute(request, number: Number, vendor_key: VendorKey):
-    """The customer or store staff close the open dispute; vendors may not (403). A
-    system message says who closed it. ``invalid_transition`` (409) when none is open;
-    ``throttled`` (429) when the conversation's dispute was opened and closed too often
-    lately (``ORDER_MESSAGES_DISPUTE_RATE_LIMIT``). A closed dispute can be followed by a
-    new one."""
+def close_dispute(
+    request, number: Number, vendor_key: VendorKey, payload: DisputeCloseIn | None = None
+):
+    """Store staff resolve the open (or escalated) dispute with an ``outcome`` and a
+    ``note`` for the customer; without an outcome: ``outcome_required`` (422). A customer
+    closing their own dispute withdraws it (the body may be left out); vendors may not
+    (403). A system message tells everyone. ``invalid_choice`` (422) for an outcome a
+    customer cannot give or a note that is too long, ``bad_encoding`` (400),
+    ``invalid_transition`` (409) when none is open; ``throttled`` (429) when the
+    conversation's dispute was opened and closed too often lately
+    (``ORDER_MESSAGES_DISPUTE_RATE_LIMIT``). A resolved dispute can be followed by a new
+    one."""
+    payload = payload or DisputeCloseIn()
     access = access_order(request, number)
     tab = find_tab(access, vendor_key)
     queries.check_may_handle_disputes(viewer=access, sub_order=tab.sub_order)
     dispute = None
     if tab.conversation is not None:
         dispute = actions.close_dispute(
-            conversation=tab.conversation, actor=access.actor_in(tab.sub_order)
+            conversation=tab.conversation,
+            actor=access.actor_in(tab.sub_order),
+            outcome=payload.outcome,
+            note=payload.note,
         )
     if dispute is None:
         raise InvalidTransition(gettext("There is no open dispute to close."))
     return present.dispute(dispute)
+
+
+@router.get(
+    "/orders/{number}/conversations/{vendor_key}/disputes",
+    response={200: DisputeList, 401: Error, 404: Error},
+    operation_id="listDisputes",
+    summary="The conversation's disputes",
+)
+def list_disputes(request, number: Number, vendor_key: VendorKey):
+    """Every dispute the conversation has had, newest first: the running one, if any, and
+    the resolved ones with their outcomes and notes. Whoever may read the conversation
+    may read them (vendors too); a conversation without any gives an empty list."""
+    access = access_order(request, number)
+    tab = find_tab(access, vendor_key)
+    disputes = dispute_history(conversation=tab.conversation)
+    return {"items": [present.dispute(d) for d in disputes]}
+
+
+@router.get(
+    "/dispute-options",
+    response={200: DisputeOptions, 401: Error},
+    operation_id="listDisputeOptions",
+    summary="What a dispute can say",
+)
+def list_dispute_options(request):
+    """The reasons the store offers for a dispute, what a customer can ask for, and the
+    outcomes store staff can resolve one with: keys to send, labels to show, in the
+    request's language (Accept-Language)."""
+    return present.dispute_options()

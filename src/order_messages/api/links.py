@@ -1,7 +1,7 @@
 """OpenAPI links: which answer leads to which request, and with what. A conversation found
-in a list (its order number and vendor key) can be read, written to, marked read and
-disputed; each of those leads to the others in the same conversation. Clients and
-generated tests (Schemathesis' stateful runs) follow them."""
+in a list (its order number and vendor key) can be read, written to, marked read,
+disputed and its disputes listed; each of those leads to the others in the same
+conversation. Clients and generated tests (Schemathesis' stateful runs) follow them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from collections.abc import Iterable
 from ninja import Router
 
 # What can be done in one conversation.
-IN_A_CONVERSATION = ["listMessages", "postMessage", "markRead", "openDispute", "closeDispute"]
+IN_A_CONVERSATION = [
+    "listMessages",
+    "postMessage",
+    "markRead",
+    "openDispute",
+    "closeDispute",
+    "listDisputes",
+]
 FROM_ITS_PATH = {"number": "$request.path.number", "vendor_key": "$request.path.vendor_key"}
 
 
@@ -46,6 +53,7 @@ LINKS = {
     ("markRead", 200): _to(IN_A_CONVERSATION, FROM_ITS_PATH),
     ("openDispute", 201): _to(IN_A_CONVERSATION, FROM_ITS_PATH),
     ("closeDispute", 200): _to(IN_A_CONVERSATION, FROM_ITS_PATH),
+    ("listDisputes", 200): _to(IN_A_CONVERSATION, FROM_ITS_PATH),
 }
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.urls import reverse
 
+from ..disputes import reason_choices
 from ..models import Attachment, Conversation, Dispute, Message, Participant
 from ..queries import Scope, Tab, Viewer
 
@@ -18,11 +19,32 @@ def dispute(row: Dispute | None) -> dict | None:
     return {
         "id": row.pk,
         "status": row.status,
+        "reason_code": row.reason_code,
+        "reason_label": row.reason_label,
+        "requested": row.requested,
         "reason": row.reason,
         "opened_at": row.opened_at,
         "opened_by_name": row.opened_by_name,
+        "respond_by": row.respond_by,
+        "responded_at": row.responded_at,
+        "escalated_at": row.escalated_at,
         "closed_at": row.closed_at,
         "closed_by_name": row.closed_by_name if closed else None,
+        "outcome": row.outcome or None,
+        "resolution_note": row.resolution_note,
+    }
+
+
+def dispute_options() -> dict:
+    """The choices a dispute offers, with their labels in the active language."""
+
+    def choices(pairs):
+        return [{"key": key, "label": str(label)} for key, label in pairs]
+
+    return {
+        "reasons": choices(reason_choices()),
+        "requests": choices(Dispute.Request.choices),
+        "outcomes": choices(Dispute.Outcome.choices),
     }
 
 
@@ -41,6 +63,8 @@ def conversation(row: Conversation, *, my_role: str, unread: int) -> dict:
         "last_message_excerpt": row.last_message_excerpt,
         "open_dispute": dispute(row.open_dispute),
         "attachment_count": row.attachment_count,
+        "escalated": row.escalated,
+        "awaiting_since": row.awaiting_since,
     }
 
 

@@ -9,7 +9,12 @@ from typing import Annotated, Literal
 from ninja import Field, Schema
 
 Role = Literal["customer", "vendor", "staff", "system"]
-Kind = Literal["message", "dispute_opened", "dispute_closed"]
+Kind = Literal["message", "dispute_opened", "dispute_escalated", "dispute_closed"]
+# The models' choices (Dispute.Status, .Request, .Outcome), spelled out as the contract; a
+# test keeps them the same.
+DisputeStatus = Literal["open", "escalated", "closed"]
+Requested = Literal["refund", "replacement", "return", "other"]
+Outcome = Literal["refunded", "replaced", "returned", "rejected", "withdrawn"]
 
 
 # -- errors ---------------------------------------------------------------------------------
@@ -27,7 +32,10 @@ class ErrorDetail(Schema):
         description=(
             "Stable, for programs: not_authenticated, forbidden, not_found, validation_error, "
             "idempotency_key_reused, empty, too_long, reason_required, dispute_open, "
-            "invalid_transition, bad_encoding, too_large, throttled, attachment_refused (a "
+            "invalid_transition, invalid_choice (a dispute's reason, request or outcome "
+            "that is not offered, or a note too long), outcome_required (store staff "
+            "resolving a dispute without an outcome), bad_encoding, too_large, throttled, "
+            "attachment_refused (a "
             "file of a type, content or name not accepted, or too many files), "
             "attachment_unavailable (an upload to send that is not mine, not here, already "
             "sent or removed), attachment_posted (removing a file that was sent), "
@@ -50,12 +58,57 @@ class Error(Schema):
 
 class DisputeOut(Schema):
     id: int
-    status: Literal["open", "closed"]
-    reason: str
+    status: DisputeStatus = Field(
+        description="open; escalated (the seller let the deadline pass: the store's staff "
+        'have it); closed (resolved, shown as "Resolved"). Reopening starts a new dispute.'
+    )
+    reason_code: str = Field(
+        description="What went wrong: a key of the store's reasons (listDisputeOptions).",
+        examples=["damaged"],
+    )
+    reason_label: str = Field(description="Its label, in the request's language.")
+    requested: Requested = Field(description="What the customer asks for.")
+    reason: str = Field(description="The customer's own words.")
     opened_at: datetime
     opened_by_name: str
+    respond_by: datetime | None = Field(
+        description="The seller's deadline for a first answer "
+        "(ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS); null without one."
+    )
+    responded_at: datetime | None = Field(
+        description="When the seller first answered, which stopped the clock."
+    )
+    escalated_at: datetime | None = Field(
+        description="When it went to the store's staff, its deadline passed unanswered."
+    )
     closed_at: datetime | None = None
     closed_by_name: str | None = None
+    outcome: Outcome | None = Field(
+        description="How it was resolved; withdrawn when the customer closed it. Null "
+        "until it is resolved."
+    )
+    resolution_note: str = Field(
+        description="What store staff wrote for the customer with the outcome; may be empty."
+    )
+
+
+class DisputeList(Schema):
+    items: list[DisputeOut] = Field(description="Every dispute of the conversation, newest first.")
+
+
+class Choice(Schema):
+    key: str = Field(description="What requests send and answers carry.")
+    label: str = Field(description="For people, in the request's language.")
+
+
+class DisputeOptions(Schema):
+    reasons: list[Choice] = Field(
+        description="What can go wrong, as the store configures it (a dispute's reason_code)."
+    )
+    requests: list[Choice] = Field(description="What a customer can ask for (requested).")
+    outcomes: list[Choice] = Field(
+        description="How store staff can resolve a dispute (closeDispute's outcome)."
+    )
 
 
 class ConversationOut(Schema):
@@ -76,6 +129,13 @@ class ConversationOut(Schema):
     last_message_excerpt: str
     open_dispute: DisputeOut | None
     attachment_count: int = Field(description="Files posted in it.")
+    escalated: bool = Field(
+        description="Its open dispute went to the store's staff: the seller let the deadline pass."
+    )
+    awaiting_since: datetime | None = Field(
+        description="When the customer's oldest message the seller has not answered yet was "
+        "written; null when nothing waits for the seller."
+    )
 
 
 class ConversationPage(Schema):
@@ -213,9 +273,38 @@ class MessageIn(Schema):
     attachments: list[AttachmentId] = Field(default_factory=list, description=ATTACHMENTS_IN)
 
 
+def _reason_codes() -> str:
+    # Read once, when the schema is first built: the reasons a store offers are part of its
+    # settings, which do not change while it runs.
+    from ..conf import app_settings
+
+    return ", ".join(key for key, _label in app_settings.DISPUTE_REASONS)
+
+
 class DisputeIn(Schema):
     reason: str = Field(description="Required; at most ORDER_MESSAGES_MAX_REASON_LENGTH.")
+    reason_code: str = Field(
+        "other",
+        description=f"What went wrong: one of the store's reasons ({_reason_codes()}), as "
+        "listDisputeOptions lists them with their labels. Another is invalid_choice (422).",
+        examples=["damaged"],
+    )
+    requested: Requested = Field("other", description="What the customer asks for.")
     attachments: list[AttachmentId] = Field(default_factory=list, description=ATTACHMENTS_IN)
+
+
+class DisputeCloseIn(Schema):
+    outcome: Outcome | None = Field(
+        None,
+        description="How store staff resolved it; required for them (outcome_required, "
+        "422). A customer closing their own dispute withdraws it: leave it out or send "
+        "withdrawn; any other is invalid_choice (422).",
+    )
+    note: str = Field(
+        "",
+        description="For the customer, shown with the outcome; at most "
+        "ORDER_MESSAGES_MAX_REASON_LENGTH.",
+    )
 
 
 class ReadOut(Schema):

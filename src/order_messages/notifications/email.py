@@ -21,7 +21,7 @@ from ..adapter import Order, get_adapter
 from ..attachments.links import file_link
 from ..conf import app_settings
 from ..guest import make_guest_token
-from ..models import Conversation, Message, Participant
+from ..models import Conversation, Dispute, Message, Participant
 from ..models.notifications import Audience, Mute, Notification, NotificationSettings
 from ..queries.attachments import with_files
 from .outbox import message_id_domain
@@ -143,11 +143,31 @@ def dispute_events(notification: Notification) -> list[Message]:
             kind__in=Message.DISPUTE_KINDS,
             seq__gte=notification.first_seq,
             seq__lte=notification.last_seq,
-        ).order_by("seq")
+        )
+        .select_related("dispute")
+        .order_by("seq")
     )
     for index, event in enumerate(events):
         event.reopens = index > 0 and event.kind == Message.Kind.DISPUTE_OPENED
     return events
+
+
+def reminded_dispute(notification: Notification) -> Dispute | None:
+    """The dispute a reminder is about, if it still waits for the seller's first answer:
+    the conversation's open dispute that was reminded of. None when the seller answered
+    meanwhile, or it was escalated or resolved (and one reopened since is not the one this
+    reminder was written for: it has not been reminded of yet)."""
+    return (
+        Dispute.objects.filter(
+            conversation_id=notification.conversation_id,
+            status=Dispute.Status.OPEN,
+            responded_at__isnull=True,
+            respond_by__isnull=False,
+            reminded_at__isnull=False,
+        )
+        .order_by("-opened_at", "-pk")
+        .first()
+    )
 
 
 @dataclass(frozen=True)
@@ -262,17 +282,28 @@ def prepare(notification: Notification) -> Prepared:
     order = adapter.get_order(conversation.order_number)
     if not may_still_read(notification, order=order):
         return Prepared(None, "no longer allowed to read the conversation")
-    if notification.kind == Message.Kind.MESSAGE:
+    messages, events, event, dispute = [], [], None, None
+    if notification.kind == Notification.Kind.MESSAGE:
         if not wants_message_emails(notification):
             return Prepared(None, "muted or switched off")
         messages = unread_messages(notification)
         if not messages:
             return Prepared(None, "already read")
-        event, events = None, []
-    else:
-        messages = []
+        template = "message"
+    elif notification.kind == Notification.Kind.DISPUTE_REMINDER:
+        # Tells of no message: of the dispute as it stands when the e-mail goes out.
+        dispute = reminded_dispute(notification)
+        if dispute is None:
+            return Prepared(None, "answered, or no longer open")
+        template = "dispute_reminder"
+    else:  # the dispute events: opened, escalated, closed
         events = dispute_events(notification)
+        if not events:
+            return Prepared(None, "no dispute event to tell of")
         event = events[0]
+        dispute = event.dispute
+        # Several events folded into one e-mail have a template of their own.
+        template = "dispute_events" if len(events) > 1 else event.kind
     list_files([(notification, m) for m in messages or events])
     reply_to = ""
     if notification.audience != Audience.STORE:
@@ -299,6 +330,9 @@ def prepare(notification: Notification) -> Prepared:
             "messages": messages,
             "event": event,
             "events": events,
+            "dispute": dispute,
+            # Who must answer a dispute: the vendor, or the store in its own conversation.
+            "seller": conversation.vendor_name,
             "store_name": adapter.get_store_name(),
             "messages_url": messages_link(notification, conversation, order),
             # The order page is the customer's; others have the Messages page only.
@@ -311,8 +345,6 @@ def prepare(notification: Notification) -> Prepared:
             if notification.user_id is not None
             else "",
         }
-        # Several events folded into one e-mail have a template of their own.
-        template = "dispute_events" if len(events) > 1 else notification.kind
         subject, text, html = render(template, context)
     headers = {
         "Message-ID": notification.message_id,

@@ -1,4 +1,8 @@
-"""Opaque keyset cursors: a segment letter, a timestamp and a primary key."""
+"""Opaque keyset cursors: a segment letter, a timestamp and a primary key.
+
+The segment says which part of a list the last row shown was in, for lists sorted in
+parts (the inbox: "u" unread, then "r" read; the back office: "e" escalated disputes,
+then "c" the rest, or "a" for the conversations awaiting a reply)."""
 
 from __future__ import annotations
 
@@ -24,13 +28,17 @@ def decode_cursor(cursor: str | None, segments: str) -> tuple[str, datetime, int
         return None
 
 
-def after(position: tuple[str, datetime, int], field: str = "last_message_at"):
-    """Rows strictly after the cursor in (-field, -pk) order.
+def after(position: tuple[str, datetime, int], field: str = "last_message_at", *, ascending=False):
+    """Rows strictly after the cursor in (-field, -pk) order, or (field, pk) ``ascending``.
 
-    The redundant ``field <= at`` gives the database an index range to start from, so a
-    page deep in a long list costs what the first page costs; the OR alone would make it
-    walk every row before the cursor."""
+    The redundant ``field <= at`` (``>=``) gives the database an index range to start
+    from, so a page deep in a long list costs what the first page costs; the OR alone
+    would make it walk every row before the cursor."""
     from django.db.models import Q
 
     _, at, pk = position
+    if ascending:
+        return Q(**{f"{field}__gte": at}) & (
+            Q(**{f"{field}__gt": at}) | Q(**{field: at, "pk__gt": pk})
+        )
     return Q(**{f"{field}__lte": at}) & (Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk}))

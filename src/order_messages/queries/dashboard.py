@@ -1,26 +1,31 @@
-"""The back-office dashboard (B3): counters, newly opened disputes, 30 days of activity."""
+"""The back-office dashboard (B3): counters, newly opened and escalated disputes, how fast
+each seller answers and 30 days of activity, in a constant number of queries whatever the
+number of messages: the daily figures are the worker's roll-up (queries/metrics.py)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, QuerySet, Sum, Window
-from django.db.models.functions import TruncDate
+from django.db.models import Count, QuerySet, Window
 from django.utils import timezone
 
-from ..models import DashboardSeen, Dispute, InboundMail, Message, Notification, Participant
+from ..models import Conversation, DashboardSeen, Dispute, InboundMail, Notification
 from .backoffice import Scope
+from .counts import unread_total
+from .metrics import DAYS, ResponseFigures, VendorTable, response_figures, utc_today, vendor_table
 
-DAYS = 30
 # On a first visit, disputes of the last week count as new.
 FIRST_VISIT_WINDOW = dt.timedelta(days=7)
 NEW_DISPUTES_SHOWN = 5
+ESCALATED_SHOWN = 5
 REASON_EXCERPT = 140
 
 
 @dataclass(frozen=True)
 class Day:
+    """One UTC day of the activity chart: the customers' messages and disputes opened."""
+
     date: dt.date
     messages: int
     disputes: int
@@ -56,11 +61,23 @@ class Dashboard:
     as_of: dt.datetime
     # The last DAYS UTC dates, oldest first, days without activity included.
     days: list[Day]
+    # Conversations whose dispute was escalated to the store and is still open, the most
+    # recently escalated first (their ``open_dispute`` loaded), and how many there are.
+    escalated: list[Conversation]
+    escalated_total: int
+    # How fast each seller in the scope answers: a vendor's own, or every seller's.
+    figures: list[ResponseFigures]
+    # Store staff: every seller in one sortable table.
+    table: VendorTable | None = None
 
     @property
     def new_disputes_more(self) -> int:
         """New disputes beyond the ones listed."""
         return self.new_disputes_total - len(self.new_disputes)
+
+    @property
+    def escalated_more(self) -> int:
+        return self.escalated_total - len(self.escalated)
 
     @property
     def busiest_day(self) -> Day | None:
@@ -91,32 +108,35 @@ def excerpt(text: str, length: int = REASON_EXCERPT) -> str:
     return text[: length - 1].rstrip() + "…"
 
 
-def per_day(queryset: QuerySet, field: str, start: dt.datetime, end: dt.datetime) -> dict:
-    """{UTC date: rows} for rows whose ``field`` lies in [start, end): one GROUP BY query."""
-    rows = (
-        queryset.filter(**{f"{field}__gte": start, f"{field}__lt": end})
-        .annotate(day=TruncDate(field, tzinfo=dt.UTC))
-        .values("day")
-        .annotate(n=Count("pk"))
-        .order_by("day")
-        .values_list("day", "n")
-    )
-    return dict(rows)
+def activity(figures: list[ResponseFigures], today: dt.date) -> list[Day]:
+    """The scope's customer messages and disputes opened per day, summed over its sellers."""
+    dates = [today - dt.timedelta(days=DAYS - 1 - i) for i in range(DAYS)]
+    return [
+        Day(
+            date,
+            sum(f.days[i].customer_messages for f in figures),
+            sum(f.days[i].disputes_opened for f in figures),
+        )
+        for i, date in enumerate(dates)
+    ]
 
 
-def dashboard(*, scope: Scope, today: dt.date | None = None) -> Dashboard:
-    """The dashboard of one back-office user, in a constant number of queries (six)."""
+def dashboard(*, scope: Scope, today: dt.date | None = None, sort: str = "") -> Dashboard:
+    """The dashboard of one back-office user in a constant number of queries: seven and
+    the store's count of orders (``sort``: the staff table's column, see vendor_table)."""
     user = scope.user
     now = timezone.now()
-    today = today or now.astimezone(dt.UTC).date()
+    today = today or utc_today(now)
 
     seen_at = (
         DashboardSeen.objects.filter(pk=user.pk).values_list("disputes_seen_at", flat=True).first()
     ) or now - FIRST_VISIT_WINDOW
 
-    mine = in_scope(Participant.objects.filter(user=user), scope)
-    unread = mine.aggregate(n=Sum("unread_count"))["n"] or 0
-    open_disputes = scope.conversations().filter(open_dispute__isnull=False).count()
+    # The header badge's count: one primary-key read. For store staff it is the sum over
+    # their conversations; a vendor's also counts those they take part in as a customer.
+    # Summing the scope's participant rows instead reads every conversation of the vendor
+    # (0.3 s for the largest vendor at 10^7 messages, BENCHMARKS.md).
+    unread = unread_total(user)
 
     # A dispute this user opened is no news to them. The window count gives the total in
     # the same query as the newest rows.
@@ -128,24 +148,26 @@ def dashboard(*, scope: Scope, today: dt.date | None = None) -> Dashboard:
         .annotate(total=Window(Count("pk")))
         .order_by("-opened_at", "-pk")[:NEW_DISPUTES_SHOWN]
     )
-
-    start_date = today - dt.timedelta(days=DAYS - 1)
-    start = dt.datetime.combine(start_date, dt.time.min, tzinfo=dt.UTC)
-    end = dt.datetime.combine(today + dt.timedelta(days=1), dt.time.min, tzinfo=dt.UTC)
-    messages = per_day(
-        in_scope(Message.objects.filter(kind=Message.Kind.MESSAGE), scope), "created_at", start, end
+    escalated = list(
+        scope.conversations()
+        .filter(open_dispute__isnull=False, escalated=True)
+        .select_related("open_dispute")
+        .order_by("-open_dispute__escalated_at", "-pk")[:ESCALATED_SHOWN]
     )
-    disputes = per_day(in_scope(Dispute.objects.all(), scope), "opened_at", start, end)
-    dates = [start_date + dt.timedelta(days=i) for i in range(DAYS)]
+    figures = response_figures(vendor_keys=scope.figure_keys, today=today, now=now)
 
     return Dashboard(
         unread=unread,
-        open_disputes=open_disputes,
+        open_disputes=sum(f.open_disputes for f in figures),
         new_disputes=[NewDispute(d, excerpt(d.reason)) for d in new],
         new_disputes_total=new[0].total if new else 0,
         seen_at=seen_at,
         as_of=now,
-        days=[Day(d, messages.get(d, 0), disputes.get(d, 0)) for d in dates],
+        days=activity(figures, today),
+        escalated=escalated,
+        escalated_total=sum(f.escalated_disputes for f in figures),
+        figures=figures,
+        table=vendor_table(figures=figures, sort=sort) if scope.is_store else None,
     )
 
 

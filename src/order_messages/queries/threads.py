@@ -8,7 +8,7 @@ from django.db.models import OuterRef, Q, Subquery
 
 from ..adapter import STORE, SubOrder
 from ..conf import app_settings
-from ..models import Conversation, Message, Participant
+from ..models import Conversation, Dispute, Message, Participant
 from ..policy import Viewer
 from .attachments import with_files
 
@@ -114,3 +114,11 @@ def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | 
         page.hidden = start - 2
         page.expand_from = max(2, start - window)
     return page
+
+
+def dispute_history(*, conversation: Conversation | None) -> list[Dispute]:
+    """Every dispute of the conversation, newest first; no query for one that never had
+    any (``dispute_count``)."""
+    if conversation is None or not conversation.dispute_count:
+        return []
+    return list(Dispute.objects.filter(conversation=conversation).order_by("-opened_at", "-pk"))

@@ -8,7 +8,9 @@ from django.utils.safestring import mark_safe
 
 from ..conf import app_settings
 from ..disputes import format_deadline
+from ..models import Role
 from ..queries import unread_total
+from ..queries.saved_replies import reply_menu
 
 register = template.Library()
 
@@ -86,3 +88,18 @@ def deadline(value):
     """A dispute's deadline in the store's time zone: ``{{ dispute.respond_by|deadline }}``
     gives "Tue 14:00" (see ``disputes.format_deadline``)."""
     return format_deadline(value) if value else ""
+
+
+@register.inclusion_tag("order_messages/partials/saved_replies_menu.html", takes_context=True)
+def saved_replies_menu(context):
+    """The composer's "Saved replies" menu, for those who answer in this conversation (a
+    vendor's or the store's staff); a customer gets nothing, and no query is made."""
+    if context.get("role") not in (Role.VENDOR, Role.STAFF):
+        return {"show": False}
+    return {
+        "show": True,
+        "replies": reply_menu(
+            user=context["request"].user, order=context["order"], sub_order=context["sub_order"]
+        ),
+        "manage_url": reverse("order_messages:saved_replies"),
+    }

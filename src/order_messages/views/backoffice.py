@@ -47,11 +47,7 @@ def conversation_list(request):
             "page": page,
             "show": show,
             "search": search,
-            "filters": [
-                ("all", _list_url("all", search)),
-                ("unread", _list_url("unread", search)),
-                ("disputes", _list_url("disputes", search)),
-            ],
+            "filters": [(name, _list_url(name, search)) for name in FILTERS],
             "next_url": page.next_cursor and _list_url(show, search, page.next_cursor),
         },
     )

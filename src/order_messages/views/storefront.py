@@ -14,16 +14,19 @@ from django.views.decorators.http import require_GET, require_http_methods
 
 from .. import actions, queries
 from ..actions.attachments import check_file_count
+from ..adapter import STORE
 from ..conf import app_settings
 from ..errors import (
     AttachmentUnavailable,
     DisputeAlreadyOpen,
+    InvalidChoice,
     OrderMessagesError,
-    Throttled,
+    OutcomeRequired,
     http_status,
 )
-from ..forms import DisputeForm, MessageForm
+from ..forms import CloseDisputeForm, DisputeForm, MessageForm
 from ..guest import guest_orders, read_guest_token, remember_guest_order
+from ..queries.threads import dispute_history
 from ..ratelimit import limit_posting
 from . import backoffice
 from .access import link_refused, login_if_anonymous
@@ -140,9 +143,14 @@ def thread(request, number, vendor_key):
         "form": form,
         "pending": pending,
         "attach": attachment_rules(),
-        "dispute_form": DisputeForm(),
+        "dispute_form": DisputeForm(auto_id="dispute-%s"),
+        "close_form": CloseDisputeForm(
+            auto_id="close-%s", dispute=tab.conversation and tab.conversation.open_dispute
+        ),
+        "disputes": dispute_history(conversation=tab.conversation),
         "role": access.role_in(sub_order),
         "may_handle_disputes": access.may_handle_disputes(sub_order),
+        "may_resolve_disputes": access.may_resolve_disputes(sub_order),
         "show_customer_email": access.shows_customer_contact(sub_order),
     }
     template = "order_messages/thread.html"
@@ -185,7 +193,7 @@ def open_dispute(request, number, vendor_key):
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
     queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
-    form = DisputeForm(request.POST if request.method == "POST" else None)
+    form = DisputeForm(request.POST if request.method == "POST" else None, auto_id="dispute-%s")
     status, retry_after, pending = INVALID, None, []
     if request.method == "POST" and form.is_valid():
         actor = access.actor_in(sub_order)
@@ -199,13 +207,16 @@ def open_dispute(request, number, vendor_key):
                     sub_order=sub_order,
                     actor=actor,
                     reason=form.cleaned_data["reason"],
+                    reason_code=form.cleaned_data["reason_code"],
+                    requested=form.cleaned_data["requested"],
                     attachments=[a.pk for a in pending],
                 )
         except DisputeAlreadyOpen as error:
             messages.error(request, error.message)
             return redirect(_thread_url(number, vendor_key))
         except OrderMessagesError as error:
-            form.add_error("reason", error)
+            # A choice refused is about the lists above the text, the rest about the text.
+            form.add_error(None if isinstance(error, InvalidChoice) else "reason", error)
             status = http_status(error)
             retry_after = getattr(error, "retry_after", None)
         else:
@@ -218,6 +229,7 @@ def open_dispute(request, number, vendor_key):
             "base_template": app_settings.BASE_TEMPLATE,
             "order": access.order,
             "sub_order": sub_order,
+            "is_store": sub_order.vendor_key == STORE,
             "dispute_form": form,
             "pending": pending,
             "attach": attachment_rules(),
@@ -233,23 +245,39 @@ def open_dispute(request, number, vendor_key):
 @require_http_methods(["GET", "POST"])
 @check_form_post
 def close_dispute(request, number, vendor_key):
-    """S8: close after a confirmation (the pop-up, or this page without JavaScript)."""
+    """S8: close after a confirmation (the pop-up, or this page without JavaScript). Store
+    staff resolve with an outcome and a note; a customer withdraws their dispute."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
     queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
     tab = next(t for t in queries.order_tabs(access=access) if t.vendor_key == vendor_key)
-    error = None
-    if request.method == "POST":
+    dispute = tab.conversation and tab.conversation.open_dispute
+    resolves = access.may_resolve_disputes(sub_order)
+    form = CloseDisputeForm(
+        request.POST if request.method == "POST" else None, auto_id="close-%s", dispute=dispute
+    )
+    status, retry_after = 200, None
+    if request.method == "POST" and form.is_valid():
         try:
-            closed = tab.conversation is not None and actions.close_dispute(
-                conversation=tab.conversation, actor=access.actor_in(sub_order)
+            closed = dispute is not None and actions.close_dispute(
+                conversation=tab.conversation,
+                actor=access.actor_in(sub_order),
+                outcome=form.cleaned_data["outcome"] if resolves else None,
+                note=form.cleaned_data["note"] if resolves else "",
             )
-        except Throttled as throttled:
-            error = throttled
+        except OrderMessagesError as error:
+            field = "outcome" if isinstance(error, (OutcomeRequired, InvalidChoice)) else None
+            form.add_error(field, error)
+            status = http_status(error)
+            retry_after = getattr(error, "retry_after", None)
         else:
-            if closed:
+            if closed and resolves:
+                messages.success(request, _("The dispute has been resolved."))
+            elif closed:
                 messages.success(request, _("The dispute has been closed."))
             return redirect(_thread_url(number, vendor_key))
+    if form.errors and status == 200:
+        status = INVALID
     response = render(
         request,
         "order_messages/close_dispute.html",
@@ -258,12 +286,14 @@ def close_dispute(request, number, vendor_key):
             "order": access.order,
             "sub_order": sub_order,
             "tab": tab,
-            "error": error.message if error else None,
+            "dispute": dispute,
+            "close_form": form,
+            "may_resolve_disputes": resolves,
         },
-        status=http_status(error) if error else 200,
+        status=status,
     )
-    if error:
-        response["Retry-After"] = str(error.retry_after)
+    if retry_after:
+        response["Retry-After"] = str(retry_after)
     return response
 
 

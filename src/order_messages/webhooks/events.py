@@ -10,12 +10,17 @@ from django.utils.translation import gettext_lazy as _
 
 MESSAGE_POSTED = "message.posted"
 DISPUTE_OPENED = "dispute.opened"
+DISPUTE_ESCALATED = "dispute.escalated"
 DISPUTE_CLOSED = "dispute.closed"
+# Sent with dispute.closed, for receivers that act on the outcome (a refund to issue).
+DISPUTE_RESOLVED = "dispute.resolved"
 
 EVENT_TYPES = [
     (MESSAGE_POSTED, _("Message posted")),
     (DISPUTE_OPENED, _("Dispute opened")),
+    (DISPUTE_ESCALATED, _("Dispute escalated")),
     (DISPUTE_CLOSED, _("Dispute closed")),
+    (DISPUTE_RESOLVED, _("Dispute resolved")),
 ]
 
 
@@ -75,14 +80,25 @@ def event_data(*, conversation, message=None, dispute=None, files=None) -> dict:
             "attachments": describe_files(files if files is not None else files_of(message)),
         }
     if dispute is not None:
+        with translation.override(settings.LANGUAGE_CODE):
+            reason_label = dispute.reason_label
         data["dispute"] = {
             "id": dispute.pk,
             "status": dispute.status,
+            "reason_code": dispute.reason_code,
+            "reason_label": reason_label,
+            "requested": dispute.requested,
             "reason": dispute.reason,
             "opened_by_name": dispute.opened_by_name,
             "opened_at": _iso(dispute.opened_at),
+            "respond_by": _iso(dispute.respond_by),
+            "responded_at": _iso(dispute.responded_at),
+            "escalated_at": _iso(dispute.escalated_at),
             "closed_by_name": dispute.closed_by_name,
             "closed_at": _iso(dispute.closed_at),
+            # "" until it is resolved.
+            "outcome": dispute.outcome,
+            "resolution_note": dispute.resolution_note,
         }
         if files is not None:
             data["dispute"]["attachments"] = describe_files(files)

@@ -1,18 +1,23 @@
-"""Fill the demo marketplace: customers, vendors, the store's staff, products, orders.
+"""Fill the demo marketplace: customers, vendors, the store's staff, products, orders, and
+sixty days of history (demo/store/history.py) for the dashboard's figures.
 
 Idempotent: running it again resets the demo passwords and adds what is missing.
 """
 
+import time
 from datetime import timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
+from django.core.management import call_command, get_commands
 from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
 from demo.store import pictures
+from demo.store.history import History
 from demo.store.models import Order, OrderItem, Product, Vendor
 from demo.store.webhook_receiver import DESCRIPTION as DEMO_RECEIVER
 from order_messages.actions import mark_read, post_message, upload_attachment
@@ -71,6 +76,17 @@ ORDERS = [
 ]
 
 
+def progress_bar(total):
+    """A progress bar on the terminal (tqdm, a dev extra), or none."""
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return None
+    # tqdm's monitor thread would read a clock that time-machine stops and moves.
+    tqdm.monitor_interval = 0
+    return tqdm(total=total, desc="60 days of history", unit=" steps", disable=None)
+
+
 class Command(BaseCommand):
     help = "Create the demo marketplace's users, vendors, products and orders."
 
@@ -81,16 +97,25 @@ class Command(BaseCommand):
             action="store_true",
             help="Register the demo store's own webhook receiver (/demo/webhooks/).",
         )
+        parser.add_argument(
+            "--no-history",
+            action="store_true",
+            help="Leave out the sixty days of history (orders, conversations, disputes of "
+            "a dozen more customers and Emma's Electronics); the test suite's seed.",
+        )
 
     def handle(self, *args, **options):
         User = get_user_model()
+        # Hashed once for every account: each hash takes a quarter of a second, and the
+        # password is the same public "demo" for all of them anyway.
+        password = make_password(PASSWORD)
         users = {}
         for username, first, last, email in USERS:
             user, _ = User.objects.update_or_create(
                 username=username,
                 defaults={"first_name": first, "last_name": last, "email": email},
             )
-            user.set_password(PASSWORD)
+            user.password = password
             user.save()
             users[username] = user
         admin, _ = User.objects.update_or_create(
@@ -103,7 +128,7 @@ class Command(BaseCommand):
                 "is_superuser": True,
             },
         )
-        admin.set_password(PASSWORD)
+        admin.password = password
         admin.save()
 
         vendors = {}
@@ -146,15 +171,56 @@ class Command(BaseCommand):
                         price=product.price,
                     )
         self.seed_conversations(users)
+        if not options["no_history"]:
+            self.seed_history(password=password, verbosity=options["verbosity"])
+            self.roll_up_responses()
         if options["webhook_receiver"]:
             self.seed_webhook_endpoint()
         self.stdout.write(
             self.style.SUCCESS(
-                f"Demo data ready: {len(users) + 1} users, {len(vendors)} vendors, "
-                f"{len(products)} products, {Order.objects.count()} orders ({created} new). "
-                f"Password for everyone: {PASSWORD}"
+                f"Demo data ready: {User.objects.count()} users, {Vendor.objects.count()} "
+                f"vendors, {Product.objects.count()} products, {Order.objects.count()} orders "
+                f"({created} new). Password for everyone: {PASSWORD}"
             )
         )
+
+    def seed_history(self, *, password, verbosity):
+        """Sixty days of orders, questions, answers and disputes, written once."""
+        try:
+            import time_machine
+        except ImportError:
+            self.stderr.write(
+                "No history: it is written with time-machine, which comes with the dev "
+                "extras (pip install -e '.[dev]', as `make demo` does)."
+            )
+            return
+        history = History(now=timezone.now(), password=password)
+        if history.is_written():
+            history.add_people()  # their passwords reset, like everyone's
+            return
+        started = time.monotonic()
+        with transaction.atomic():
+            steps = history.write(
+                travel=lambda when: time_machine.travel(when, tick=False),
+                progress=progress_bar if verbosity >= 1 else None,
+            )
+        if verbosity >= 1:
+            self.stdout.write(
+                f"History: {len(history.numbers)} orders and {steps} messages and dispute "
+                f"events of the last 60 days, in {time.monotonic() - started:.1f} s."
+            )
+
+    def roll_up_responses(self):
+        """The dashboard's response figures, counted from the messages at once rather than
+        at the worker's first round. Without the usual lag: the seed's own messages of a
+        moment ago are committed, and no one else writes while the demo is being seeded."""
+        if "roll_up_responses" in get_commands():
+            call_command("roll_up_responses", lag=0, verbosity=0)
+        else:
+            self.stderr.write(
+                "The response figures are not rolled up: this version has no "
+                "roll_up_responses command."
+            )
 
     def seed_webhook_endpoint(self):
         """The demo store hears of events at its own receiver (/demo/webhooks/), at the

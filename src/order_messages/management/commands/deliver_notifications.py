@@ -2,18 +2,21 @@
 stopped. Both go through the one delivery engine (``queue.py``), a channel each. Every few
 minutes it also deletes the uploads nobody posted (ATTACHMENT_ABANDONED_AFTER); every
 DISPUTE_CLOCK_SECONDS it reminds sellers of near dispute deadlines and escalates the
-disputes whose deadline passed. Several workers may run: each dispute is escalated and
-reminded of once."""
+disputes whose deadline passed, and adds the messages written since into the dashboard's
+response figures. Several workers may run: each dispute is escalated and reminded of
+once, each message counted once."""
 
 import logging
 import signal
 import time
+from typing import NamedTuple
 
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
 from ... import actions, queue
 from ...actions.disputes import CLOCK_BATCH
+from ...actions.metrics import BATCH, roll_up_all, roll_up_responses
 from ...conf import app_settings
 from ...notifications.worker import EmailChannel
 from ...webhooks.delivery import WebhookChannel
@@ -71,23 +74,36 @@ def clock_summary(reminded, escalated):
     return f"dispute reminders {reminded}, disputes escalated {escalated}"
 
 
+def roll_up_summary(rolled_up):
+    return f"messages rolled up into the response figures {rolled_up}"
+
+
+class ClockRound(NamedTuple):
+    reminded: int
+    escalated: int
+    # Messages added into the response figures (None: another worker was adding them).
+    rolled_up: int | None = 0
+
+
 class DisputeClock:
-    """Reminds and escalates at most every DISPUTE_CLOCK_SECONDS; after a full batch (more
-    are due) at the next round."""
+    """Reminds, escalates and rolls up the response figures at most every
+    DISPUTE_CLOCK_SECONDS; after a full batch (more are due) at the next round."""
 
     def __init__(self):
         self.next_at = float("-inf")
 
-    def run_if_due(self, now: float) -> tuple[int, int]:
+    def run_if_due(self, now: float) -> ClockRound:
         if now < self.next_at:
-            return 0, 0
+            return ClockRound(0, 0)
         done = self.run_once()
-        full = max(done) >= CLOCK_BATCH
+        full = max(done.reminded, done.escalated) >= CLOCK_BATCH or (done.rolled_up or 0) >= BATCH
         self.next_at = now if full else now + app_settings.DISPUTE_CLOCK_SECONDS
         return done
 
-    def run_once(self) -> tuple[int, int]:
-        return actions.remind_sellers(), actions.escalate_overdue_disputes()
+    def run_once(self) -> ClockRound:
+        return ClockRound(
+            actions.remind_sellers(), actions.escalate_overdue_disputes(), roll_up_responses()
+        )
 
 
 class Command(BaseCommand):
@@ -118,9 +134,13 @@ class Command(BaseCommand):
             deleted = UploadSweep().run_all()
             if deleted:
                 self.stdout.write(sweep_summary(deleted))
-            reminded, escalated = DisputeClock().run_once()
+            reminded, escalated, rolled_up = DisputeClock().run_once()
             if reminded or escalated:
                 self.stdout.write(clock_summary(reminded, escalated))
+            if rolled_up is not None:  # no other worker is rolling up: finish what is left
+                rolled_up += roll_up_all()
+            if rolled_up:
+                self.stdout.write(roll_up_summary(rolled_up))
             return
         stopping = False
 
@@ -138,9 +158,11 @@ class Command(BaseCommand):
                 deleted = sweep.run_if_due(time.monotonic())
                 if deleted and verbosity:
                     self.stdout.write(sweep_summary(deleted))
-                reminded, escalated = clock.run_if_due(time.monotonic())
+                reminded, escalated, rolled_up = clock.run_if_due(time.monotonic())
                 if (reminded or escalated) and verbosity:
                     self.stdout.write(clock_summary(reminded, escalated))
+                if rolled_up and verbosity:
+                    self.stdout.write(roll_up_summary(rolled_up))
                 for channel, summary, _always in CHANNELS:
                     report = queue.deliver_due(channel(), limit=batch)
                     if report.handled and verbosity:

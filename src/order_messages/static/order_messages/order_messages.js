@@ -6,8 +6,13 @@ document.addEventListener("click", function (event) {
     var dialog = document.getElementById(opener.dataset.dialog);
     if (dialog && dialog.showModal) {
       event.preventDefault();
+      // The outcome the customer asked for, from the banner (reloaded live, unlike the
+      // dialog: the dispute may be a newer one than when the page was loaded).
+      var outcome = dialog.querySelector("select[name=outcome]");
+      if (outcome && opener.dataset.outcome !== undefined) outcome.value = opener.dataset.outcome;
       dialog.showModal();
-      var field = dialog.querySelector("textarea, input:not([type=hidden]), button[type=submit]");
+      // The first field, in the order the form shows them (a dispute's lists come first).
+      var field = dialog.querySelector("select, textarea, input:not([type=hidden]), button[type=submit]");
       if (field) field.focus();
     }
     return;
@@ -96,7 +101,7 @@ document.addEventListener("htmx:confirm", function (event) {
       reloadConversation();
     }
   }
-  ["message.posted", "dispute.opened", "dispute.closed"].forEach(function (type) {
+  ["message.posted", "dispute.opened", "dispute.escalated", "dispute.closed"].forEach(function (type) {
     source.addEventListener(type, onConversationEvent);
   });
   source.addEventListener("unread.changed", refreshBadge);
@@ -334,3 +339,53 @@ document.addEventListener("click", function (event) {
   box.querySelector(".om-lightbox__close").focus();
   box.addEventListener("close", function () { link.focus(); }, { once: true });
 });
+
+// Saved replies (the composer's menu): choosing one puts its text, filled in for this
+// conversation by the server, where the cursor is (replacing a selection) and returns to
+// the text box. Esc closes the menu; the arrow keys move between the replies.
+(function () {
+  function menuOf(node) {
+    return node && node.closest && node.closest("details[data-saved-replies]");
+  }
+  function close(menu, focusToggle) {
+    menu.open = false;
+    if (focusToggle) menu.querySelector("summary").focus();
+  }
+  document.addEventListener("click", function (event) {
+    var item = event.target.closest && event.target.closest("[data-reply-text]");
+    var menu = menuOf(item);
+    if (!menu) return;
+    var textarea = menu.closest("form").querySelector("textarea");
+    if (!textarea) return;
+    var text = item.dataset.replyText;
+    var start = textarea.selectionStart, end = textarea.selectionEnd;
+    textarea.focus();
+    textarea.setRangeText(text, start, end, "end");
+    // Tells listeners (htmx, draft keepers) that the text changed, as typing would.
+    textarea.dispatchEvent(new Event("input", { bubbles: true }));
+    close(menu, false);
+  });
+  document.addEventListener("keydown", function (event) {
+    var menu = menuOf(event.target);
+    if (!menu || !menu.open) return;
+    if (event.key === "Escape") {
+      event.preventDefault();
+      event.stopPropagation();
+      close(menu, true);
+      return;
+    }
+    if (event.key !== "ArrowDown" && event.key !== "ArrowUp") return;
+    var items = Array.prototype.slice.call(menu.querySelectorAll("[data-reply-text]"));
+    if (!items.length) return;
+    event.preventDefault();
+    var at = items.indexOf(document.activeElement);
+    var next = event.key === "ArrowDown" ? at + 1 : (at < 0 ? items.length : at) - 1;
+    items[(next + items.length) % items.length].focus();
+  });
+  // A click outside closes it.
+  document.addEventListener("click", function (event) {
+    document.querySelectorAll("details[data-saved-replies][open]").forEach(function (menu) {
+      if (!menu.contains(event.target)) menu.open = false;
+    });
+  });
+})();
