@@ -8,10 +8,13 @@ rolled the messages up, in-process and through HTTP.
 
 For each scale: the marketplace of bench.generate (ours only) in its own database
 (BENCH_DASHBOARD_URL), the roll-up of every message with ``manage.py roll_up_responses``
-(timed), then a probe in the benchmark's settings (query counts through the whole stack,
-p50 of the query functions the pages call) and wrk against uvicorn, as bench.run does for
-the other pages. Results go to bench/results/dashboard-*.json and the table between the
-dashboard markers in BENCHMARKS.md.
+(timed), then a probe in the benchmark's settings and wrk against uvicorn, as bench.run does
+for the other pages. The probe sends each page's request with Django's test client as the
+logged-in user (bench.probe: the same URLs as through HTTP), counts its queries and times
+it in-process, the floor views included, so each page has a ratio to the floor both
+in-process and through HTTP; it also times the query functions the pages call, the share
+of a page that is its database reads. Results go to bench/results/dashboard-*.json and the
+table between the dashboard markers in BENCHMARKS.md.
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ SCENARIOS = [
     "dashboard (store staff)",
     "vendor page (store staff)",
 ]
+# Each page in-process: about this many seconds, and at least this many requests.
+PAGE_SECONDS, PAGE_RUNS = 2.0, 100
 
 
 def django_env() -> dict:
@@ -49,8 +54,9 @@ def django_env() -> dict:
 
 
 def probe():
-    """In the benchmark's settings: the scenarios' requests and query counts, and the
-    query functions' timings. Prints one JSON document."""
+    """In the benchmark's settings: the scenarios' requests, their query counts and
+    in-process timings (test client), and the query functions' timings. Prints one JSON
+    document."""
     import django
 
     django.setup()
@@ -59,7 +65,7 @@ def probe():
     from order_messages import queries
     from order_messages.models import Message, ResponseDay
 
-    from .probe import Probe, count_queries, login, page, timed
+    from .probe import Probe, count_queries, login, page, time_request, timed
 
     User = get_user_model()
     vendor, staff = User.objects.get(username="vendor01"), User.objects.get(username="admin")
@@ -75,6 +81,10 @@ def probe():
     ]
     for scenario in result.scenarios:
         scenario.queries = count_queries(scenario.requests[0])
+    pages = {
+        s.name: time_request(s.requests[0], expect=s.expect, budget=PAGE_SECONDS, least=PAGE_RUNS)
+        for s in result.scenarios
+    }
     vendor_scope = queries.access_backoffice(user=vendor)
     staff_scope = queries.access_backoffice(user=staff)
     result.queries = {
@@ -92,6 +102,7 @@ def probe():
         json.dumps(
             {
                 **asdict(result),
+                "pages": pages,
                 "messages": Message.objects.count(),
                 "response_days": ResponseDay.objects.count(),
                 "figures": {
@@ -162,10 +173,15 @@ def measure(messages: int, *, seconds: float, warmup: float) -> dict:
         "figures": found["figures"],
         "seconds_per_scenario": seconds,
         "scenarios": [
-            {"name": s["name"], "queries": s["queries"], "http": http[s["name"]]}
+            {
+                "name": s["name"],
+                "queries": s["queries"],
+                "in_process": found["pages"][s["name"]],
+                "http": http[s["name"]],
+            }
             for s in found["scenarios"]
         ],
-        "in_process": found["queries"],
+        "query_functions": found["queries"],
         "measured_on": time.strftime("%Y-%m-%d"),
     }
 
@@ -175,42 +191,70 @@ def label(n: int) -> str:
     return f"10^{exponent}" if n == 10**exponent else f"{n:,}"
 
 
+def query_functions(run: dict) -> dict:
+    """The query functions' timings; results measured before the pages were timed
+    in-process kept them under "in_process"."""
+    if "query_functions" in run:
+        return run["query_functions"]
+    return run.get("in_process", {})
+
+
 def table(runs: list[dict]) -> str:
     lines = [
-        "| scenario | " + " | ".join(f"{label(r['messages'])} {h}" for r in runs for h in (
-            "req/s", "p50 ms", "p99 ms", "× floor", "queries", "in-process p50 ms"
-        )) + " |",
-        "| --- |" + " ---: |" * (6 * len(runs)),
-    ]  # fmt: skip
-    for name in SCENARIOS:
-        cells = []
-        for run in runs:
-            by_name = {s["name"]: s for s in run["scenarios"]}
-            s, floor = by_name[name], by_name["floor"]
-            h = s["http"]
-            inner = run["in_process"].get(name)
-            cells += [
+        "| messages | scenario | queries | in-process p50 ms | in-process p99 ms "
+        "| in-process × floor | query functions p50 ms | HTTP req/s | HTTP p50 ms "
+        "| HTTP p99 ms | HTTP × floor |",
+        "| --- | --- |" + " ---: |" * 9,
+    ]
+    for run in runs:
+        by_name = {s["name"]: s for s in run["scenarios"]}
+        floor = by_name["floor"]
+        functions = query_functions(run)
+        for name in SCENARIOS:
+            s, h = by_name[name], by_name[name]["http"]
+            inner, outer = s.get("in_process"), floor.get("in_process")
+            function = functions.get(name)
+            cells = [
+                label(run["messages"]),
+                name,
+                str(s["queries"]),
+                f"{inner['p50_ms']:.2f}" if inner else "—",
+                f"{inner['p99_ms']:.2f}" if inner else "—",
+                f"{inner['p50_ms'] / outer['p50_ms']:.2f}" if inner and outer else "—",
+                f"{function['p50_ms']:.2f}" if function else "",
                 f"{h['rps']:,.0f}",
                 f"{h['p50_ms']:.1f}",
                 f"{h['p99_ms']:.1f}",
                 f"{floor['http']['rps'] / h['rps']:.2f}" if h["rps"] else "inf",
-                str(s["queries"]),
-                f"{inner['p50_ms']:.2f}" if inner else "",
             ]
-        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+            lines.append("| " + " | ".join(cells) + " |")
     lines.append("")
     for run in runs:
         f = run["figures"]
+        pages = [s["in_process"] for s in run["scenarios"] if s.get("in_process")]
+        if pages:
+            timing = (
+                f"in-process {min(p['runs'] for p in pages):,} to "
+                f"{max(p['runs'] for p in pages):,} requests per page, through HTTP "
+                f"{run['seconds_per_scenario']:g} s per scenario"
+            )
+            later = ""
+        else:
+            timing = f"through HTTP {run['seconds_per_scenario']:g} s per scenario"
+            later = (
+                " Its pages were not timed in-process (the run predates that; "
+                f"`--scales {run['messages']}` measures them)."
+            )
         lines.append(
             f"- {label(run['messages'])} messages ({run['loaded']['conversations']:,} "
-            f"conversations), measured {run['measured_on']}, {run['seconds_per_scenario']:g} s "
-            f"per scenario: the roll-up read every message in {run['roll_up_seconds']} s "
+            f"conversations), measured {run['measured_on']}, {timing}: the roll-up read every "
+            f"message in {run['roll_up_seconds']} s "
             f"({run['messages'] / run['roll_up_seconds']:,.0f} messages/s) into "
             f"{run['response_days']:,} ResponseDay rows; the staff table lists "
             f"{f['vendors in the table']} sellers, {f['open disputes']} open disputes "
             f"({f['escalated disputes']} escalated); Vendor 01: median {f['v01 median']}, "
             f"90th percentile {f['v01 p90']}, {f['v01 answered within 24 h']} answered "
-            f"within 24 h."
+            f"within 24 h.{later}"
         )
     return "\n".join(lines)
 

@@ -64,14 +64,13 @@ def login(user) -> tuple[str, str]:
     return f"sessionid={client.cookies['sessionid'].value}; csrftoken={csrf}", csrf
 
 
-def count_queries(request: Request) -> int:
-    """The database queries of one request through the whole stack (test client), in the
-    steady state: the second of two alike (the first may still mark messages read)."""
+def client_for(request: Request):
+    """A function sending the request through the whole stack with Django's test client
+    (its middleware, the session and the user of the cookie, the view and the templates),
+    in this process; it returns the response."""
     from urllib.parse import parse_qsl
 
-    from django.db import connection
     from django.test import Client
-    from django.test.utils import CaptureQueriesContext
 
     client = Client()
     for part in request.cookie.split("; "):
@@ -83,14 +82,38 @@ def count_queries(request: Request) -> int:
             return client.get(request.path)
         return client.post(request.path, dict(parse_qsl(request.body)))
 
+    return send
+
+
+def count_queries(request: Request) -> int:
+    """The database queries of one request through the whole stack (test client), in the
+    steady state: the second of two alike (the first may still mark messages read)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    send = client_for(request)
     send()
     with CaptureQueriesContext(connection) as captured:
         send()
     return len(captured.captured_queries)
 
 
+def time_request(
+    request: Request, *, expect: int = 200, budget: float = 2.0, least: int = 100
+) -> dict:
+    """The whole request in-process (test client, as count_queries sends it): p50 and p99
+    milliseconds over about ``budget`` seconds and at least ``least`` runs, after one
+    warm-up. No server, no network: what remains is Django's and the page's own work."""
+    send = client_for(request)
+    status = send().status_code
+    if status != expect:
+        raise RuntimeError(f"{request.method} {request.path}: {status}, not {expect}")
+    return timed(send, budget=budget, least=least)
+
+
 def timed(fn, *, budget: float = 1.0, least: int = 3) -> dict:
-    """Median and p99 milliseconds of fn() over about ``budget`` seconds."""
+    """Median and p99 milliseconds of fn() over about ``budget`` seconds (at least
+    ``least`` runs, at most 10,000)."""
     fn()  # warm
     samples = []
     started = time.perf_counter()

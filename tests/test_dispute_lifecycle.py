@@ -282,6 +282,13 @@ def test_no_reminder_once_the_seller_answered_or_the_deadline_passed(demo, dispu
     ) == {"bob"}
 
 
+def test_no_reminder_when_the_whole_deadline_is_shorter_than_the_reminder(demo, dispute, settings):
+    settings.ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS = 8
+    open_at(dispute, START)
+    assert actions.remind_sellers(now=START + HOURS) == 0
+    assert not Notification.objects.filter(kind=Notification.Kind.DISPUTE_REMINDER).exists()
+
+
 # -- the resolution -----------------------------------------------------------------------
 
 

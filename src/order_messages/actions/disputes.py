@@ -284,14 +284,17 @@ def remind_sellers(*, now: datetime | None = None, limit: int = CLOCK_BATCH) -> 
     """E-mail the seller of each dispute whose deadline is near (DISPUTE_REMINDER_HOURS)
     and still unanswered, once per dispute. Returns how many disputes were reminded of."""
     now = now or timezone.now()
-    window_end = now + timedelta(hours=app_settings.DISPUTE_REMINDER_HOURS)
+    window = timedelta(hours=app_settings.DISPUTE_REMINDER_HOURS)
     due = list(
         Dispute.objects.filter(
             status=Status.OPEN,
             responded_at__isnull=True,
             reminded_at__isnull=True,
             respond_by__gt=now,
-            respond_by__lte=window_end,
+            respond_by__lte=now + window,
+            # A deadline shorter than the window was in the e-mail that told of the
+            # dispute: a reminder right after it would say nothing new.
+            opened_at__lt=F("respond_by") - window,
         )
         .order_by("respond_by", "pk")
         .values_list("pk", flat=True)[:limit]
