@@ -207,6 +207,9 @@ ORDER_MESSAGES_EMAIL_BATCH_DELAY = int(os.environ.get("EMAIL_BATCH_DELAY") or 5)
 # Dispute deadlines are looked at every 5 seconds: a dispute whose deadline passed (moved
 # there in the demo) is escalated at once, not up to a minute later.
 ORDER_MESSAGES_DISPUTE_CLOCK_SECONDS = 5
+# Hours a seller has to answer a dispute; DISPUTE_RESPONSE_HOURS=0.05 (three minutes) lets
+# a visitor watch a dispute being escalated.
+ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS = float(os.environ.get("DISPUTE_RESPONSE_HOURS") or 48)
 # Replies to this domain reach `manage.py receive_email` (or the inbound webhook below).
 ORDER_MESSAGES_REPLY_DOMAIN = os.environ.get("REPLY_DOMAIN", "reply.marketplace.example")
 ORDER_MESSAGES_MESSAGE_ID_DOMAIN = "marketplace.example"
