@@ -1,4 +1,4 @@
-"""The dashboard with its response figures (issue 15), at 10^4 and 10^6 messages: what a
+"""The dashboard with its response figures, at 10^4 and 10^6 messages: what a
 vendor's and the store staff's dashboard and a vendor's page cost once the worker has
 rolled the messages up, in-process and through HTTP.
 

@@ -1,4 +1,4 @@
-"""Disputes through the JSON API (issue 15): what went wrong and what the customer asks
+"""Disputes through the JSON API: what went wrong and what the customer asks
 for, the seller's deadline, escalation, the resolution with its outcome and note, every
 dispute of a conversation, and the choices with their labels."""
 

@@ -1,4 +1,4 @@
-"""The reminder before a seller's dispute deadline runs out (issue 15): written by the
+"""The reminder before a seller's dispute deadline runs out: written by the
 worker's clock (``actions.remind_sellers``), e-mailed by the notification worker to those
 who answer for the seller, and not sent once the seller answered or the dispute is no
 longer open. Times are explicit and the clock is frozen: no sleeps."""

@@ -1,4 +1,4 @@
-"""How fast each seller answers (issue 15, item 5): the worker's roll-up of the messages
+"""How fast each seller answers: the worker's roll-up of the messages
 into ResponseDay rows, the figures read from them, the staff's table of every vendor and
 a vendor's page, who may see them, and what they cost."""
 

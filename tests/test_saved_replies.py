@@ -1,4 +1,4 @@
-"""Saved replies (issue 15, item 6): who sees and changes which, the placeholders filled in
+"""Saved replies: who sees and changes which, the placeholders filled in
 for a conversation, the composer's menu, the page and the API."""
 
 import json

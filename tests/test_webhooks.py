@@ -547,7 +547,7 @@ def test_an_endpoint_gets_only_the_events_it_subscribed_to(post, dispute, receiv
         ("/all", "message.posted"),
         ("/all", "dispute.opened"),
         ("/all", "dispute.closed"),
-        # Subscribed to everything: event types added later (issue 15) too.
+        # Subscribed to everything: event types added later too.
         ("/all", "dispute.resolved"),
         ("/disputes", "dispute.opened"),
         ("/outcomes", "dispute.resolved"),

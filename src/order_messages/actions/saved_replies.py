@@ -1,4 +1,4 @@
-"""Saved replies (issue 15, item 6): written, changed and removed on the saved-replies page
+"""Saved replies: written, changed and removed on the saved-replies page
 and through the API. Who may do which is checked before (``queries.saved_replies``):
 these trust the scope and the reply they are given, and check the text."""
 

@@ -1,4 +1,4 @@
-"""Saved replies (issue 15, item 6): the ones a person may insert into the composer, and
+"""Saved replies: the ones a person may insert into the composer, and
 their text filled in for one conversation.
 
 Who changes which reply is the policy's to say (``policy.access_saved_reply``).
