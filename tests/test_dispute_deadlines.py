@@ -112,10 +112,10 @@ def test_the_working_time_between_opening_and_deadline_is_the_hours_given(opened
         assert hours_of.start < local_due.time() <= hours_of.end
 
 
-def test_a_deadline_reads_as_a_weekday_and_time_in_the_stores_zone_and_language():
+def test_a_deadline_reads_as_a_weekday_and_time_in_the_sites_zone_and_language():
     now = dt.datetime(2026, 12, 6, 9, 0, tzinfo=dt.UTC)  # Sunday
     due = dt.datetime(2026, 12, 8, 13, 0, tzinfo=dt.UTC)
-    with override_settings(ORDER_MESSAGES_DISPUTE_TIME_ZONE="Europe/Berlin"):
+    with override_settings(TIME_ZONE="Europe/Berlin"):
         assert format_deadline(due, now=now) == "Tue 14:00"
         with translation.override("de"):
             assert format_deadline(due, now=now) == "Di 14:00"
@@ -130,6 +130,8 @@ def test_a_deadline_reads_as_a_weekday_and_time_in_the_stores_zone_and_language(
         ("DISPUTE_REASONS", [], "order_messages.E008"),
         ("DISPUTE_REASONS", [("damaged", "A"), ("damaged", "B")], "order_messages.E008"),
         ("DISPUTE_RESPONSE_HOURS", -1, "order_messages.E009"),
+        ("DISPUTE_REMINDER_HOURS", -2, "order_messages.E009"),
+        ("DISPUTE_REMINDER_HOURS", "12", "order_messages.E009"),
         ("DISPUTE_BUSINESS_HOURS", {"start": "nine", "end": "17:00"}, "order_messages.E010"),
         ("DISPUTE_BUSINESS_HOURS", {"days": ()}, "order_messages.E010"),
         ("DISPUTE_TIME_ZONE", "Mars/Olympus", "order_messages.E010"),

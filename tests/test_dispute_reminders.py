@@ -181,8 +181,8 @@ def test_in_the_store_conversation_the_store_staff_are_reminded(demo, dispute, p
     assert "Reason: Not received" in text_of(email)
 
 
-def test_the_deadline_is_in_the_stores_time_zone(opened, smtp, settings):
-    settings.ORDER_MESSAGES_DISPUTE_TIME_ZONE = "America/New_York"
+def test_the_deadline_is_in_the_sites_time_zone(opened, smtp, settings):
+    settings.TIME_ZONE = "America/New_York"
 
     remind_and_deliver()
 

@@ -151,8 +151,8 @@ def test_an_opened_dispute_emails_the_vendor_the_store_staff_and_the_orders_addr
         assert "Bob&#x27;s Bikes must answer by Wed 09:00." in html
 
 
-def test_the_deadline_is_shown_in_the_stores_time_zone(post, dispute, sent, settings):
-    settings.ORDER_MESSAGES_DISPUTE_TIME_ZONE = "Europe/Berlin"
+def test_the_deadline_is_shown_in_the_sites_time_zone(post, dispute, sent, settings):
+    settings.TIME_ZONE = "Europe/Berlin"
     post("alice", "1002", "bobs-bikes", "Bent wheel")
 
     with time_machine.travel(MONDAY_9AM, tick=False):

@@ -309,10 +309,16 @@ def test_store_staff_share_a_reply_from_the_page(client_for, demo):
 
 
 def test_a_vendor_sharing_through_the_page_is_refused(client_for):
-    response = client_for("bob").post(PAGE, {"title": "Hours", "body": "9-5", "shared": "on"})
+    response = client_for("bob").post(
+        PAGE, {"title": "Opening hours", "body": "We open at 9.", "shared": "on"}
+    )
 
     assert response.status_code == 403
-    assert not SavedReply.objects.exists()
+    assert not SavedReply.objects.filter(title="Opening hours").exists()
+    # Why, with what was typed kept in the form.
+    page = response.content.decode()
+    assert "Only the store&#x27;s staff share replies." in page
+    assert "We open at 9." in page and 'value="Opening hours"' in page
 
 
 def test_a_refused_reply_shows_why_and_keeps_what_was_typed(client_for):

@@ -254,11 +254,14 @@ def check_dispute_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     hours = app_settings.DISPUTE_RESPONSE_HOURS
-    if hours is not None and (not isinstance(hours, int | float) or hours <= 0):
+    reminder = app_settings.DISPUTE_REMINDER_HOURS
+    if (hours is not None and (not isinstance(hours, int | float) or hours <= 0)) or (
+        not isinstance(reminder, int | float) or reminder < 0
+    ):
         found.append(
             checks.Error(
                 "ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS must be a positive number of hours, "
-                "or None for no deadline.",
+                "or None for no deadline; DISPUTE_REMINDER_HOURS a number of hours, 0 or more.",
                 id="order_messages.E009",
             )
         )

@@ -120,7 +120,8 @@ DEFAULTS = {
     # "start": "09:00", "end": "17:00", "holidays": ("2026-12-25", ...)} in
     # DISPUTE_TIME_ZONE. None: around the clock.
     "DISPUTE_BUSINESS_HOURS": None,
-    # The store's time zone for business hours and for deadlines in e-mails; None: TIME_ZONE.
+    # The time zone business hours are counted in; None: TIME_ZONE. Deadlines are shown
+    # in the active time zone, like every other time.
     "DISPUTE_TIME_ZONE": None,
     # The seller is reminded this many hours before the deadline (wall-clock hours).
     "DISPUTE_REMINDER_HOURS": 12,

@@ -88,11 +88,12 @@ def response_deadline(opened_at: dt.datetime) -> dt.datetime | None:
 
 
 def format_deadline(value: dt.datetime, *, now: dt.datetime | None = None) -> str:
-    """A deadline as people read it, in the store's time zone and the active language:
-    "Tue 14:00" within the coming week, "Tue 15 Dec 14:00" beyond it or once past."""
+    """A deadline as people read it, in the active language and time zone (that of every
+    other time on the page or in the e-mail): "Tue 14:00" within the coming week,
+    "Tue 15 Dec 14:00" beyond it or once past."""
     from django.utils import dateformat, timezone
 
     now = now or timezone.now()
-    local = value.astimezone(store_zone())
+    local = timezone.localtime(value)
     soon = dt.timedelta(0) <= value - now < dt.timedelta(days=6)
     return dateformat.format(local, "D H:i" if soon else "D j M H:i")

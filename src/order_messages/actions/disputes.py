@@ -297,12 +297,17 @@ def remind_sellers(*, now: datetime | None = None, limit: int = CLOCK_BATCH) -> 
             opened_at__lt=F("respond_by") - window,
         )
         .order_by("respond_by", "pk")
-        .values_list("pk", flat=True)[:limit]
+        .values_list("pk", "conversation_id")[:limit]
     )
     reminded = 0
-    for pk in due:
+    for pk, conversation_id in due:
         with transaction.atomic():
-            if not Dispute.objects.filter(pk=pk, reminded_at__isnull=True).update(reminded_at=now):
+            # The conversation first, as every dispute action locks them: a resolution at
+            # the same moment waits here rather than deadlocking.
+            list(Conversation.objects.select_for_update().filter(pk=conversation_id).values("pk"))
+            if not Dispute.objects.filter(
+                pk=pk, status=Status.OPEN, responded_at__isnull=True, reminded_at__isnull=True
+            ).update(reminded_at=now):
                 continue
             dispute = Dispute.objects.select_related("conversation").get(pk=pk)
             queue_dispute_reminders(dispute=dispute, conversation=dispute.conversation, now=now)

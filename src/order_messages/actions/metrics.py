@@ -25,6 +25,9 @@ from ..metrics import DAY, bucket_of, empty_histogram, merge_histograms
 from ..models import Message, ResponseDay, Role, Watermark
 
 WATERMARK = "responses"
+# The last message written before replies carried their response time (the upgrade that
+# brought the figures): older messages are never counted, not even by a rebuild.
+COUNTED_AFTER = "responses-from"
 LAG = dt.timedelta(seconds=60)
 BATCH = 5000
 COUNTERS = (
@@ -188,11 +191,14 @@ def roll_up_all(
 
 
 def reset_responses() -> None:
-    """Forget every ResponseDay and start reading the messages again from the first.
-    Waits for a round under way to finish; the dashboards show partial figures until the
-    roll-up has read everything again."""
+    """Forget every ResponseDay and start reading the messages again from the first one
+    written with response figures. Waits for a round under way to finish; the dashboards
+    show partial figures until the roll-up has read everything again."""
     Watermark.objects.get_or_create(name=WATERMARK)
+    start = (
+        Watermark.objects.filter(name=COUNTED_AFTER).values_list("last_id", flat=True).first()
+    ) or 0
     with transaction.atomic():
         Watermark.objects.select_for_update().filter(name=WATERMARK).get()
         ResponseDay.objects.all().delete()
-        Watermark.objects.filter(name=WATERMARK).update(last_id=0, updated_at=timezone.now())
+        Watermark.objects.filter(name=WATERMARK).update(last_id=start, updated_at=timezone.now())

@@ -3,12 +3,14 @@
 import django.db.models.deletion
 from django.conf import settings
 from django.db import migrations, models
-from django.db.models import Count, Exists, OuterRef, Subquery
+from django.db.models import Count, Exists, Max, OuterRef, Subquery
 
 
 def backfill(apps, schema_editor):
     """Disputes counted per conversation; a conversation whose latest message is the
-    customer's awaits its seller's reply since then."""
+    customer's awaits its seller's reply since then (counted as one message). The
+    response figures start now: replies written before carry no response time, so the
+    roll-up begins after the last message there is (actions/metrics.py)."""
     Conversation = apps.get_model("order_messages", "Conversation")
     Dispute = apps.get_model("order_messages", "Dispute")
     Message = apps.get_model("order_messages", "Message")
@@ -31,6 +33,10 @@ def backfill(apps, schema_editor):
     Conversation.objects.filter(Exists(latest)).update(
         awaiting_since=Subquery(latest.values("created_at")[:1]), awaiting_count=1
     )
+    Watermark = apps.get_model("order_messages", "Watermark")
+    last = Message.objects.aggregate(n=Max("pk"))["n"] or 0
+    for name in ("responses", "responses-from"):
+        Watermark.objects.create(name=name, last_id=last)
 
 
 class Migration(migrations.Migration):

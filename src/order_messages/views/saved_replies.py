@@ -6,6 +6,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
@@ -82,6 +83,9 @@ def _page(request, *, scope, reply):
             # Shown beside the field it is about, with everything typed kept in the form.
             form.add_error(getattr(error, "field", None), error)
             status = http_status(error)
+        except PermissionDenied as denied:  # sharing, for someone who may not
+            form.add_error(None, str(denied))
+            status = 403
         else:
             messages.success(
                 request, _("The saved reply “%(title)s” was saved.") % {"title": saved.title}
