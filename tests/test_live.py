@@ -346,3 +346,22 @@ def test_a_stream_ends_when_its_token_is_revoked(asgi_server, demo, broker, sett
     revoke_token(user=demo["bob"], token_id=row.pk)
 
     assert ended.wait(timeout=3), "the stream went on after the token was revoked"
+
+
+def test_a_redis_url_without_the_redis_package_fails_the_system_check(settings, monkeypatch):
+    """Redis is an extra: a store that sets REDIS_URL without it is told at `check`, and
+    the broker says what to install rather than failing at the first message."""
+    import sys
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    from order_messages.checks import check_live_settings
+    from order_messages.live import RedisBroker
+
+    assert check_live_settings(None) == []  # no REDIS_URL in the demo
+    settings.ORDER_MESSAGES_REDIS_URL = "redis://127.0.0.1:6379/15"
+    assert check_live_settings(None) == []  # installed here
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if it were not
+    assert [error.id for error in check_live_settings(None)] == ["order_messages.E011"]
+    with pytest.raises(ImproperlyConfigured, match=r"django-order-messages\[redis\]"):
+        RedisBroker("redis://127.0.0.1:6379/15", 10, "om-test")

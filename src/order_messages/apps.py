@@ -15,12 +15,14 @@ class OrderMessagesConfig(AppConfig):
             check_attachment_settings,
             check_dispute_settings,
             check_inbound_webhooks,
+            check_live_settings,
         )
 
         inbound.connect(on_anymail_inbound, dispatch_uid="order_messages.inbound")
         checks.register(check_inbound_webhooks, checks.Tags.security)
         checks.register(check_attachment_settings)
         checks.register(check_dispute_settings)
+        checks.register(check_live_settings)
 
 
 def on_anymail_inbound(sender, event, esp_name, **kwargs):

@@ -280,3 +280,19 @@ def check_dispute_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
             )
         )
     return found
+
+
+def check_live_settings(app_configs, **kwargs) -> list[checks.CheckMessage]:
+    """REDIS_URL needs the redis package (the ``[redis]`` extra): without it every live
+    event would fail at the first message rather than here."""
+    if app_configs is not None and not any(c.name == "order_messages" for c in app_configs):
+        return []
+    if not app_settings.REDIS_URL:
+        return []
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        from .live import REDIS_MISSING
+
+        return [checks.Error(REDIS_MISSING, id="order_messages.E011")]
+    return []

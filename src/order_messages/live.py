@@ -18,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
 
+from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 
 from .conf import app_settings
@@ -45,6 +46,10 @@ REFRESH = "refresh"  # the client missed events: reload what it shows
 # Seconds to wait for Redis to accept a connection, or to answer: a broker that is down
 # must not hold up a post or a stream.
 REDIS_TIMEOUT = 5
+REDIS_MISSING = (
+    "ORDER_MESSAGES_REDIS_URL is set, but the redis package is not installed: "
+    "pip install 'django-order-messages[redis]'."
+)
 
 
 class BrokerUnavailable(Exception):
@@ -115,7 +120,10 @@ class RedisBroker:
     """Streams in Redis, shared by every server process."""
 
     def __init__(self, url: str, window: int, prefix: str):
-        import redis
+        try:
+            import redis
+        except ImportError as error:
+            raise ImproperlyConfigured(REDIS_MISSING) from error
 
         self.url, self.window, self.prefix = url, window, prefix
         self.client = redis.Redis.from_url(
