@@ -188,3 +188,19 @@ def test_the_deadline_is_in_the_sites_time_zone(opened, smtp, settings):
 
     (email,) = reminders_in(smtp)
     assert email["Subject"] == "Reminder: answer the dispute about order #1001 by Wed 04:00"
+
+
+def test_someone_who_left_the_vendor_is_not_reminded(demo, opened, smtp):
+    """Access follows the store: the reminder written for Dave is not sent once he no
+    longer works for Dave's Outdoor."""
+    from demo.store.models import Vendor
+
+    with time_machine.travel(REMIND_AT, tick=False):
+        actions.remind_sellers(now=REMIND_AT)
+    Vendor.objects.get(slug="daves-outdoor").staff.remove(demo["dave"])
+    with time_machine.travel(REMIND_AT, tick=False):
+        deliver_due(now=REMIND_AT)
+
+    assert reminders_in(smtp) == []
+    (row,) = Notification.objects.filter(kind=Notification.Kind.DISPUTE_REMINDER)
+    assert row.status == Status.SKIPPED

@@ -140,17 +140,17 @@ class ResponseFigures:
             return None
         return self.total.disputes_opened / self.orders * 100
 
-    @cached_property
+    @property
     def median_text(self) -> str:
-        return duration_text(self.median)
+        return self.total.median_text
 
-    @cached_property
+    @property
     def p90_text(self) -> str:
-        return duration_text(self.p90)
+        return self.total.p90_text
 
-    @cached_property
+    @property
     def within_day_text(self) -> str:
-        return percent_text(self.within_day_share)
+        return self.total.within_day_text
 
     @property
     def rate_text(self) -> str:
