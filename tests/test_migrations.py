@@ -9,7 +9,7 @@ AFTER = [("order_messages", "0009_disputes_lifecycle")]
 
 
 @pytest.fixture
-def migrated_back(transactional_db, django_db_serialized_rollback):
+def migrated_back(transactional_db):
     executor = MigrationExecutor(connection)
     executor.migrate(BEFORE)
     yield executor
@@ -17,7 +17,7 @@ def migrated_back(transactional_db, django_db_serialized_rollback):
     executor.migrate(executor.loader.graph.leaf_nodes())
 
 
-@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.django_db(transaction=True)
 def test_an_upgrade_counts_disputes_finds_waiting_customers_and_starts_the_figures_now(
     migrated_back,
 ):
