@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo test reliability lint install clean bench bench-full messages
+.PHONY: demo demo-oscar test test-oscar test-django package reliability lint install clean bench bench-full messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -22,9 +22,58 @@ demo: install
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/uvicorn demo.asgi:application --host 127.0.0.1 --port $(PORT)
 
+# The Oscar shop: the same people and orders in a store built on django-oscar, with its own
+# database (oscar.sqlite3 unless DATABASE_URL is set).
+OSCAR := DJANGO_SETTINGS_MODULE=demo.oscar_shop.settings
+
+demo-oscar: install
+	$(OSCAR) $(PY) manage.py migrate --noinput
+	$(OSCAR) $(PY) manage.py seed_oscar
+	@echo "Oscar shop: http://127.0.0.1:$(PORT)/  (log in with alice@customers.example, carol@customers.example, bob@bobs-bikes.example, dave@daves-outdoor.example or admin@marketplace.example; password: demo)"
+	@echo "Its e-mails: http://127.0.0.1:$(PORT)/demo/mailbox/"
+	@$(OSCAR) $(PY) manage.py deliver_notifications & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
+	$(OSCAR) $(VENV)/bin/uvicorn demo.oscar_shop.asgi:application --host 127.0.0.1 --port $(PORT)
+
 test: install
-	$(VENV)/bin/ruff check src demo tests bench
+	$(VENV)/bin/ruff check src demo tests tests_oscar bench
 	$(VENV)/bin/pytest
+	$(MAKE) --no-print-directory test-oscar
+
+# The Oscar shop's tests run in a process of their own (their own settings).
+test-oscar: install
+	$(VENV)/bin/pytest -p no:cacheprovider --ds=demo.oscar_shop.settings tests_oscar
+
+# The package as a store gets it: the wheel and the sdist built and checked, the wheel
+# installed with its [oscar] extra into an empty virtualenv (PYTHON, DJANGO choose the
+# interpreter and Django release), and the Oscar shop's tests run against that install,
+# not the source tree.
+PYTHON ?= python3
+DJANGO ?= Django>=5.2,<5.3
+WHEEL_VENV := build/wheel-venv
+WHEEL_TEST_DEPS := pytest pytest-django dj-database-url whitenoise sorl-thumbnail \
+	"psycopg[binary]" time-machine httpx
+
+package: install
+	rm -rf dist build/lib build/bdist.*
+	$(PY) -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+	$(PYTHON) -m venv --clear $(WHEEL_VENV)
+	$(WHEEL_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(WHEEL_VENV)/bin/python -m pip install --quiet "$$(ls dist/*.whl)[oscar]" "$(DJANGO)" $(WHEEL_TEST_DEPS)
+	ORDER_MESSAGES_EXPECT_WHEEL=1 $(WHEEL_VENV)/bin/python -m pytest -p no:cacheprovider \
+		--ds=demo.oscar_shop.settings tests_oscar
+
+# The whole suite on another Django release and Python, in a virtualenv of its own:
+# make test-django PYTHON=python3.12 DJANGO="Django>=6.1,<6.2"
+DJANGO_VENV := build/django-venv
+
+test-django:
+	$(PYTHON) -m venv --clear $(DJANGO_VENV)
+	$(DJANGO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(DJANGO_VENV)/bin/python -m pip install --quiet -e ".[dev]" "$(DJANGO)"
+	$(DJANGO_VENV)/bin/python -m django --version
+	$(DJANGO_VENV)/bin/pytest
 
 # The long variants of the reliability tests (RELIABILITY.md), on PostgreSQL: 32 workers doing
 # 50,000 operations, the fault tests, and ten times the fuzzing examples. About 20 minutes.
@@ -61,8 +110,8 @@ bench-full: $(VENV)/.bench
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 4
 
 lint: install
-	$(VENV)/bin/ruff check src demo tests bench
-	$(VENV)/bin/ruff format --check src demo tests bench
+	$(VENV)/bin/ruff check src demo tests tests_oscar bench
+	$(VENV)/bin/ruff format --check src demo tests tests_oscar bench
 
 # The German catalogues: the app's (src/order_messages/locale) with only its own strings, and
 # the demo's (demo/locale). makemessages keeps the existing translations; new or changed
@@ -77,4 +126,4 @@ messages: install
 	$(PY) manage.py compilemessages --locale=de --ignore=$(VENV) --ignore=build
 
 clean:
-	rm -rf $(VENV) db.sqlite3* build *.egg-info src/*.egg-info
+	rm -rf $(VENV) db.sqlite3* oscar.sqlite3* build dist *.egg-info src/*.egg-info

@@ -34,6 +34,7 @@ CSRF_TRUSTED_ORIGINS = [ORDER_MESSAGES_SITE_URL]
 
 # The demo's pages that show every e-mail and webhook are for the demo only.
 DEMO_MAILBOX = False
+INSTALLED_APPS = [app for app in INSTALLED_APPS if app != "demo.mailbox"]  # noqa: F405
 EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
 EMAIL_HOST_USER = os.environ.get("EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = os.environ.get("EMAIL_HOST_PASSWORD", "")

@@ -2,47 +2,15 @@
 demo mailbox. Environment: SECRET_KEY, DATABASE_URL, REDIS_URL, EMAIL_HOST/EMAIL_PORT, PORT."""
 
 import os
-import secrets
-import tempfile
 from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
 from csp.constants import NONE, SELF
 
+from demo.secret import SECRET_KEY_FILE, demo_secret_key
+
 BASE_DIR = Path(__file__).resolve().parent.parent
-
-# The demo's own key, made on first use and kept out of git (.gitignore): every process of
-# one checkout (server, worker, manage.py, tests) signs and checks links with the same key,
-# and no other demo's key works here.
-SECRET_KEY_FILE = BASE_DIR / ".demo-secret-key"
-
-
-def demo_secret_key(path: Path) -> str:
-    """SECRET_KEY from the environment, else from ``path``, made there if it is absent;
-    where it cannot be written, a key for this process only."""
-    if os.environ.get("SECRET_KEY"):
-        return os.environ["SECRET_KEY"]
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    key = secrets.token_urlsafe(50)
-    try:
-        # Written aside and linked into place, which fails if another process was first:
-        # then its key is the one.
-        with tempfile.NamedTemporaryFile("w", dir=path.parent, delete=False) as new:
-            new.write(key + "\n")  # mkstemp: readable by its owner only
-        try:
-            os.link(new.name, path)
-        except FileExistsError:
-            key = path.read_text().strip()
-        finally:
-            os.unlink(new.name)
-    except OSError:
-        pass
-    return key
-
 
 SECRET_KEY = demo_secret_key(SECRET_KEY_FILE)
 DEBUG = os.environ.get("DEBUG", "1") == "1"
@@ -61,6 +29,7 @@ INSTALLED_APPS = [
     "ninja",
     "order_messages",
     "demo.store",
+    "demo.mailbox",
 ]
 
 MIDDLEWARE = [
@@ -191,7 +160,7 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # Every e-mail lands in the demo mailbox (/demo/mailbox/); with EMAIL_HOST set it is also
 # sent through that SMTP server.
-EMAIL_BACKEND = "demo.store.mail.MailboxBackend"
+EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
 EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
 EMAIL_PORT = int(os.environ.get("EMAIL_PORT") or 25)
 DEFAULT_FROM_EMAIL = "Demo Marketplace <shop@marketplace.example>"

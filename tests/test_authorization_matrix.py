@@ -32,7 +32,8 @@ from django.http import HttpResponse
 from django.test import Client, override_settings
 from django.urls import URLResolver, get_resolver, include, path
 
-from demo.store.models import DemoEmail, Order, Vendor
+from demo.mailbox.models import DemoEmail
+from demo.store.models import Order, Vendor
 from order_messages import actions, live
 from order_messages.actions import create_token
 from order_messages.adapter import get_adapter

@@ -12,8 +12,8 @@ from django.conf import settings as django_settings
 from django.core import mail
 from django.test import Client, override_settings
 
+from demo.mailbox.models import DemoEmail
 from demo.settings import BASE_DIR, SECRET_KEY_FILE, demo_secret_key
-from demo.store.models import DemoEmail
 from order_messages.guest import make_guest_token
 from tests.conftest import deliver_notifications
 
@@ -87,7 +87,7 @@ def test_the_local_key_is_ignored_by_git():
 
 @pytest.fixture
 def mailbox(settings):
-    settings.EMAIL_BACKEND = "demo.store.mail.MailboxBackend"
+    settings.EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
     settings.EMAIL_HOST = ""
 
 
@@ -113,7 +113,7 @@ def test_the_apps_notifications_do_appear_in_the_demo_mailbox(demo, mailbox, pos
 
 
 def test_account_e_mails_still_go_through_smtp_when_it_is_set(demo, smtp, settings):
-    settings.EMAIL_BACKEND = "demo.store.mail.MailboxBackend"
+    settings.EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
 
     mail.send_mail("Password reset", "Your link: ...", None, [demo["alice"].email])
 

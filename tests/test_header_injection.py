@@ -387,9 +387,9 @@ def test_hostile_request_headers_get_a_clean_answer(demo, client_for):
 
 
 def test_the_mailbox_download_names_its_file_itself(demo, settings, post, client_for):
-    from demo.store.models import DemoEmail
+    from demo.mailbox.models import DemoEmail
 
-    settings.EMAIL_BACKEND = "demo.store.mail.MailboxBackend"
+    settings.EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
     post("alice", "1002", "bobs-bikes", "Hello\r\nContent-Disposition: inline")
     deliver_notifications()
     email = DemoEmail.objects.latest("pk")

@@ -57,6 +57,9 @@ class Order:
 class StoreAdapter:
     """Default adapter: a single store without orders. Subclass it in the host store."""
 
+    #: The template the app's pages extend, unless ``ORDER_MESSAGES_BASE_TEMPLATE`` names one.
+    base_template = "base.html"
+
     # -- orders -------------------------------------------------------------------------
     def get_order(self, number: str) -> Order | None:
         """The order with this number, or None. Called once per page."""

@@ -163,7 +163,8 @@ DEFAULTS = {
     # no scan. When set and it cannot be reached, uploads are refused until it is back.
     "ATTACHMENT_CLAMD": None,
     # The host's base template; the app's pages fill its ``title`` and ``content`` blocks.
-    "BASE_TEMPLATE": "base.html",
+    # None: the adapter's ``base_template`` ("base.html" unless the adapter says otherwise).
+    "BASE_TEMPLATE": None,
 }
 
 
@@ -172,6 +173,12 @@ class AppSettings:
         if name not in DEFAULTS:
             raise AttributeError(name)
         return getattr(settings, f"ORDER_MESSAGES_{name}", DEFAULTS[name])
+
+    @property
+    def BASE_TEMPLATE(self) -> str:
+        from .adapter import get_adapter
+
+        return getattr(settings, "ORDER_MESSAGES_BASE_TEMPLATE", None) or get_adapter().base_template
 
 
 app_settings = AppSettings()

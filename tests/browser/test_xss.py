@@ -18,7 +18,8 @@ from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.utils import timezone
 
-from demo.store.models import DemoEmail, DemoWebhook, Order, OrderItem, Product, Vendor
+from demo.mailbox.models import DemoEmail
+from demo.store.models import DemoWebhook, Order, OrderItem, Product, Vendor
 from order_messages.actions import create_token
 from order_messages.models import Conversation
 from order_messages.models.notifications import Mute
@@ -258,7 +259,7 @@ def directives(header: str) -> dict[str, list[str]]:
 def test_pages_send_the_policy_and_the_mail_preview_a_stricter_one(
     demo, client_for, post, settings, tmp_path
 ):
-    settings.EMAIL_BACKEND = "demo.store.mail.MailboxBackend"
+    settings.EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
     post("alice", "1002", "bobs-bikes", "Hello")
     deliver_notifications()
     alice = client_for("alice")
@@ -296,7 +297,7 @@ def test_the_demo_pages_work_under_the_content_security_policy(
     the dispute pop-up, Swagger UI) still work."""
     from playwright.sync_api import expect
 
-    settings.EMAIL_BACKEND = "demo.store.mail.MailboxBackend"
+    settings.EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
     post("alice", "1001", "bobs-bikes", "Where is my helmet?")
     dispute.open("alice", "1002", "bobs-bikes", "The lights flicker.")
     deliver_notifications()
@@ -421,7 +422,7 @@ def world(demo, post, dispute, live_server, settings):
     """The demo store with the corpus put everywhere; the e-mails delivered to the demo
     mailbox and the webhooks to the demo's receiver."""
     settings.PASSWORD_HASHERS = FAST_HASHERS
-    settings.EMAIL_BACKEND = "demo.store.mail.MailboxBackend"
+    settings.EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
     settings.ORDER_MESSAGES_SITE_URL = live_server.url
     settings.ORDER_MESSAGES_POST_RATE_LIMIT = None  # Alice writes the corpus twice over
     settings.ORDER_MESSAGES_DISPUTE_RATE_LIMIT = None  # and opens a dispute for each reason

@@ -8,8 +8,15 @@ from django.contrib.auth.views import redirect_to_login
 from django.core import signing
 from django.http import Http404
 from django.shortcuts import render
+from django_htmx.middleware import HtmxDetails
 
 from ..conf import app_settings
+
+
+def htmx(request) -> HtmxDetails:
+    """What htmx says about the request, with or without django-htmx's middleware."""
+    details = getattr(request, "htmx", None)
+    return details if isinstance(details, HtmxDetails) else HtmxDetails(request)
 
 
 def login_if_anonymous(view):

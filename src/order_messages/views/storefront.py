@@ -29,7 +29,7 @@ from ..guest import guest_orders, read_guest_token, remember_guest_order
 from ..queries.threads import dispute_history
 from ..ratelimit import limit_posting
 from . import backoffice
-from .access import link_refused, login_if_anonymous
+from .access import htmx, link_refused, login_if_anonymous
 from .attachments import attachment_rules, upload_files
 from .bodies import check_form_post
 
@@ -105,7 +105,7 @@ def thread(request, number, vendor_key):
                 retry_after = getattr(error, "retry_after", None)
             else:
                 url = f"{_thread_url(number, vendor_key)}#m-{message.seq}"
-                if not request.htmx:
+                if not htmx(request):
                     return redirect(url)
                 form, pending = MessageForm(), []
         if form.errors and status == 200:
@@ -154,7 +154,7 @@ def thread(request, number, vendor_key):
         "show_customer_email": access.shows_customer_contact(sub_order),
     }
     template = "order_messages/thread.html"
-    if request.htmx and not request.htmx.boosted:
+    if htmx(request) and not htmx(request).boosted:
         template = "order_messages/partials/conversation.html"
     response = render(request, template, context, status=status)
     if retry_after is not None:

@@ -7,6 +7,7 @@ from email.utils import format_datetime, getaddresses, make_msgid
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from csp.decorators import csp
+from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -16,6 +17,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
+from order_messages.adapter import get_adapter
 from order_messages.notifications.inbound import RateLimited, receive
 
 from .models import DemoEmail
@@ -24,7 +26,11 @@ from .models import DemoEmail
 def mailbox(request):
     """Every notification e-mail the app sent, newest first."""
     page = Paginator(DemoEmail.objects.all(), 25).get_page(request.GET.get("page"))
-    return render(request, "demo/mailbox.html", {"page": page})
+    return render(
+        request,
+        "demo/mailbox.html",
+        {"page": page, "base_template": settings.ORDER_MESSAGES_BASE_TEMPLATE},
+    )
 
 
 def raw(request, pk):
@@ -70,7 +76,8 @@ def compose_reply(email: DemoEmail, text: str) -> bytes:
         reply["References"] = email.message_id
     sent = format_datetime(email.sent_at)
     quoted = "\n".join(f"> {line}" if line else ">" for line in email.text.splitlines())
-    reply.set_content(f"{text}\n\nOn {sent}, Demo Marketplace wrote:\n{quoted}\n")
+    store = get_adapter().get_store_name()
+    reply.set_content(f"{text}\n\nOn {sent}, {store} wrote:\n{quoted}\n")
     return reply.as_bytes()
 
 
