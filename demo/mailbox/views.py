@@ -7,7 +7,6 @@ from email.utils import format_datetime, getaddresses, make_msgid
 
 from csp.constants import NONE, SELF, UNSAFE_INLINE
 from csp.decorators import csp
-from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
 from django.http import HttpResponse
@@ -18,6 +17,7 @@ from django.views.decorators.clickjacking import xframe_options_sameorigin
 from django.views.decorators.http import require_POST
 
 from order_messages.adapter import get_adapter
+from order_messages.conf import app_settings
 from order_messages.notifications.inbound import RateLimited, receive
 
 from .models import DemoEmail
@@ -29,7 +29,7 @@ def mailbox(request):
     return render(
         request,
         "demo/mailbox.html",
-        {"page": page, "base_template": settings.ORDER_MESSAGES_BASE_TEMPLATE},
+        {"page": page, "base_template": app_settings.BASE_TEMPLATE},
     )
 
 

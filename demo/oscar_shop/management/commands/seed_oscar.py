@@ -4,6 +4,7 @@ The same people, products and order numbers as the demo marketplace (seed_demo),
 through Oscar's own basket and order creation; the store's own items belong to the partner
 "Demo Marketplace" (ORDER_MESSAGES_OSCAR_STORE_PARTNERS)."""
 
+import os
 from datetime import timedelta
 from decimal import Decimal
 
@@ -47,7 +48,11 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options):
         Site.objects.update_or_create(
-            pk=1, defaults={"domain": "127.0.0.1:8000", "name": "Demo Marketplace"}
+            pk=1,
+            defaults={
+                "domain": f"127.0.0.1:{os.environ.get('PORT') or 8000}",
+                "name": "Demo Marketplace",
+            },
         )
         users = self.seed_users()
         partners = self.seed_partners(users)
