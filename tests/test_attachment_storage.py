@@ -370,6 +370,8 @@ def test_a_redirect_needs_signed_expiring_urls(settings):
         assert error.id == "order_messages.E007" and why in error.msg
 
 
+# The checks may ask the database what it supports (JSONField).
+@pytest.mark.django_db
 def test_manage_py_check_reports_the_attachment_settings(settings):
     settings.ORDER_MESSAGES_ATTACHMENT_SERVE = "redirect"
 

@@ -13,13 +13,12 @@ from urllib.parse import quote, unquote, urlsplit
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.core.mail import EmailMultiAlternatives
 from django.test import Client
 from django.utils import timezone
 
 from demo.store.models import Order, OrderItem, Product, Vendor
 from order_messages.models import Conversation, Message, Notification
-from order_messages.notifications.email import render
+from order_messages.notifications.email import NotificationEmail, render
 from order_messages.notifications.worker import Report
 from tests.conftest import deliver_notifications
 
@@ -187,8 +186,17 @@ def test_hostile_names_reach_no_header_on_the_wire(injection, demo, post, disput
         "77=?utf-8?q?=0D=0ABcc=3A_evil=40attacker.example?=",
         "\u202e77 Bcc: evil@attacker.example",
         "7" * 200 + "Ω" * 200,
+        "7" * 100 + "=?utf-8?q?=0D=0ABcc=3A_evil=40attacker.example?= " + "7" * 100,
     ],
-    ids=["nul", "crlf", "unicode line breaks", "encoded word", "bidi override", "long unicode"],
+    ids=[
+        "nul",
+        "crlf",
+        "unicode line breaks",
+        "encoded word",
+        "bidi override",
+        "long unicode",
+        "long encoded word",
+    ],
 )
 @pytest.mark.parametrize("template", SUBJECT_ENDS.keys())
 def test_a_subject_is_one_line_of_the_text_it_says(number, template):
@@ -199,7 +207,7 @@ def test_a_subject_is_one_line_of_the_text_it_says(number, template):
     subject, _text, _html = render(
         template, {"conversation": conversation, "messages": [], "event": Message(body="b")}
     )
-    email = EmailMultiAlternatives(subject=subject, body="b", to=["alice@customers.example"])
+    email = NotificationEmail(subject=subject, body="b", to=["alice@customers.example"])
     raw = email.message().as_bytes()
 
     message = check_headers(raw, recipient="alice@customers.example")

@@ -162,6 +162,8 @@ def test_an_open_webhook_mounted_by_hand_fails_the_check_too(settings):
     assert "mailgun" in unconfigured.msg and "postmark" not in unconfigured.msg
 
 
+# The checks may ask the database what it supports (JSONField).
+@pytest.mark.django_db
 def test_manage_py_check_reports_it(settings):
     settings.ORDER_MESSAGES_INBOUND_PROVIDERS = ("postmark",)
     settings.ANYMAIL = {}

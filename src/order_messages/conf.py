@@ -178,7 +178,9 @@ class AppSettings:
     def BASE_TEMPLATE(self) -> str:
         from .adapter import get_adapter
 
-        return getattr(settings, "ORDER_MESSAGES_BASE_TEMPLATE", None) or get_adapter().base_template
+        return (
+            getattr(settings, "ORDER_MESSAGES_BASE_TEMPLATE", None) or get_adapter().base_template
+        )
 
 
 app_settings = AppSettings()

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from email.charset import Charset
+from email.header import Header
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -239,6 +240,21 @@ def header_line(text: str) -> str:
     return line
 
 
+class NotificationEmail(EmailMultiAlternatives):
+    """The app's e-mails. A policy that parses header values (``email.policy.default``,
+    which Django builds with from 6.0) decodes the encoded word ``header_line`` made of a
+    subject, and would write its text out bare for mail clients to decode once more: such
+    a subject is written encoded again."""
+
+    def message(self, **kwargs):
+        msg = super().message(**kwargs)
+        if "=?" in str(self.subject) and hasattr(msg.policy, "header_factory"):
+            text = str(msg["Subject"])
+            del msg["Subject"]
+            msg.set_raw("Subject", Header(text, "utf-8", header_name="Subject").encode())
+        return msg
+
+
 def check_address(address: str) -> None:
     """One address, nothing more: a stored address holding a second one (after a comma or
     a line break) must fail, not reach both."""
@@ -269,7 +285,7 @@ def common_headers() -> dict[str, str]:
 class Prepared:
     """An e-mail ready to send, or ``email is None`` when nothing needs saying any more."""
 
-    email: EmailMultiAlternatives | None
+    email: NotificationEmail | None
     reason: str = ""
 
 
@@ -353,7 +369,7 @@ def prepare(notification: Notification) -> Prepared:
         "List-Unsubscribe": f"<{unsubscribe_url}>",
         "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
     }
-    email = EmailMultiAlternatives(
+    email = NotificationEmail(
         subject=subject,
         body=text,
         from_email=app_settings.FROM_EMAIL,
@@ -401,7 +417,7 @@ def prepare_digest(notifications: Sequence[Notification]) -> Prepared:
             "preferences_url": absolute(reverse("order_messages:preferences")),
         }
         subject, text, html = render("digest", context)
-    email = EmailMultiAlternatives(
+    email = NotificationEmail(
         subject=subject,
         body=text,
         from_email=app_settings.FROM_EMAIL,

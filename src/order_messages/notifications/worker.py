@@ -14,7 +14,7 @@ import socket
 from collections import defaultdict
 from datetime import datetime, timedelta
 
-from django.core.mail import get_connection
+from django.core import mail
 from django.db import IntegrityError, transaction
 from django.db.models.functions import Greatest, Least
 
@@ -79,7 +79,10 @@ class EmailChannel(queue.Channel):
         return batch[0].email
 
     def open(self):
-        self.connection = self.connection or get_connection()
+        if self.connection is None:
+            # Where Django has mail.mailers, it replaces get_connection().
+            mailers = getattr(mail, "mailers", None)
+            self.connection = mailers.default if mailers is not None else mail.get_connection()
         self.connection.open()
 
     def close(self):
