@@ -51,7 +51,7 @@ test-oscar: install
 PYTHON ?= python3
 DJANGO ?= Django>=5.2,<5.3
 WHEEL_VENV := build/wheel-venv
-WHEEL_TEST_DEPS := pytest pytest-django dj-database-url whitenoise sorl-thumbnail \
+WHEEL_TEST_DEPS := pytest pytest-django dj-database-url whitenoise sorl-thumbnail django-csp \
 	"psycopg[binary]" time-machine httpx
 
 package: install

@@ -10,8 +10,9 @@ What Oscar does not have gets a default a store overrides in a subclass:
   ``ORDER_MESSAGES_OSCAR_STORE_PARTNERS`` (partner codes), and lines whose partner was
   deleted, form the store's sub-order, answered by store staff;
 - the store's name: ``OSCAR_SHOP_NAME``;
-- a customer's name: their account's full name, else the shipping address's, else the
-  order's e-mail address.
+- a customer's name: their account's full name, else the shipping (or billing) address's,
+  else the order's e-mail address, or "Customer" where that address is masked from vendors
+  (``ORDER_MESSAGES_MASK_CONTACTS``, the default): vendors are shown the name.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from oscar.core.loading import get_model
 from oscar.templatetags.currency_filters import currency
 
 from ...adapter import STORE, Item, Order, StoreAdapter, SubOrder
+from ...conf import app_settings
 
 logger = logging.getLogger(__name__)
 
@@ -50,7 +52,7 @@ class OscarAdapter(StoreAdapter):
         Line = get_model("order", "Line")
         lines = Line.objects.select_related("partner", "product").order_by("pk")
         return OscarOrder._default_manager.select_related(
-            "user", "shipping_address"
+            "user", "shipping_address", "billing_address"
         ).prefetch_related(Prefetch("lines", queryset=lines))
 
     def store_partner_codes(self) -> frozenset[str]:
@@ -97,10 +99,15 @@ class OscarAdapter(StoreAdapter):
             name = order.user.get_full_name()
             if name:
                 return name
-        address = order.shipping_address
-        if address is not None and address.name:
-            return address.name
-        return order.email
+        for address in (order.shipping_address, order.billing_address):
+            if address is not None and address.name:
+                return address.name
+        return self.nameless_customer(order.email)
+
+    def nameless_customer(self, email: str) -> str:
+        """What a customer without any name is called: their e-mail address, unless it is
+        masked from vendors (ORDER_MESSAGES_MASK_CONTACTS), who are shown the name."""
+        return gettext("Customer") if app_settings.MASK_CONTACTS else email
 
     def order_url(self, order) -> str:
         """The customer's page of the order: their order history's, or for a guest Oscar's
@@ -146,7 +153,24 @@ class OscarAdapter(StoreAdapter):
         return bool(user.is_authenticated and user.is_active and user.is_staff)
 
     def get_display_name(self, user):
-        return user.get_full_name() or user.email or user.get_username()
+        # Oscar's registration asks for an e-mail address only, and makes up a username.
+        name = user.get_full_name()
+        if name:
+            return name
+        if self.can_manage_conversations(user) or self.get_user_vendor_keys(user):
+            return user.email or user.get_username()
+        # A customer, whose messages vendors read: the name on their latest order, as
+        # customer_name gives it, never an address masked from vendors.
+        latest = (
+            get_model("order", "Order")
+            ._default_manager.filter(user=user)
+            .select_related("user", "shipping_address", "billing_address")
+            .order_by("-date_placed", "-pk")
+            .first()
+        )
+        if latest is not None:
+            return self.customer_name(latest)
+        return self.nameless_customer(user.email or user.get_username())
 
     def get_store_name(self):
         return getattr(settings, "OSCAR_SHOP_NAME", "") or gettext("Store")

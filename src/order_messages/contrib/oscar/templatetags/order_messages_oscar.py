@@ -2,8 +2,10 @@
 templates can use them too."""
 
 from django import template
+from django.urls import reverse
 
 from ....adapter import get_adapter
+from ....guest import make_guest_token
 from ....policy import viewer_of_order
 from ....queries import unread_by_order
 from ....queries.threads import order_tabs
@@ -36,3 +38,13 @@ def orders_conversations(context, orders):
     orders = list(orders or ())
     unread = unread_by_order(user=request.user, order_numbers=[o.number for o in orders])
     return {"rows": [(o, unread.get(o.number, 0)) for o in orders]}
+
+
+@register.inclusion_tag("order_messages/oscar/guest_order_messages.html")
+def guest_order_conversations(order):
+    """ "Contact seller" on Oscar's page of an order placed without an account. Whoever
+    opened that page holds its secret link, so they get the guest's link to the messages."""
+    found = get_adapter().get_order(order.number)
+    if found is None or found.customer_id is not None:
+        return {"url": ""}
+    return {"url": reverse("order_messages:guest", kwargs={"token": make_guest_token(found)})}
