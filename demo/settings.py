@@ -9,6 +9,8 @@ import dj_database_url
 from csp.constants import NONE, SELF
 
 from demo.secret import SECRET_KEY_FILE, demo_secret_key
+from demo.shared_settings import *  # noqa: F403  (the mailbox, order messages, logging)
+from demo.shared_settings import SQLITE_OPTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -109,13 +111,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-    DATABASES["default"]["OPTIONS"] = {
-        # WAL lets pages read while a message is written; IMMEDIATE takes the write lock
-        # at BEGIN, so two writers queue instead of failing half-way.
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
+    DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
 
 AUTH_PASSWORD_VALIDATORS = []
 # Login throttling is the store's job, not the app's; the demo does it as a Django store
@@ -158,32 +154,8 @@ MEDIA_ROOT = os.environ.get("MEDIA_ROOT") or BASE_DIR / "media"
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# Every e-mail lands in the demo mailbox (/demo/mailbox/); with EMAIL_HOST set it is also
-# sent through that SMTP server.
-EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT") or 25)
-DEFAULT_FROM_EMAIL = "Demo Marketplace <shop@marketplace.example>"
-DEMO_MAILBOX = True
-
-PORT = os.environ.get("PORT", "8000")
 ORDER_MESSAGES_ADAPTER = "demo.store.adapter.DemoStoreAdapter"
-ORDER_MESSAGES_STORE_EMAIL = "orders@marketplace.example"
-ORDER_MESSAGES_SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{PORT}")
 ORDER_MESSAGES_BASE_TEMPLATE = "base.html"
-# A person trying the demo should see notifications within seconds, not minutes.
-ORDER_MESSAGES_EMAIL_BATCH_DELAY = int(os.environ.get("EMAIL_BATCH_DELAY") or 5)
-# Dispute deadlines are looked at every 5 seconds: a dispute whose deadline passed (moved
-# there in the demo) is escalated at once, not up to a minute later.
-ORDER_MESSAGES_DISPUTE_CLOCK_SECONDS = 5
-# Hours a seller has to answer a dispute; DISPUTE_RESPONSE_HOURS=0.05 (three minutes) lets
-# a visitor watch a dispute being escalated.
-ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS = float(os.environ.get("DISPUTE_RESPONSE_HOURS") or 48)
-# Replies to this domain reach `manage.py receive_email` (or the inbound webhook below).
-ORDER_MESSAGES_REPLY_DOMAIN = os.environ.get("REPLY_DOMAIN", "reply.marketplace.example")
-ORDER_MESSAGES_MESSAGE_ID_DOMAIN = "marketplace.example"
-# Live updates cross server processes through Redis when REDIS_URL is set.
-ORDER_MESSAGES_REDIS_URL = os.environ.get("REDIS_URL") or None
 # The demo's own webhook receiver (seed_demo --webhook-receiver) is on this machine, which
 # outgoing webhooks may otherwise not reach; a real store lists only internal receivers here.
 ORDER_MESSAGES_WEBHOOK_ALLOWED_NETWORKS = ["127.0.0.1", "::1"]
@@ -196,11 +168,4 @@ ORDER_MESSAGES_INBOUND_PROVIDERS = ("mailgun", "postmark")
 ANYMAIL = {
     "WEBHOOK_SECRET": os.environ.get("ANYMAIL_WEBHOOK_SECRET", "demo:demo"),
     "MAILGUN_WEBHOOK_SIGNING_KEY": os.environ.get("MAILGUN_WEBHOOK_SIGNING_KEY", "demo"),
-}
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"order_messages": {"handlers": ["console"], "level": "INFO"}},
 }

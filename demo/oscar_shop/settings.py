@@ -11,6 +11,8 @@ import dj_database_url
 from oscar.defaults import *  # noqa: F403
 
 from demo.secret import SECRET_KEY_FILE, demo_secret_key
+from demo.shared_settings import *  # noqa: F403  (the mailbox, order messages, logging)
+from demo.shared_settings import SQLITE_OPTIONS
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
@@ -114,11 +116,7 @@ DATABASES = {
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-    }
+    DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
 ATOMIC_REQUESTS = False
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
@@ -154,30 +152,6 @@ OSCAR_DEFAULT_CURRENCY = "EUR"
 OSCAR_FROM_EMAIL = "shop@marketplace.example"
 OSCAR_ALLOW_ANON_CHECKOUT = True
 
-# Every e-mail of the app lands in the demo mailbox (/demo/mailbox/); with EMAIL_HOST set it
-# is also sent through that SMTP server.
-EMAIL_BACKEND = "demo.mailbox.mail.MailboxBackend"
-EMAIL_HOST = os.environ.get("EMAIL_HOST", "")
-EMAIL_PORT = int(os.environ.get("EMAIL_PORT") or 25)
-DEFAULT_FROM_EMAIL = "Demo Marketplace <shop@marketplace.example>"
-DEMO_MAILBOX = True
-
 # Order messages: the adapter, and the store's own partner, whose lines the store answers.
-PORT = os.environ.get("PORT", "8000")
 ORDER_MESSAGES_ADAPTER = "order_messages.contrib.oscar.adapter.OscarAdapter"
 ORDER_MESSAGES_OSCAR_STORE_PARTNERS = ["demo-marketplace"]
-ORDER_MESSAGES_STORE_EMAIL = "orders@marketplace.example"
-ORDER_MESSAGES_SITE_URL = os.environ.get("SITE_URL", f"http://127.0.0.1:{PORT}")
-ORDER_MESSAGES_EMAIL_BATCH_DELAY = int(os.environ.get("EMAIL_BATCH_DELAY") or 5)
-ORDER_MESSAGES_DISPUTE_CLOCK_SECONDS = 5
-ORDER_MESSAGES_DISPUTE_RESPONSE_HOURS = float(os.environ.get("DISPUTE_RESPONSE_HOURS") or 48)
-ORDER_MESSAGES_REPLY_DOMAIN = os.environ.get("REPLY_DOMAIN", "reply.marketplace.example")
-ORDER_MESSAGES_MESSAGE_ID_DOMAIN = "marketplace.example"
-ORDER_MESSAGES_REDIS_URL = os.environ.get("REDIS_URL") or None
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "loggers": {"order_messages": {"handlers": ["console"], "level": "INFO"}},
-}
