@@ -12,6 +12,7 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.http import Http404
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
@@ -189,20 +190,52 @@ def test_the_customer_name_falls_back_to_the_address_then_the_email(users, setti
     assert adapter().get_order("1005").customer_name == "carol@customers.example"
 
 
-def test_a_customer_without_a_name_is_called_by_the_name_on_their_latest_order(users, settings):
-    """Oscar's registration asks for no name: such a customer's messages carry the name of
-    their latest order's address, never their e-mail address, which vendors may not see."""
+def test_a_customer_without_a_name_writes_under_the_name_on_that_order(users, settings):
+    """Oscar's registration asks for no name: such a customer writes under the name of the
+    order's address, never another order's, and is never named by their e-mail address,
+    which vendors may not see."""
     User = get_user_model()
     erin = User.objects.create_user("x7Gq2", "erin@customers.example")
     assert adapter().get_display_name(erin) == "Customer"
 
     Order.objects.filter(number="1005").update(user=erin)  # shipped to Carol Chen
-    Order.objects.filter(number="1003").update(user=erin)  # older, shipped to Alice Archer
-    assert adapter().get_display_name(erin) == "Carol Chen"
+    Order.objects.filter(number="1003").update(user=erin)  # shipped to Alice Archer
+    for number, name in [("1005", "Carol Chen"), ("1003", "Alice Archer")]:
+        access = access_order(user=erin, order_number=number)
+        sub_order = access.sub_orders[0]
+        message = actions.post_message(
+            order=access.order, sub_order=sub_order, actor=access.actor_in(sub_order), body="Hi"
+        )
+        assert message.author_name == name
 
-    settings.ORDER_MESSAGES_MASK_CONTACTS = False
     Order.objects.filter(user=erin).update(shipping_address=None)
+    assert adapter().get_order("1003").customer_name == "Customer"
+    settings.ORDER_MESSAGES_MASK_CONTACTS = False
+    assert adapter().get_order("1003").customer_name == "erin@customers.example"
     assert adapter().get_display_name(erin) == "erin@customers.example"
+
+
+def test_a_partner_whose_code_is_the_stores_key_sells_for_the_store(users):
+    """ "store" is the store's own sub-order: a partner with that code (Oscar makes codes from
+    names, so a partner called "Store") gets no vendor role and reads nothing of the
+    store's conversations."""
+    clerk = get_user_model().objects.create_user("s1", "clerk@store-partner.example")
+    partner = Partner.objects.create(name="Store")
+    assert partner.code == STORE
+    partner.users.add(clerk)
+    Line = get_model("order", "Line")
+    Line.objects.filter(order__number="1004").update(partner=partner)
+
+    assert adapter().get_user_vendor_keys(clerk) == set()
+    assert adapter().get_vendor_staff(STORE) == []
+    assert [s.vendor_key for s in adapter().get_order("1004").sub_orders] == [STORE]
+    with pytest.raises(Http404):
+        access_order(user=clerk, order_number="1001")
+    client = Client()
+    client.force_login(clerk)
+    assert client.get("/messages/orders/1001/store/").status_code == 404
+    inbox = client.get("/messages/")  # a customer's Messages page, not a back office
+    assert inbox.status_code == 200 and "Order #1001" not in text(inbox)
 
 
 def test_staff_and_partner_users_without_a_name_are_called_by_their_email(users):
@@ -569,3 +602,27 @@ def test_the_hook_does_nothing_for_an_order_oscar_no_longer_has(users):
     adapter().dispute_resolved(dispute=dispute, conversation=conversation)
 
     assert not OrderNote.objects.exists()
+
+
+def test_oscars_longest_partner_codes_and_names_hold(users):
+    """Oscar allows partner codes and order numbers of 128 characters and addresses with
+    names of 510: a conversation about them is written like any other (PostgreSQL checks
+    the column lengths that SQLite does not)."""
+    partner = Partner.objects.create(name=("Fahrradmanufaktur Müller und Söhne " * 4)[:128])
+    assert len(partner.code) > 64
+    Line = get_model("order", "Line")
+    Line.objects.filter(order__number="1004").update(partner=partner)
+    order = Order.objects.get(number="1004")
+    order.shipping_address.first_name = "A" * 255
+    order.shipping_address.save()
+    get_user_model().objects.filter(pk=users["alice"].pk).update(first_name="", last_name="")
+
+    access = access_order(user=users["alice"], order_number="1004")
+    sub_order = access.sub_order(partner.code)
+    message = actions.post_message(
+        order=access.order, sub_order=sub_order, actor=access.actor_in(sub_order), body="Hi"
+    )
+    conversation = Conversation.objects.get(pk=message.conversation_id)
+    assert conversation.vendor_key == partner.code
+    assert conversation.vendor_name == partner.name
+    assert len(message.author_name) == 200 and len(conversation.customer_name) == 200

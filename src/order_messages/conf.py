@@ -162,6 +162,10 @@ DEFAULTS = {
     # A ClamAV daemon that checks every upload: a Unix socket path, or "host:port". None:
     # no scan. When set and it cannot be reached, uploads are refused until it is back.
     "ATTACHMENT_CLAMD": None,
+    # django-oscar (order_messages.contrib.oscar): codes of the partners whose order lines
+    # are the store's own items, and whether Oscar's dashboard lists the back office.
+    "OSCAR_STORE_PARTNERS": (),
+    "OSCAR_DASHBOARD_ENTRY": True,
     # The host's base template; the app's pages fill its ``title`` and ``content`` blocks.
     # None: the adapter's ``base_template`` ("base.html" unless the adapter says otherwise).
     "BASE_TEMPLATE": None,

@@ -48,6 +48,14 @@ def is_store_staff(user) -> bool:
     return _signed_in(user) and get_adapter().can_manage_conversations(user)
 
 
+def vendor_keys_of(user) -> frozenset[str]:
+    """The vendors this person answers for now. ``STORE`` is the store's own sub-order,
+    answered by store staff: never a vendor's, whatever the adapter says."""
+    if not _signed_in(user):
+        return frozenset()
+    return frozenset(get_adapter().get_user_vendor_keys(user)) - {STORE}
+
+
 def same_address(a: str, b: str) -> bool:
     """E-mail addresses compared as mail systems treat them in practice: case aside."""
     return bool(a) and bool(b) and a.strip().lower() == b.strip().lower()
@@ -92,6 +100,9 @@ class Viewer:
 
     def actor_in(self, sub_order: SubOrder) -> Actor:
         role = self.role_in(sub_order)
+        if role == Role.CUSTOMER and self.order.customer_name:
+            # The name this order gives its customer: what the store shows the seller.
+            return Actor(self.user, role, self.order.customer_name)
         if self.user is not None:
             return Actor(self.user, role, get_adapter().get_display_name(self.user))
         return Actor(None, role, self.order.customer_name)
@@ -124,14 +135,13 @@ def viewer_of_order(*, order: Order, user=None, guest_email: str = "") -> Viewer
 
     Someone signed in who holds the guest link of an order placed without an account is
     its customer as that guest: they write under the order's name, not their account's."""
-    adapter = get_adapter()
     by_account = _signed_in(user) and is_order_customer(order=order, user=user)
     by_link = is_order_customer(order=order, guest_email=guest_email)
     if by_link and not by_account:
         user = None
     signed_in = _signed_in(user)
     is_customer = by_account or by_link
-    vendor_keys = frozenset(adapter.get_user_vendor_keys(user)) if signed_in else frozenset()
+    vendor_keys = vendor_keys_of(user) if signed_in else frozenset()
     store_staff = is_store_staff(user)
     targets = conversation_targets(order)
     if not (is_customer or store_staff):
@@ -415,10 +425,10 @@ def access_backoffice(*, user) -> Scope:
     """The back-office scope of a logged-in user, or PermissionDenied for customers and for
     staff without ``manage_conversations``."""
     is_store = is_store_staff(user)
-    vendor_keys = get_adapter().get_user_vendor_keys(user) if _signed_in(user) else set()
+    vendor_keys = vendor_keys_of(user)
     if not (is_store or vendor_keys):
         raise PermissionDenied(gettext("Only vendors and store staff have a back office."))
-    return Scope(user=user, vendor_keys=frozenset(vendor_keys), is_store=is_store)
+    return Scope(user=user, vendor_keys=vendor_keys, is_store=is_store)
 
 
 def access_vendor_figures(*, user, vendor_key: str) -> Scope:
@@ -436,7 +446,7 @@ def in_backoffice(user) -> bool:
     """True for users whose Messages page is the back office."""
     if not _signed_in(user):
         return False
-    return is_store_staff(user) or bool(get_adapter().get_user_vendor_keys(user))
+    return is_store_staff(user) or bool(vendor_keys_of(user))
 
 
 # -- saved replies -----------------------------------------------------------------------------

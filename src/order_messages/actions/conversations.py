@@ -6,7 +6,7 @@ from django.db import transaction
 
 from .. import live, policy
 from ..adapter import Order, SubOrder, get_adapter
-from ..models import Conversation, Participant, UnreadCounter
+from ..models import NAME_LENGTH, Conversation, Participant, UnreadCounter
 from ..routing import conversation_targets
 from .counters import change_counters, unread_totals
 
@@ -20,11 +20,11 @@ def ensure_conversation(*, order: Order, sub_order: SubOrder) -> Conversation:
         order_number=order.number,
         vendor_key=sub_order.vendor_key,
         defaults={
-            "vendor_name": sub_order.vendor_name,
+            "vendor_name": sub_order.vendor_name[:NAME_LENGTH],
             "order_is_split": len(conversation_targets(order)) > 1,
             "customer_id": order.customer_id,
             "customer_email": order.customer_email,
-            "customer_name": order.customer_name,
+            "customer_name": order.customer_name[:NAME_LENGTH],
         },
     )
     if created:
@@ -119,18 +119,17 @@ def reconcile_participants(
             conversation=conversation, members=list(newcomers.items()), as_of_seq=last_seq
         )
         changes.joined.update(dict.fromkeys(newcomers, 0))
+    name = order.customer_name[:NAME_LENGTH] if order is not None else ""
     if order is not None and (
         conversation.customer_id != order.customer_id
         or conversation.customer_email != order.customer_email
-        or conversation.customer_name != order.customer_name
+        or conversation.customer_name != name
     ):
         conversation.customer_id = order.customer_id
         conversation.customer_email = order.customer_email
-        conversation.customer_name = order.customer_name
+        conversation.customer_name = name
         Conversation.objects.filter(pk=conversation.pk).update(
-            customer_id=order.customer_id,
-            customer_email=order.customer_email,
-            customer_name=order.customer_name,
+            customer_id=order.customer_id, customer_email=order.customer_email, customer_name=name
         )
     return changes
 

@@ -20,7 +20,7 @@ from ..errors import (
     OutcomeRequired,
     ReasonRequired,
 )
-from ..models import Conversation, Dispute, Message, Role
+from ..models import NAME_LENGTH, Conversation, Dispute, Message, Role
 from ..notifications.outbox import queue_dispute_reminders
 from ..queries import Actor
 from ..ratelimit import check_dispute_rate
@@ -107,7 +107,7 @@ def open_dispute(
             reason_code=reason_code,
             requested=requested,
             opened_by=actor.user,
-            opened_by_name=actor.name,
+            opened_by_name=actor.name[:NAME_LENGTH],
             respond_by=response_deadline(now),
         )
         Conversation.objects.filter(pk=conversation.pk).update(
@@ -192,7 +192,7 @@ def close_dispute(
         dispute.outcome = outcome
         dispute.resolution_note = note
         dispute.closed_by = actor.user
-        dispute.closed_by_name = actor.name
+        dispute.closed_by_name = actor.name[:NAME_LENGTH]
         dispute.closed_at = timezone.now()
         dispute.save(
             update_fields=[

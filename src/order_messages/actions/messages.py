@@ -22,6 +22,7 @@ from ..adapter import Order, SubOrder, get_adapter
 from ..conf import app_settings
 from ..errors import EmptyMessage, MessageTooLong, UnreadableText
 from ..models import (
+    NAME_LENGTH,
     Attachment,
     Conversation,
     Dispute,
@@ -172,7 +173,7 @@ def append_message(
         kind=kind,
         author=actor.user,
         author_role=actor.role,
-        author_name=actor.name,
+        author_name=actor.name[:NAME_LENGTH],
         body=body,
         dispute=dispute,
         **response,

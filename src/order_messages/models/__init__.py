@@ -2,6 +2,7 @@
 
 from .attachments import Attachment
 from .conversations import (
+    NAME_LENGTH,
     Conversation,
     DashboardSeen,
     Dispute,
@@ -17,6 +18,7 @@ from .integrations import ApiToken, IdempotentRequest, WebhookDelivery, WebhookE
 from .notifications import InboundMail, Mute, Notification, NotificationSettings
 
 __all__ = [
+    "NAME_LENGTH",
     "ApiToken",
     "Attachment",
     "IdempotentRequest",

@@ -15,8 +15,8 @@ class Attachment(models.Model):
     for images the size and a thumbnail."""
 
     # Where it was uploaded to: the conversation may not exist before its first message.
-    order_number = models.CharField(max_length=64)
-    vendor_key = models.CharField(max_length=64)
+    order_number = models.CharField(max_length=128)
+    vendor_key = models.CharField(max_length=128)
     conversation = models.ForeignKey(
         Conversation, null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

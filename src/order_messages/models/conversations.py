@@ -11,6 +11,10 @@ class Role(models.TextChoices):
     SYSTEM = "system", _("System")
 
 
+#: Characters kept of a person's or a seller's name (the store may know longer ones).
+NAME_LENGTH = 200
+
+
 class Conversation(models.Model):
     """One thread about one order with one vendor (or with the store).
 
@@ -19,8 +23,9 @@ class Conversation(models.Model):
     per-row lookups.
     """
 
-    order_number = models.CharField(max_length=64)
-    vendor_key = models.CharField(max_length=64)
+    # As long as the stores' own (django-oscar: 128 characters).
+    order_number = models.CharField(max_length=128)
+    vendor_key = models.CharField(max_length=128)
     vendor_name = models.CharField(max_length=200)
     # True when the order has several conversations, so the name must say which (C5).
     order_is_split = models.BooleanField(default=False)
@@ -355,7 +360,7 @@ class ResponseDay(models.Model):
     that the response figures cost the same whatever the number of messages (metrics.py).
     """
 
-    vendor_key = models.CharField(max_length=64)
+    vendor_key = models.CharField(max_length=128)
     vendor_name = models.CharField(max_length=200)
     day = models.DateField()
     customer_messages = models.PositiveIntegerField(default=0)

@@ -57,12 +57,13 @@ class OscarAdapter(StoreAdapter):
 
     def store_partner_codes(self) -> frozenset[str]:
         """Codes of the partners whose lines are the store's own items."""
-        return frozenset(getattr(settings, "ORDER_MESSAGES_OSCAR_STORE_PARTNERS", ()))
+        return frozenset(app_settings.OSCAR_STORE_PARTNERS)
 
     def vendor_of(self, line) -> tuple[str, str]:
         """The vendor key and name a line belongs to."""
         partner = line.partner
-        if partner is None or partner.code in self.store_partner_codes():
+        # A partner whose code is the store's own key ("store") sells for the store.
+        if partner is None or partner.code == STORE or partner.code in self.store_partner_codes():
             return STORE, self.get_store_name()
         return partner.code, partner.name or line.partner_name
 
@@ -132,14 +133,18 @@ class OscarAdapter(StoreAdapter):
 
     # -- people -------------------------------------------------------------------------
     def get_vendor_staff(self, vendor_key):
+        if vendor_key == STORE or vendor_key in self.store_partner_codes():
+            return []  # the store's own items: store staff answer
         return list(
             get_user_model().objects.filter(partners__code=vendor_key, is_active=True).distinct()
         )
 
     def get_user_vendor_keys(self, user):
+        if not user.is_authenticated:
+            return set()
         # Asked on every page; remembered on the user object for the request.
         if not hasattr(user, "_order_messages_partners"):
-            store = self.store_partner_codes()
+            store = self.store_partner_codes() | {STORE}
             codes = user.partners.values_list("code", flat=True)
             user._order_messages_partners = {code for code in codes if code not in store}
         return user._order_messages_partners
@@ -154,22 +159,13 @@ class OscarAdapter(StoreAdapter):
 
     def get_display_name(self, user):
         # Oscar's registration asks for an e-mail address only, and makes up a username.
+        # A customer writes under the name their order gives them (policy); this is how
+        # staff, partners' users and e-mail greetings name someone.
         name = user.get_full_name()
         if name:
             return name
         if self.can_manage_conversations(user) or self.get_user_vendor_keys(user):
             return user.email or user.get_username()
-        # A customer, whose messages vendors read: the name on their latest order, as
-        # customer_name gives it, never an address masked from vendors.
-        latest = (
-            get_model("order", "Order")
-            ._default_manager.filter(user=user)
-            .select_related("user", "shipping_address", "billing_address")
-            .order_by("-date_placed", "-pk")
-            .first()
-        )
-        if latest is not None:
-            return self.customer_name(latest)
         return self.nameless_customer(user.email or user.get_username())
 
     def get_store_name(self):

@@ -10,6 +10,7 @@ from django.conf import settings
 from django.utils.translation import gettext_lazy as _
 
 from ...adapter import get_adapter
+from ...conf import app_settings
 
 
 def may_use_back_office(user, url_name, url_args=None, url_kwargs=None) -> bool:
@@ -47,7 +48,7 @@ def _names(entries):
 
 def add_dashboard_entry() -> None:
     navigation = getattr(settings, "OSCAR_DASHBOARD_NAVIGATION", None)
-    if navigation is None or not getattr(settings, "ORDER_MESSAGES_OSCAR_DASHBOARD_ENTRY", True):
+    if navigation is None or not app_settings.OSCAR_DASHBOARD_ENTRY:
         return
     if "order_messages:inbox" in set(_names(navigation)):
         return
