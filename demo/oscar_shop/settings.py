@@ -117,7 +117,6 @@ DATABASES = {
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     DATABASES["default"]["OPTIONS"] = dict(SQLITE_OPTIONS)
-ATOMIC_REQUESTS = False
 DEFAULT_AUTO_FIELD = "django.db.models.AutoField"
 
 # Oscar's customers log in with their e-mail address.
