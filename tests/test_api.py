@@ -376,6 +376,39 @@ def test_messages_page_backwards_and_forwards_covering_each_once(
     assert alice.get(f"{BIKES}/messages", after=23).json()["messages"] == []
 
 
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ({"limit": 5}, [56, 57, 58, 59, 60]),
+        ({"limit": 5, "before": 30}, [25, 26, 27, 28, 29]),
+        ({"limit": 5, "after": 30}, [31, 32, 33, 34, 35]),
+        ({"limit": 5, "before": 3}, [1, 2]),
+        ({"limit": 5, "after": 58}, [59, 60]),
+    ],
+)
+def test_a_page_of_messages_reads_only_the_rows_it_returns(
+    no_conversations, demo, post, api_as, monkeypatch, query, expected
+):
+    from order_messages.models import Message
+
+    make_thread(demo, post, total=60, unread_for_alice=0)
+    alice = api_as("alice")
+    loaded = []
+    from_db = Message.from_db.__func__
+
+    def counting(cls, db, field_names, values):
+        instance = from_db(cls, db, field_names, values)
+        loaded.append(instance.seq)
+        return instance
+
+    monkeypatch.setattr(Message, "from_db", classmethod(counting))
+    page = alice.get(f"{BIKES}/messages", **query).json()
+
+    assert [m["seq"] for m in page["messages"]] == expected
+    # Only the page's rows leave the database, whichever way the page goes.
+    assert sorted(loaded) == expected
+
+
 def test_messages_from_the_first_unread(no_conversations, demo, post, api_as):
     make_thread(demo, post, total=30, unread_for_alice=4)
     alice = api_as("alice")

@@ -436,17 +436,19 @@ def test_a_small_window_shows_the_unread_with_the_divider(demo, post):
 
 
 @override_settings(ORDER_MESSAGES_THREAD_WINDOW=5)
-def test_more_unread_than_the_window_are_all_shown_from_the_first_unread(demo, post):
-    """Opening the page marks the whole conversation read, so no unread message may hide in
-    the collapsed part (S3: "then from the first unread"; shown messages become read)."""
+def test_more_unread_than_the_window_open_at_the_first_unread_then_newer(demo, post):
+    """No unread message hides in the collapsed part (S3: "then from the first unread"),
+    and the page reads no more than it shows: the rest waits behind "N newer messages"."""
     make_thread(demo, post, total=20, unread_for_alice=8)
 
     page = thread_for("alice", demo)
 
     assert page.first.seq == 1
     assert page.first_unread_seq == 13
-    assert seqs(page) == list(range(13, 21))
+    assert seqs(page) == list(range(13, 18))
     assert page.hidden == 11
+    assert page.newer == 3
+    assert page.last_shown_seq == 17
 
 
 @override_settings(ORDER_MESSAGES_THREAD_WINDOW=5)
@@ -456,21 +458,45 @@ def test_earlier_messages_are_shown_from_the_requested_start(demo, post):
     page = thread_for("alice", demo, start=11)
 
     assert page.first.seq == 1
-    assert seqs(page) == list(range(11, 21))
+    assert seqs(page) == list(range(11, 16))
     assert page.hidden == 9
+    assert page.newer == 5
     assert page.expand_from == 6
 
-    whole = thread_for("alice", demo, start=page.expand_from - 4)
-    assert whole.first is None
-    assert seqs(whole) == list(range(1, 21))
+    earliest = thread_for("alice", demo, start=page.expand_from - 4)
+    assert earliest.first is None
+    assert seqs(earliest) == list(range(1, 7))  # 1 and the window from 2
+    assert earliest.newer == 14
+
+
+def test_a_thread_with_thousands_unread_reads_only_what_it_shows(demo, post, monkeypatch):
+    from order_messages.models import Message
+
+    make_thread(demo, post, total=12, unread_for_alice=10)
+    conversation = conversation_of("1002", "bobs-bikes")
+    # As if thousands had arrived: the page's rows are what it reads, not the backlog.
+    with override_settings(ORDER_MESSAGES_THREAD_WINDOW=4):
+        loaded = []
+        from_db = Message.from_db.__func__
+
+        def counting(cls, db, field_names, values):
+            loaded.append(values)
+            return from_db(cls, db, field_names, values)
+
+        monkeypatch.setattr(Message, "from_db", classmethod(counting))
+        page = thread_for("alice", demo)
+
+    assert [page.first.seq, *seqs(page)] == [1, 3, 4, 5, 6]
+    assert len(loaded) == 5
+    assert page.newer == conversation.last_seq - 6
 
 
 @override_settings(ORDER_MESSAGES_THREAD_WINDOW=5)
 def test_a_start_out_of_range_is_clamped(demo, post):
     make_thread(demo, post, total=8)
 
-    assert seqs(thread_for("alice", demo, start=-5)) == list(range(1, 9))
-    assert seqs(thread_for("alice", demo, start=0)) == list(range(1, 9))
+    assert seqs(thread_for("alice", demo, start=-5)) == list(range(1, 6))
+    assert seqs(thread_for("alice", demo, start=0)) == list(range(1, 6))
     assert seqs(thread_for("alice", demo, start=99)) == [8]
 
 

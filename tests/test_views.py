@@ -16,6 +16,7 @@ from tests.conftest import (
     conversation_of,
     counter_of,
     deliver_notifications,
+    make_thread,
 )
 
 THREAD = "/messages/orders/{}/{}/"
@@ -565,3 +566,29 @@ def test_a_logged_out_customer_following_an_email_link_is_asked_to_log_in(demo):
     assert response["Location"] == f"/accounts/login/?next={thread}"
     client.post("/accounts/login/", {"username": "alice", "password": "demo"})
     assert client.get(thread).status_code == 200
+
+
+def test_a_backlog_longer_than_the_window_is_read_a_page_at_a_time(
+    no_conversations, demo, post, settings
+):
+    settings.ORDER_MESSAGES_THREAD_WINDOW = 5
+    make_thread(demo, post, total=12, unread_for_alice=8)
+    client = Client()
+    client.force_login(demo["alice"])
+    url = "/messages/orders/1002/bobs-bikes/"
+
+    first = client.get(url).content.decode()
+
+    # From the first unread (seq 5), five of them; the last three wait behind a link.
+    assert "New messages" in first
+    assert 'id="m-5"' in first and 'id="m-9"' in first and 'id="m-10"' not in first
+    assert "3 newer messages" in first
+    assert '?from=10#thread"' in first
+    mine = Participant.objects.get(conversation__order_number="1002", user=demo["alice"])
+    assert (mine.unread_count, mine.last_read_seq) == (3, 9)
+
+    rest = client.get(url + "?from=10").content.decode()
+
+    assert 'id="m-12"' in rest and "newer message" not in rest
+    mine.refresh_from_db()
+    assert (mine.unread_count, mine.last_read_seq) == (0, 12)

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q, QuerySet
@@ -279,7 +280,15 @@ class Members:
 
     customer_id: int | None
     answerers: Mapping[int, str]
-    store_staff: frozenset[int]
+    vendor_key: str
+
+    @cached_property
+    def store_staff(self) -> frozenset[int]:
+        """The store's staff, for a vendor's conversation; asked of the store only when a
+        participant's place depends on it (most conversations have no staff in them)."""
+        if self.vendor_key == STORE:
+            return frozenset()
+        return frozenset(user.pk for user in get_adapter().get_store_staff() if user.is_active)
 
     def may_stay(self, user_id: int, role: str) -> bool:
         """Whether a participant who took part in this role still does: a customer only
@@ -314,17 +323,15 @@ def answerers(vendor_key: str) -> tuple[list, str]:
 def members_of(*, order: Order | None, vendor_key: str) -> Members:
     """Who takes part in the conversation of this order and vendor now. An order the store
     no longer has keeps those who answer for it, and no customer."""
-    adapter = get_adapter()
     staff, role = answerers(vendor_key)
     customer_id = order.customer_id if order is not None else None
     if vendor_key != STORE and not vendors_take_part():
         # Left over from a mode where vendors took part: only store staff read it now.
         staff, customer_id = [], None
-    store_staff = [] if vendor_key == STORE else adapter.get_store_staff()
     return Members(
         customer_id=customer_id,
         answerers={user.pk: role for user in staff if user.is_active},
-        store_staff=frozenset(user.pk for user in store_staff if user.is_active),
+        vendor_key=vendor_key,
     )
 
 

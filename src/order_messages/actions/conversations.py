@@ -3,10 +3,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import OuterRef, Subquery
 
 from .. import live, policy
 from ..adapter import Order, SubOrder, get_adapter
 from ..models import NAME_LENGTH, Conversation, Participant, UnreadCounter
+from ..models.notifications import NotificationSettings
 from ..routing import conversation_targets
 from .counters import change_counters, unread_totals
 
@@ -186,6 +188,19 @@ def update_vendor_access(*, vendor_key: str) -> int:
         .distinct()
     )
     return sum(update_order_access(order_number=number) for number in sorted(set(stale)))
+
+
+def locked_members(*, conversation: Conversation) -> list[Participant]:
+    """The participants, their rows locked in user order, with their accounts and e-mail
+    frequency (``frequency``, None without a preference): who is told of a new message."""
+    frequency = NotificationSettings.objects.filter(user_id=OuterRef("user_id"))
+    return list(
+        Participant.objects.select_for_update(of=("self",))
+        .filter(conversation=conversation)
+        .select_related("user")
+        .annotate(frequency=Subquery(frequency.values("frequency")[:1]))
+        .order_by("user_id")
+    )
 
 
 def locked_participants(*, conversation: Conversation) -> list[tuple[int, str, int]]:

@@ -5,7 +5,7 @@ put them right again without stopping the site."""
 from __future__ import annotations
 
 from django.db import transaction
-from django.db.models import F
+from django.db.models import Case, F, IntegerField, When
 from django.db.models.functions import Greatest
 
 from ..models import Participant, UnreadCounter
@@ -28,18 +28,29 @@ def unread_totals(user_ids) -> dict[int, dict]:
 
 
 def change_counters(deltas: dict[int, int]) -> list[int]:
-    """Add each user's delta to their badge counter (never below zero), one UPDATE per
-    distinct delta, the rows locked in user order: the last locks a write takes. Returns
-    the users whose counter changed."""
+    """Add each user's delta to their badge counter (never below zero) in one UPDATE, the
+    rows locked in user order: the last locks a write takes. Returns the users whose
+    counter changed."""
     deltas = {user_id: delta for user_id, delta in deltas.items() if delta}
+    if not deltas:
+        return []
     if len(deltas) > 1:  # one row needs no ordering: its UPDATE is its lock
         lock_in_user_order(UnreadCounter.objects.filter(user_id__in=deltas))
     by_delta: dict[int, list[int]] = {}
     for user_id, delta in deltas.items():
         by_delta.setdefault(delta, []).append(user_id)
-    for delta, user_ids in sorted(by_delta.items()):
-        count = F("count") + delta if delta > 0 else counter_less(-delta)
-        UnreadCounter.objects.filter(user_id__in=user_ids).update(count=count)
+    changes = [
+        (delta, user_ids, F("count") + delta if delta > 0 else counter_less(-delta))
+        for delta, user_ids in sorted(by_delta.items())
+    ]
+    if len(changes) == 1:
+        count = changes[0][2]
+    else:
+        count = Case(
+            *[When(user_id__in=user_ids, then=change) for _, user_ids, change in changes],
+            output_field=IntegerField(),
+        )
+    UnreadCounter.objects.filter(user_id__in=deltas).update(count=count)
     return sorted(deltas)
 
 

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -9,6 +10,7 @@ from django.db.models import (
     F,
     PositiveBigIntegerField,
     PositiveIntegerField,
+    Q,
     Subquery,
     Value,
     When,
@@ -20,6 +22,7 @@ from django.utils.translation import gettext
 from .. import live, policy, signals
 from ..adapter import Order, SubOrder, get_adapter
 from ..conf import app_settings
+from ..db import update_returning
 from ..errors import EmptyMessage, MessageTooLong, UnreadableText
 from ..models import (
     NAME_LENGTH,
@@ -39,7 +42,7 @@ from .conversations import (
     add_participants,
     counter_deltas,
     ensure_conversation,
-    locked_participants,
+    locked_members,
     reconcile_participants,
 )
 from .counters import change_counters, counter_less, unread_totals
@@ -96,7 +99,14 @@ def post_message(
     attachments = check_attachment_ids(attachments)
     body = clean_body(body, allow_empty=bool(attachments))
     with transaction.atomic():
-        conversation = ensure_conversation(order=order, sub_order=sub_order)
+        # Most posts go to a conversation that exists: its row is advanced, locked and read
+        # in one statement; the first one creates it.
+        key = Q(order_number=order.number, vendor_key=sub_order.vendor_key)
+        advance = Advance.of(actor=actor, body=body, attachments=len(attachments))
+        conversation = advance_conversation(key, advance)
+        if conversation is None:
+            ensure_conversation(order=order, sub_order=sub_order)
+            conversation = advance_conversation(key, advance)
         message = append_message(
             conversation=conversation,
             actor=actor,
@@ -104,8 +114,66 @@ def post_message(
             join=True,
             order=order,
             attachments=attachments,
+            advanced=advance,
         )
     return message
+
+
+@dataclass(frozen=True)
+class Advance:
+    """What a new message changes on its conversation's row."""
+
+    now: datetime
+    excerpt: str
+    attachments: int
+    from_customer: bool
+
+    @classmethod
+    def of(cls, *, actor: Actor, body: str, attachments: int, kind: str = Message.Kind.MESSAGE):
+        return cls(
+            now=timezone.now(),
+            excerpt=" ".join(body.split())[:EXCERPT_LENGTH],
+            attachments=attachments,
+            from_customer=kind == Message.Kind.MESSAGE and actor.role == Role.CUSTOMER,
+        )
+
+
+CONVERSATION_COLUMNS = tuple(f.attname for f in Conversation._meta.concrete_fields)
+# What a new message changes: copied onto the caller's conversation object.
+ADVANCED_COLUMNS = (
+    "last_seq",
+    "last_message_at",
+    "last_message_excerpt",
+    "attachment_count",
+    "awaiting_since",
+    "awaiting_count",
+    "open_dispute_id",
+)
+
+
+def advance_conversation(where: Q, advance: Advance) -> Conversation | None:
+    """Give the conversation its next sequence number and latest message, and return its
+    row as written (None if there is none). The UPDATE takes the row lock, so the
+    sequence number is ours and gapless."""
+    changes = {}
+    if advance.from_customer:
+        # The customer waits from their first message the seller has not answered.
+        changes = {
+            "awaiting_since": Coalesce(F("awaiting_since"), Value(advance.now)),
+            "awaiting_count": F("awaiting_count") + 1,
+        }
+    rows = update_returning(
+        Conversation.objects.filter(where),
+        CONVERSATION_COLUMNS,
+        last_seq=F("last_seq") + 1,
+        last_message_at=advance.now,
+        last_message_excerpt=advance.excerpt,
+        attachment_count=F("attachment_count") + advance.attachments,
+        **changes,
+    )
+    if not rows:
+        return None
+    return Conversation.from_db(Conversation.objects.db, CONVERSATION_COLUMNS, rows[0])
 
 
 def excerpt_of(body: str, files: Sequence[Attachment]) -> str:
@@ -126,6 +194,7 @@ def append_message(
     order: Order | None = None,
     attachments: Sequence[int] = (),
     dispute: Dispute | None = None,
+    advanced: Advance | None = None,
 ) -> Message:
     """Write a message with the next sequence number and bump everyone's counters. With
     ``join``, an author who is not yet a participant becomes one. Who is told is decided
@@ -136,32 +205,16 @@ def append_message(
     takes a subset in the same order, so concurrent posts and reads cannot deadlock. The
     message's uploads (``attachments``) are claimed after the conversation row, all or
     none: a missing one rolls the message back. ``dispute``: the dispute a dispute event
-    is about.
+    is about. ``advanced``: the caller advanced the conversation's row already
+    (``advance_conversation``), and ``conversation`` is that row as written.
     """
-    now = timezone.now()
-    excerpt = " ".join(body.split())[:EXCERPT_LENGTH]
-    from_customer = kind == Message.Kind.MESSAGE and actor.role == Role.CUSTOMER
-    waiting = {}
-    if from_customer:
-        # The customer waits from their first message the seller has not answered.
-        waiting = {
-            "awaiting_since": Coalesce(F("awaiting_since"), Value(now)),
-            "awaiting_count": F("awaiting_count") + 1,
-        }
-    # The UPDATE takes the row lock, so the sequence read back is ours and gapless.
-    Conversation.objects.filter(pk=conversation.pk).update(
-        last_seq=F("last_seq") + 1,
-        last_message_at=now,
-        last_message_excerpt=excerpt,
-        attachment_count=F("attachment_count") + len(attachments),
-        **waiting,
-    )
-    seq, awaiting_since, awaiting_count, open_dispute_id = Conversation.objects.values_list(
-        "last_seq", "awaiting_since", "awaiting_count", "open_dispute_id"
-    ).get(pk=conversation.pk)
-    conversation.last_seq, conversation.last_message_at = seq, now
-    conversation.last_message_excerpt = excerpt
-    conversation.awaiting_since, conversation.awaiting_count = awaiting_since, awaiting_count
+    if advanced is None:
+        advanced = Advance.of(actor=actor, body=body, attachments=len(attachments), kind=kind)
+        row = advance_conversation(Q(pk=conversation.pk), advanced)
+        for column in ADVANCED_COLUMNS:
+            setattr(conversation, column, getattr(row, column))
+    now, excerpt = advanced.now, advanced.excerpt
+    seq, open_dispute_id = conversation.last_seq, conversation.open_dispute_id
     response = {}
     if kind == Message.Kind.MESSAGE and actor.role == policy.seller_role(conversation.vendor_key):
         response = answer_waiting(
@@ -184,12 +237,12 @@ def append_message(
     if message.files and not excerpt:
         excerpt = excerpt_of(body, message.files)
         Conversation.objects.filter(pk=conversation.pk).update(last_message_excerpt=excerpt)
-    conversation.attachment_count += len(message.files)
     conversation.last_message_excerpt = excerpt
 
     if order is None:
         order = get_adapter().get_order(conversation.order_number)
-    participants = locked_participants(conversation=conversation)
+    members = locked_members(conversation=conversation)
+    participants = [(p.user_id, p.role, p.unread_count) for p in members]
     author_id = actor.user.pk if actor.user is not None else None
     # Participants are remembered, access is the store's to change: those who may no
     # longer read the conversation hear nothing more of it, and its customer of now (or a
@@ -225,7 +278,9 @@ def append_message(
             output_field=PositiveBigIntegerField(),
         )
     Participant.objects.filter(conversation=conversation).update(**updates)
-    queue_notifications(message=message, conversation=conversation)
+    # Those who joined just now are read with their accounts again; the others are known.
+    told = None if changes.joined else [p for p in members if p.user_id not in changes.departed]
+    queue_notifications(message=message, conversation=conversation, participants=told)
     if kind == Message.Kind.MESSAGE:
         queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
     # The unread counters last: a busy vendor's counter is the row every post to them

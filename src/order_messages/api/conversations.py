@@ -150,12 +150,7 @@ def list_messages(
             after = first_unread - 1
         low, high = seq_range(last=last, before=before, after=after, limit=limit)
         if low <= high:
-            # thread_page reads from ``low`` to the end; the page is cut to ``high`` here.
-            page = queries.thread_page(
-                conversation=tab.conversation, last_read_seq=tab.last_read_seq, start=low
-            )
-            rows = ([page.first] if page.first else []) + page.messages
-            messages = [m for m in rows if low <= m.seq <= high]
+            messages = queries.messages_between(conversation=tab.conversation, low=low, high=high)
             older = low if low > 1 else None
             newer = high if high < last else None
     return {

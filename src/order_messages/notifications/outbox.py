@@ -13,6 +13,7 @@ from django.utils import timezone
 from .. import policy
 from ..adapter import STORE, get_adapter
 from ..conf import app_settings
+from ..db import update_returning
 from ..models import Conversation, Message, Participant, Role
 from ..models.notifications import Audience, Notification, NotificationSettings
 
@@ -45,16 +46,23 @@ def store_inbox_wants(message: Message, conversation: Conversation | None = None
     )
 
 
-def recipients_of(message: Message, conversation: Conversation) -> list[Recipient]:
-    """Everyone to be told of the message except its author, one entry per address."""
-    participants = (
-        Participant.objects.filter(conversation=conversation, user__is_active=True)
-        .exclude(user__email="")
-        .select_related("user")
-        .order_by("user_id")
-    )
+def recipients_of(
+    message: Message, conversation: Conversation, *, participants: list[Participant] | None = None
+) -> list[Recipient]:
+    """Everyone to be told of the message except its author, one entry per address.
+    ``participants``: the conversation's participants with their users, when the caller
+    has them (in user order)."""
+    if participants is None:
+        participants = (
+            Participant.objects.filter(conversation=conversation, user__is_active=True)
+            .exclude(user__email="")
+            .select_related("user")
+            .order_by("user_id")
+        )
+    else:
+        participants = [p for p in participants if p.user.is_active and p.user.email]
     if message.author_id is not None:
-        participants = participants.exclude(user_id=message.author_id)
+        participants = [p for p in participants if p.user_id != message.author_id]
     adapter = get_adapter()
     found = [
         Recipient(
@@ -172,7 +180,9 @@ def queue_dispute_emails(
     )
 
 
-def queue_notifications(*, message: Message, conversation: Conversation) -> None:
+def queue_notifications(
+    *, message: Message, conversation: Conversation, participants: list[Participant] | None = None
+) -> None:
     """Write the e-mails a new message or dispute event calls for.
 
     Runs inside the poster's transaction, holding the conversation's row lock, so two
@@ -180,8 +190,10 @@ def queue_notifications(*, message: Message, conversation: Conversation) -> None
     recipient's preferences, at once or folded with the events around it
     (``queue_dispute_emails``); a message joins the recipient's open batch for the
     conversation or opens one, due after the batching delay (or at digest time).
+    ``participants``: every participant with their user and e-mail ``frequency``
+    (``actions.conversations.locked_members``), when the caller has them.
     """
-    recipients = recipients_of(message, conversation)
+    recipients = recipients_of(message, conversation, participants=participants)
     if not recipients:
         return
     now = timezone.now()
@@ -191,28 +203,32 @@ def queue_notifications(*, message: Message, conversation: Conversation) -> None
         )
         return
 
-    user_ids = [r.user_id for r in recipients if r.user_id is not None]
-    frequency = dict(
-        NotificationSettings.objects.filter(user_id__in=user_ids).values_list(
-            "user_id", "frequency"
+    if participants is None:
+        user_ids = [r.user_id for r in recipients if r.user_id is not None]
+        frequency = dict(
+            NotificationSettings.objects.filter(user_id__in=user_ids).values_list(
+                "user_id", "frequency"
+            )
         )
-    )
+    else:
+        frequency = {p.user_id: p.frequency for p in participants if p.frequency}
     Frequency = NotificationSettings.Frequency
     wanted = [r for r in recipients if frequency.get(r.user_id) != Frequency.OFF]
-    # FOR UPDATE waits for a worker that is claiming one of these rows; a row it claimed is
+    # The UPDATE waits for a worker that is claiming one of these rows; a row it claimed is
     # no longer pending, so the message then starts a new batch rather than being lost.
-    open_batches = dict(
-        Notification.objects.select_for_update()
-        .filter(
-            conversation=conversation,
-            kind=Message.Kind.MESSAGE,
-            status=Notification.Status.PENDING,
-            email__in=[r.email for r in wanted],
+    open_batches = {
+        email
+        for (email,) in update_returning(
+            Notification.objects.filter(
+                conversation=conversation,
+                kind=Message.Kind.MESSAGE,
+                status=Notification.Status.PENDING,
+                email__in=[r.email for r in wanted],
+            ),
+            ("email",),
+            last_seq=message.seq,
         )
-        .values_list("email", "pk")
-    )
-    if open_batches:
-        Notification.objects.filter(pk__in=open_batches.values()).update(last_seq=message.seq)
+    }
     delay = timedelta(seconds=app_settings.EMAIL_BATCH_DELAY)
     rows = []
     for recipient in wanted:

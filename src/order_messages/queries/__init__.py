@@ -27,7 +27,14 @@ from .saved_replies import (
     saved_replies_page,
     usable_replies,
 )
-from .threads import Tab, ThreadPage, customer_left_out, order_tabs, thread_page
+from .threads import (
+    Tab,
+    ThreadPage,
+    customer_left_out,
+    messages_between,
+    order_tabs,
+    thread_page,
+)
 
 __all__ = [
     "BackofficePage",
@@ -46,6 +53,7 @@ __all__ = [
     "inbox_page",
     "customer_left_out",
     "order_tabs",
+    "messages_between",
     "thread_page",
     "unread_by_order",
     "unread_total",

@@ -74,6 +74,7 @@ class ThreadPage:
     hidden: int = 0  # messages collapsed between ``first`` and ``messages``
     first_unread_seq: int | None = None
     expand_from: int | None = None
+    newer: int = 0  # messages after those shown ("N newer messages")
 
     @property
     def last_shown_seq(self) -> int:
@@ -85,8 +86,9 @@ class ThreadPage:
 
 def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | None = None):
     """The part of a thread to show: the first message, "N earlier messages", then from the
-    first unread (or the recent ones) to the end; at most THREAD_WINDOW + 1 rows unless more
-    are unread or the reader asked for earlier ones (``start``)."""
+    first unread (or the recent ones), or from ``start``, at most THREAD_WINDOW messages, and
+    "N newer messages" when more follow. Reads only the rows it shows, however long the
+    thread and however much of it is unread."""
     last = conversation.last_seq
     window = app_settings.THREAD_WINDOW
     first_unread = last_read_seq + 1 if last_read_seq < last else None
@@ -96,24 +98,39 @@ def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | 
             # Every unread message is shown: the page marks them all read (S3).
             start = min(start, first_unread)
     start = max(1, min(start, last))
+    end = min(last, start + window - 1)
     if start <= 2:
-        start = 1
+        start = 1  # one message is shown rather than "1 earlier message"
     rows = []
     if last:
         rows = list(
             Message.objects.filter(conversation=conversation)
-            .filter(Q(seq__gte=start) | Q(seq=1))
+            .filter(Q(seq__gte=start, seq__lte=end) | Q(seq=1))
             .select_related("dispute")
             .order_by("seq")
         )
     with_files(rows, any_files=conversation.attachment_count > 0)
-    page = ThreadPage(messages=rows, first_unread_seq=first_unread)
+    page = ThreadPage(messages=rows, first_unread_seq=first_unread, newer=last - end)
     if start > 1 and rows and rows[0].seq == 1:
         page.first = rows[0]
         page.messages = rows[1:]
         page.hidden = start - 2
         page.expand_from = max(2, start - window)
     return page
+
+
+def messages_between(*, conversation: Conversation, low: int, high: int) -> list[Message]:
+    """The messages from seq ``low`` to ``high``, both included, in order: one index range
+    (conversation, seq) that reads only the rows it returns."""
+    if low > high:
+        return []
+    rows = list(
+        Message.objects.filter(conversation=conversation, seq__gte=low, seq__lte=high)
+        .select_related("dispute")
+        .order_by("seq")
+    )
+    with_files(rows, any_files=conversation.attachment_count > 0)
+    return rows
 
 
 def dispute_history(*, conversation: Conversation | None) -> list[Dispute]:

@@ -131,7 +131,7 @@ def thread(request, number, vendor_key):
             )
             if hasattr(request, "_order_messages_unread"):  # a badge count read before marking
                 request._order_messages_unread = max(0, request._order_messages_unread - read)
-            tab.unread = 0
+            tab.unread = max(0, tab.unread - read)  # those after the page stay unread
     context = {
         "base_template": app_settings.BASE_TEMPLATE,
         "access": access,

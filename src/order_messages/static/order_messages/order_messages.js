@@ -34,6 +34,27 @@ document.addEventListener("htmx:afterSettle", function (event) {
   if (textarea) textarea.focus();
 });
 
+// A thread opens where the reader left off: at "New messages" when there is something
+// unread, else at its newest message. The page scrolls only its message pane.
+function omOpenThread() {
+  var thread = document.getElementById("thread");
+  if (!thread || thread.dataset.opened) return;
+  thread.dataset.opened = "1";
+  // A link to one message (#m-12, after sending) is the browser's to follow.
+  if (window.location.hash && window.location.hash !== "#thread") return;
+  var divider = thread.querySelector(".om-divider");
+  if (divider) {
+    thread.scrollTop += divider.getBoundingClientRect().top - thread.getBoundingClientRect().top;
+  } else {
+    thread.scrollTop = thread.scrollHeight;
+  }
+}
+if (document.readyState === "loading") {
+  document.addEventListener("DOMContentLoaded", omOpenThread);
+} else {
+  omOpenThread();
+}
+
 // Ctrl+Enter (Cmd+Enter on a Mac) sends from the composer.
 document.addEventListener("keydown", function (event) {
   if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;

@@ -1,0 +1,55 @@
+"""UPDATE … RETURNING: change rows and read back what was written, in one statement."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.core.exceptions import EmptyResultSet
+from django.db import connections
+from django.db.models import QuerySet, sql
+
+# Both read the rows an UPDATE wrote back from the same statement (SQLite since 3.35).
+RETURNING_VENDORS = frozenset({"postgresql", "sqlite"})
+
+
+def update_returning(queryset: QuerySet, fields: Sequence[str], **values) -> list[tuple]:
+    """Update the queryset's rows with ``values`` (as ``QuerySet.update``) and return
+    ``fields`` of each row as written. The rows stay locked until the transaction ends, so
+    what comes back is what commits. One statement where the database can; elsewhere an
+    UPDATE and a SELECT."""
+    connection = connections[queryset.db]
+    if connection.vendor not in RETURNING_VENDORS:
+        keys = list(queryset.values_list("pk", flat=True))
+        queryset.model._base_manager.filter(pk__in=keys).update(**values)
+        return list(queryset.model._base_manager.filter(pk__in=keys).values_list(*fields))
+    query = queryset.query.chain(sql.UpdateQuery)
+    query.add_update_values(values)
+    compiler = query.get_compiler(connection=connection)
+    try:
+        statement, params = compiler.as_sql()
+    except EmptyResultSet:
+        return []  # a condition nothing can meet, such as ``pk__in=[]``
+    if query.related_updates:
+        raise ValueError("update_returning updates one table's rows only")
+    meta = queryset.model._meta
+    columns = [meta.get_field(name) for name in fields]
+    quote = connection.ops.quote_name
+    statement += " RETURNING " + ", ".join(quote(f.column) for f in columns)
+    converters = []
+    for field in columns:
+        column = field.get_col(meta.db_table)
+        converters.append(
+            (column, connection.ops.get_db_converters(column) + field.get_db_converters(connection))
+        )
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        rows = cursor.fetchall()
+    converted = []
+    for row in rows:
+        values_out = []
+        for value, (column, functions) in zip(row, converters, strict=True):
+            for convert in functions:
+                value = convert(value, column, connection)
+            values_out.append(value)
+        converted.append(tuple(values_out))
+    return converted
