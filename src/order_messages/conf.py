@@ -29,6 +29,11 @@ DEFAULTS = {
     # Guest access links stay valid this many seconds.
     "GUEST_LINK_MAX_AGE": 60 * 60 * 24 * 30,
     "INBOX_PAGE_SIZE": 20,
+    # PostgreSQL: the text-search configurations message bodies are indexed with for the
+    # back office's search, e.g. ("simple", "german"). None: "simple" (every word as
+    # written) and the configuration of LANGUAGE_CODE's language (its word stems), where
+    # PostgreSQL has one. Read when migration 0011_search runs (see docs/reference.md).
+    "SEARCH_CONFIG": None,
     # A thread shows at most this many messages before "N earlier messages".
     "THREAD_WINDOW": 50,
     # Seconds between polls of the unread badge when live updates are unavailable.

@@ -33,7 +33,8 @@ def list_conversations(
         Query(
             max_length=200,
             description="Search: order number, customer name, customer e-mail (where I may "
-            "see it) or message text.",
+            "see it) or message text (every word, the last one as a prefix). Results come "
+            "best match first; each item's match marks the words in a message.",
         ),
     ] = "",
     after: Annotated[
@@ -48,6 +49,17 @@ def list_conversations(
     scope = queries.access_backoffice(user=request.auth)
     page = queries.backoffice_page(scope=scope, show=show, search=q, cursor=after, size=limit)
     return {
-        "items": [present.backoffice_row(c, scope=scope) for c in page.rows],
+        "items": [_row(c, scope=scope) for c in page.rows],
         "next_cursor": page.next_cursor,
     }
+
+
+def _row(row, *, scope) -> dict:
+    data = present.backoffice_row(row, scope=scope)
+    found = getattr(row, "search_match", None)
+    data["match"] = found and {
+        "seq": found.seq,
+        "text": found.text,
+        "highlights": [{"start": start, "end": end} for start, end in found.highlights],
+    }
+    return data

@@ -145,9 +145,29 @@ class ConversationPage(Schema):
     )
 
 
+class SearchHighlight(Schema):
+    start: int = Field(description="Offset of a matching word in text, in characters.")
+    end: int = Field(description="Offset just past it.")
+
+
+class SearchMatchOut(Schema):
+    """Where a search's words were found in the conversation's messages."""
+
+    seq: int = Field(description="Sequence number of the best matching message.")
+    text: str = Field(
+        description="Plain text of the part of that message around the words, not HTML."
+    )
+    highlights: list[SearchHighlight] = Field(description="The matching words in text.")
+
+
 class BackofficeConversationOut(ConversationOut):
     customer_email: str | None = Field(
         description="Null where contacts are masked from vendors (ORDER_MESSAGES_MASK_CONTACTS)."
+    )
+    match: SearchMatchOut | None = Field(
+        None,
+        description="With q: the best message that has the words, with them marked; null "
+        "when the conversation was found by its order number or customer only, or without q.",
     )
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
 
 from ..conf import app_settings
 from ..models import Conversation, Message, Participant
 from ..policy import Scope
+from . import search as full_text
 from .cursors import after, decode_cursor, encode_cursor
 
 # "awaiting": the customer had the last word and waits for the seller's answer.
@@ -22,18 +23,29 @@ class BackofficePage:
     next_cursor: str | None = None
 
 
-def search_filter(*, scope: Scope, text: str) -> Q:
-    """Order number, customer name, customer e-mail (where the scope may see it), message text."""
-    # PostgreSQL text cannot hold NUL; no stored text contains one anyway.
-    text = text.replace("\x00", "").strip()
+def contact_filter(*, scope: Scope, text: str) -> Q:
+    """Order number (with or without "#"), customer name, customer e-mail (where the scope
+    may see it)."""
     number = re.sub(r"^#", "", text)
-    found = (
-        Q(order_number__iexact=number)
-        | Q(customer_name__icontains=text)
-        | Exists(Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text))
-    )
+    found = Q(order_number__iexact=number) | Q(customer_name__icontains=text)
     if scope.sees_contacts:
         found |= Q(customer_email__icontains=text)
+    return found
+
+
+def search_filter(*, scope: Scope, text: str) -> Q:
+    """Order number, customer name, customer e-mail (where the scope may see it), message
+    text (the newest full_text.DEPTH matching messages of the scope)."""
+    # PostgreSQL text cannot hold NUL; no stored text contains one anyway.
+    text = text.replace("\x00", "").strip()
+    found = contact_filter(scope=scope, text=text)
+    if not full_text.supported():
+        return found | Exists(
+            Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text)
+        )
+    hits = full_text.message_hits(scope=scope, words=full_text.search_words(text))
+    if hits:
+        found |= Q(pk__in={hit.conversation_id for hit in hits})
     return found
 
 
@@ -64,11 +76,12 @@ def backoffice_page(
     size: int | None = None,
 ) -> BackofficePage:
     """A page of conversations, keyset-paginated, in one row query: escalated disputes
-    first, then newest activity first; "awaiting" lists the longest waiting first."""
+    first, then newest activity first; "awaiting" lists the longest waiting first. A
+    search lists the best matches first (see ``search_page``)."""
     size = size or app_settings.INBOX_PAGE_SIZE
-    conversations = scoped_conversations(scope=scope, show=show, search=search).select_related(
-        "open_dispute"
-    )
+    if search.replace("\x00", "").strip():
+        return search_page(scope=scope, show=show, text=search, cursor=cursor, size=size)
+    conversations = scoped_conversations(scope=scope, show=show).select_related("open_dispute")
     if show == "awaiting":
         return _awaiting_page(conversations, cursor=cursor, size=size)
     # The order of the indexes om_conv_activity and om_conv_vendor_activity.
@@ -88,6 +101,67 @@ def backoffice_page(
         segment = "e" if last.escalated else "c"
         page.next_cursor = encode_cursor(segment, last.last_message_at, last.pk)
     return page
+
+
+def search_page(
+    *, scope: Scope, show: str, text: str, cursor: str | None, size: int
+) -> BackofficePage:
+    """The conversations a search finds, best first: the order number, then the
+    customer's name or e-mail, then the rank of the best matching message (one of the
+    scope's newest full_text.DEPTH that have the words), then as the list sorts them.
+
+    Each row has ``search_match``: a snippet of that message with the words marked, or
+    None. At most a few thousand conversations are ranked; the cursor is the position in
+    that ranking. Four queries, however many messages there are: the matching messages,
+    the ranking, the page's rows and their snippets."""
+    text = text.replace("\x00", "").strip()
+    words = full_text.search_words(text)
+    conversations = scoped_conversations(scope=scope, show=show)
+    contact = contact_filter(scope=scope, text=text)
+    number = Q(order_number__iexact=re.sub(r"^#", "", text))
+    if full_text.supported():
+        hits = full_text.best_hits(full_text.message_hits(scope=scope, words=words))
+        found = contact | Q(pk__in=list(hits)) if hits else contact
+    else:
+        hits = {}
+        found = contact | Exists(
+            Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text)
+        )
+    ranked = (
+        conversations.filter(found)
+        .annotate(
+            contact=Case(
+                When(number, then=Value(2)), When(contact, then=Value(1)), default=Value(0)
+            )
+        )
+        .order_by("-contact", "-escalated", "-last_message_at", "-pk")
+        .values_list("pk", "contact")[: full_text.DEPTH + len(hits)]
+    )
+    scored = []
+    for position, (pk, contact_score) in enumerate(ranked):
+        hit = hits.get(pk)
+        scored.append((-(contact_score + (hit.rank if hit else 0)), position, pk))
+    scored.sort()
+    start = _search_position(cursor)
+    chosen = [pk for _, _, pk in scored[start : start + size]]
+    by_pk = conversations.select_related("open_dispute").in_bulk(chosen)
+    rows = [by_pk[pk] for pk in chosen if pk in by_pk]
+    matches = full_text.snippets(
+        words=words, message_ids=[hits[row.pk].message_id for row in rows if row.pk in hits]
+    )
+    for row in rows:
+        row.search_match = matches.get(hits[row.pk].message_id) if row.pk in hits else None
+    page = BackofficePage(rows=rows)
+    if len(scored) > start + size:
+        page.next_cursor = f"s{start + size}"
+    return page
+
+
+def _search_position(cursor: str | None) -> int:
+    """Where a page of search results starts (cursors "s<position>")."""
+    if cursor and cursor[0] == "s" and cursor[1:].isdigit() and len(cursor) < 10:
+        return int(cursor[1:])
+    return 0
 
 
 def _awaiting_page(conversations: QuerySet, *, cursor: str | None, size: int) -> BackofficePage:
