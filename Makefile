@@ -92,12 +92,14 @@ $(VENV)/.bench: $(VENV)/.installed
 	touch $@
 
 # make bench: the marketplace at 10^4 and 10^5 messages (a few minutes), the dashboard with
-# its response figures at 10^4 and 10^6 (a few minutes), the worker, and a phone photo on a
+# its response figures at 10^4 and 10^6 (a few minutes), the back office's search at 10^4
+# (PostgreSQL and SQLite) and 10^6 (a few minutes), the worker, and a phone photo on a
 # message (about half a minute, SQLite and PostgreSQL).
 # make bench-full: 10^4 .. 10^7 messages. Both write their table into BENCHMARKS.md.
 bench: $(VENV)/.bench
 	$(PY) -m bench.run --quick
 	$(PY) -m bench.dashboard
+	$(PY) -m bench.search
 	$(PY) bench/worker_throughput.py --emails 2000
 	$(PY) -m bench.attachments
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_attachments $(PY) -m bench.attachments
@@ -105,9 +107,11 @@ bench: $(VENV)/.bench
 bench-full: $(VENV)/.bench
 	$(PY) -m bench.run
 	$(PY) -m bench.dashboard --scales 10000,1000000,10000000
+	$(PY) -m bench.search --scales 10000,1000000,10000000
 	$(PY) bench/worker_throughput.py --emails 2000
+	$(PY) bench/worker_throughput.py --emails 2000 --workers 2
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 1
-	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 4
+	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 2
 
 lint: install
 	$(VENV)/bin/ruff check src demo tests tests_oscar bench

@@ -1,18 +1,26 @@
-"""How many notification e-mails per second one worker delivers to a local SMTP server.
+"""How many notification e-mails per second the worker delivers to a local SMTP server.
 
-    .venv/bin/python bench/worker_throughput.py [--emails 2000] [--workers 1]
+    .venv/bin/python bench/worker_throughput.py [--emails 2000] [--workers 1] [--batch 100]
+        [--profile /tmp/worker.prof]
 
-Uses its own database (DATABASE_URL, default a fresh SQLite file in /tmp), fills the outbox
-through the real posting action (one e-mail per conversation and recipient), starts an
-aiosmtpd server on 127.0.0.1 and times `deliver_due` until the outbox is empty. With
---workers N on PostgreSQL, N threads deliver at once (SKIP LOCKED claims).
+Uses its own database (DATABASE_URL, default a fresh SQLite file in /tmp) and the
+benchmark's settings (``bench.settings``: DEBUG off, as a production worker runs). Fills
+the outbox through the real posting action (one e-mail per conversation and recipient),
+starts an aiosmtpd server on 127.0.0.1 in this process and times N worker *processes*
+(--workers, each a process of its own as ``manage.py deliver_notifications`` is) calling
+``deliver_due`` until the outbox is empty; their claims never overlap (SKIP LOCKED on
+PostgreSQL, the write lock on SQLite). Checks that every e-mail arrived exactly once.
+
+--profile writes each worker's cProfile statistics (PATH, PATH.2, … for more workers).
+--no-server makes each e-mail's bytes as the SMTP backend would and keeps them, without a
+mail server: the worker's own rate, without waiting for a server's replies.
 """
 
 import argparse
+import multiprocessing
 import os
 import socket
 import sys
-import threading
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -24,11 +32,16 @@ sys.path.insert(0, str(ROOT))
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--emails", type=int, default=2000)
-    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=1, help="worker processes")
+    parser.add_argument("--batch", type=int, default=100, help="rows a worker claims at once")
+    parser.add_argument("--profile", help="write each worker's cProfile statistics here")
+    parser.add_argument(
+        "--no-server", action="store_true", help="serialise the e-mails, send them nowhere"
+    )
     args = parser.parse_args()
 
     os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/om-bench-worker.sqlite3")
-    os.environ["DJANGO_SETTINGS_MODULE"] = "demo.settings"
+    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
     if os.environ["DATABASE_URL"].startswith("sqlite:////tmp/"):
         for suffix in ("", "-wal", "-shm"):
             Path(os.environ["DATABASE_URL"][len("sqlite://") :] + suffix).unlink(missing_ok=True)
@@ -40,57 +53,147 @@ def main():
 
     django.setup()
     from aiosmtpd.controller import Controller
-    from django.conf import settings
     from django.core.management import call_command
     from django.db import connection, connections
     from django.utils import timezone
     from tqdm import tqdm
 
     from order_messages.models import Notification
-    from order_messages.notifications.worker import deliver_due
 
-    class Count:
-        received = 0
+    received = []  # Message-IDs, in the order they arrived
 
+    class Receive:
         async def handle_DATA(self, server, session, envelope):
-            Count.received += 1
+            for line in envelope.original_content.split(b"\r\n"):
+                if line.lower().startswith(b"message-id:"):
+                    received.append(line.split(b":", 1)[1].strip().decode())
+                    break
+                if not line:
+                    break
             return "250 OK"
 
     call_command("migrate", verbosity=0)
     call_command("seed_demo", verbosity=0)
     Notification.objects.all().delete()
     make_outbox(args.emails, tqdm)
+    due = set(Notification.objects.values_list("message_id", flat=True))
 
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
-    controller = Controller(Count(), hostname="127.0.0.1", port=port)
+    controller = Controller(Receive(), hostname="127.0.0.1", port=port)
     controller.start()
-    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
-    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
     later = timezone.now() + timedelta(days=2)
+    connections.close_all()
 
-    def work():
-        while deliver_due(limit=100, now=later).handled:
-            pass
-        connections.close_all()
-
+    # Spawned, not forked: each worker starts as a fresh process, sets Django up and waits
+    # at the barrier, so the timing starts when all of them are ready.
+    context = multiprocessing.get_context("spawn")
+    ready = context.Barrier(args.workers + 1)
+    done = context.Queue()
+    workers = [
+        context.Process(
+            target=work,
+            kwargs={
+                "port": port,
+                "batch": args.batch,
+                "now": later,
+                "ready": ready,
+                "done": done,
+                "profile": profile_path(args.profile, number) if args.profile else None,
+                "no_server": args.no_server,
+            },
+        )
+        for number in range(1, args.workers + 1)
+    ]
+    for worker in workers:
+        worker.start()
+    ready.wait()
     started = time.perf_counter()
-    threads = [threading.Thread(target=work) for _ in range(args.workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    per_worker = [done.get() for _ in workers]
     elapsed = time.perf_counter() - started
+    for worker in workers:
+        worker.join()
     controller.stop()
+    if args.no_server:
+        received = [message_id for _sent, _cpu, kept in per_worker for message_id in kept]
 
     sent = Notification.objects.filter(status="sent").count()
+    cpu = sum(seconds for _sent, seconds, _kept in per_worker)
     print(
-        f"database={connection.vendor} workers={args.workers} e-mails={sent} "
-        f"received={Count.received} seconds={elapsed:.2f} rate={sent / elapsed:.0f}/s"
+        f"database={connection.vendor} workers={args.workers} (processes) batch={args.batch} "
+        f"e-mails={sent} {'kept' if args.no_server else 'received'}={len(received)} "
+        f"seconds={elapsed:.2f} "
+        f"rate={sent / elapsed:.0f}/s sent-per-worker={[n for n, _cpu, _kept in per_worker]} "
+        f"worker-cpu-ms-per-email={cpu * 1000 / max(sent, 1):.2f}"
     )
-    if sent != args.emails or Count.received != sent:
+    if sent != args.emails or len(received) != sent or set(received) != due:
         sys.exit("not every e-mail was delivered exactly once")
+
+
+def profile_path(path, number):
+    return path if number == 1 else f"{path}.{number}"
+
+
+def work(*, port, batch, now, ready, done, profile, no_server):
+    """One worker process: deliver until nothing is due, report how many it sent, its CPU
+    time and (--no-server) the Message-IDs it kept."""
+    import django
+
+    django.setup()
+    from django.conf import settings
+    from django.db import connections
+
+    from bench.worker_throughput import Kept
+    from order_messages.notifications.worker import deliver_due
+
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    if no_server:
+        settings.EMAIL_BACKEND = "bench.worker_throughput.Kept"
+    settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", port
+    profiler = None
+    if profile:
+        import cProfile
+
+        profiler = cProfile.Profile()
+    ready.wait()
+    sent = 0
+    cpu = time.process_time()
+    if profiler:
+        profiler.enable()
+    while True:
+        report = deliver_due(limit=batch, now=now)
+        sent += report.sent
+        if not report.handled:
+            break
+    cpu = time.process_time() - cpu
+    if profiler:
+        profiler.disable()
+        profiler.dump_stats(profile)
+    connections.close_all()
+    done.put((sent, cpu, Kept.message_ids))
+
+
+class Kept:
+    """An e-mail backend that makes each e-mail's bytes as Django's SMTP backend does and
+    keeps its Message-ID (--no-server)."""
+
+    message_ids = []
+
+    def __init__(self, **kwargs):
+        pass
+
+    def open(self):
+        pass
+
+    def close(self):
+        pass
+
+    def send_messages(self, email_messages):
+        for email in email_messages:
+            email.message().as_bytes(linesep="\r\n")
+            Kept.message_ids.append(str(email.extra_headers["Message-ID"]))
+        return len(email_messages)
 
 
 def fresh_postgres_database(url):
@@ -139,7 +242,7 @@ def make_outbox(count, tqdm):
     )
     adapter = get_adapter()
     actor = Actor(alice, Role.CUSTOMER, "Alice Archer")
-    for i in tqdm(range(count), desc="filling the outbox", unit="e-mail"):
+    for i in tqdm(range(count), desc="filling the outbox", unit="e-mail", mininterval=5):
         order = adapter.get_order(f"B{i}")
         bikes = order.sub_order("bobs-bikes")
         post_message(order=order, sub_order=bikes, actor=actor, body=f"Question {i} about my order")

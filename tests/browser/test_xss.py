@@ -574,6 +574,8 @@ def test_no_payload_runs_anywhere_and_each_shows_literally(world, page_for, sett
 
     if policy == "without the policy":
         settings.CONTENT_SECURITY_POLICY = None
+    # Every message of the hostile thread on one page.
+    settings.ORDER_MESSAGES_THREAD_WINDOW = 1000
     watched = Watch()
     pages = arm(page_for, watched)
 

@@ -43,7 +43,7 @@ _UNREAD = object()
 
 def preferences_of(notification: Notification) -> NotificationSettings | None:
     """The recipient's e-mail preferences as they are now (they may have changed since the
-    row was written), read once per e-mail."""
+    row was written), read once per e-mail (or with its batch, ``read_ahead``)."""
     preferences = getattr(notification, "_preferences", _UNREAD)
     if preferences is _UNREAD:
         preferences = None
@@ -92,8 +92,20 @@ def thread_root(conversation: Conversation) -> str:
     return f"<om.conversation.{conversation.pk}@{message_id_domain()}>"
 
 
-def thread_headers(notification: Notification) -> dict[str, str]:
-    earlier = list(
+def order_of(notification: Notification) -> Order | None:
+    """The store's order of the row's conversation, as the store has it now."""
+    order = getattr(notification, "_order", _UNREAD)
+    if order is _UNREAD:
+        order = get_adapter().get_order(notification.conversation.order_number)
+    return order
+
+
+def earlier_message_ids(notification: Notification) -> list[str]:
+    """The Message-IDs of the e-mails of the thread sent so far, newest first."""
+    earlier = getattr(notification, "_earlier", None)
+    if earlier is not None:
+        return earlier[:REFERENCES_KEPT]
+    return list(
         Notification.objects.filter(
             conversation_id=notification.conversation_id,
             email=notification.email,
@@ -106,48 +118,73 @@ def thread_headers(notification: Notification) -> dict[str, str]:
         .order_by("-sent_at")
         .values_list("message_id", flat=True)[:REFERENCES_KEPT]
     )
+
+
+def thread_headers(notification: Notification) -> dict[str, str]:
+    earlier = earlier_message_ids(notification)
     references = [thread_root(notification.conversation), *reversed(earlier)]
     return {"In-Reply-To": references[-1], "References": " ".join(references)}
 
 
-def unread_messages(notification: Notification) -> list[Message]:
-    """The messages of the batch the recipient still has to read, oldest first."""
-    messages = Message.objects.filter(
-        conversation_id=notification.conversation_id,
-        kind=Message.Kind.MESSAGE,
-        seq__gte=notification.first_seq,
-        seq__lte=notification.last_seq,
-    ).order_by("seq")
-    if notification.user_id is not None:
-        read_up_to = (
+def kinds_told(notification: Notification) -> tuple[str, ...]:
+    """The kinds of message an e-mail of this row tells of."""
+    if notification.kind == Notification.Kind.MESSAGE:
+        return (Message.Kind.MESSAGE,)
+    return Message.DISPUTE_KINDS
+
+
+def in_range(notification: Notification) -> list[Message]:
+    """The messages (or, for a dispute e-mail, the dispute events) of the row's seq range,
+    oldest first."""
+    found = getattr(notification, "_in_range", None)
+    if found is None:
+        found = list(
+            Message.objects.filter(
+                conversation_id=notification.conversation_id,
+                kind__in=kinds_told(notification),
+                seq__gte=notification.first_seq,
+                seq__lte=notification.last_seq,
+            )
+            .select_related("dispute")
+            .order_by("seq")
+        )
+    return found
+
+
+def read_up_to(notification: Notification) -> int:
+    """The last message the recipient (an account) has read in the conversation, 0: none."""
+    seq = getattr(notification, "_read_up_to", _UNREAD)
+    if seq is _UNREAD:
+        seq = (
             Participant.objects.filter(
                 conversation_id=notification.conversation_id, user_id=notification.user_id
             )
             .values_list("last_read_seq", flat=True)
             .first()
         )
-        messages = messages.filter(seq__gt=read_up_to or 0).exclude(author_id=notification.user_id)
-    elif notification.audience == Audience.GUEST:
-        messages = messages.exclude(author_role="customer")
-    elif notification.audience == Audience.STORE:
-        messages = messages.exclude(author_role="staff")
-    return list(messages)
+    return seq or 0
+
+
+def unread_messages(notification: Notification) -> list[Message]:
+    """The messages of the batch the recipient still has to read, oldest first: for an
+    account, those after what it has read and not its own; for a guest, not the
+    customer's; for the store's orders address, not its staff's."""
+    messages = in_range(notification)
+    if notification.user_id is not None:
+        seen = read_up_to(notification)
+        return [m for m in messages if m.seq > seen and m.author_id != notification.user_id]
+    if notification.audience == Audience.GUEST:
+        return [m for m in messages if m.author_role != "customer"]
+    if notification.audience == Audience.STORE:
+        return [m for m in messages if m.author_role != "staff"]
+    return messages
 
 
 def dispute_events(notification: Notification) -> list[Message]:
     """The dispute events a dispute e-mail tells of, oldest first: one, or several that
     followed each other quickly and were folded into it (``queue_dispute_emails``). An
     opening after a closing in the list is a reopening (``event.reopens``)."""
-    events = list(
-        Message.objects.filter(
-            conversation_id=notification.conversation_id,
-            kind__in=Message.DISPUTE_KINDS,
-            seq__gte=notification.first_seq,
-            seq__lte=notification.last_seq,
-        )
-        .select_related("dispute")
-        .order_by("seq")
-    )
+    events = in_range(notification)
     for index, event in enumerate(events):
         event.reopens = index > 0 and event.kind == Message.Kind.DISPUTE_OPENED
     return events
@@ -158,17 +195,20 @@ def reminded_dispute(notification: Notification) -> Dispute | None:
     the conversation's open dispute that was reminded of. None when the seller answered
     meanwhile, or it was escalated or resolved (and one reopened since is not the one this
     reminder was written for: it has not been reminded of yet)."""
-    return (
-        Dispute.objects.filter(
-            conversation_id=notification.conversation_id,
-            status=Dispute.Status.OPEN,
-            responded_at__isnull=True,
-            respond_by__isnull=False,
-            reminded_at__isnull=False,
-        )
-        .order_by("-opened_at", "-pk")
-        .first()
-    )
+    found = getattr(notification, "_reminded", _UNREAD)
+    if found is _UNREAD:
+        found = reminded_disputes().filter(conversation_id=notification.conversation_id).first()
+    return found
+
+
+def reminded_disputes():
+    """Open disputes that were reminded of and still wait for the seller, newest first."""
+    return Dispute.objects.filter(
+        status=Dispute.Status.OPEN,
+        responded_at__isnull=True,
+        respond_by__isnull=False,
+        reminded_at__isnull=False,
+    ).order_by("-opened_at", "-pk")
 
 
 @dataclass(frozen=True)
@@ -197,8 +237,8 @@ def list_files(pairs: Sequence[tuple[Notification, Message]]) -> None:
     one only for that person, only while they may read the conversation, and expires.
 
     One query for all the messages of an e-mail, whatever their number; none when their
-    conversations have no files."""
-    messages = [message for _notification, message in pairs]
+    conversations have no files, or their files were read with their batch."""
+    messages = [message for _notification, message in pairs if not hasattr(message, "files")]
     with_files(messages, any_files=any(n.conversation.attachment_count for n, _m in pairs))
     for notification, message in pairs:
         message.mailed_files = [
@@ -222,11 +262,12 @@ def may_still_read(notification: Notification, *, order: Order | None = None) ->
 
 def wants_message_emails(notification: Notification) -> bool:
     """Not muted for this conversation, and message e-mails not switched off."""
-    if Mute.objects.filter(
-        conversation_id=notification.conversation_id, email__iexact=notification.email
-    ).exists():
-        return False
-    return not switched_off(notification)
+    muted = getattr(notification, "_muted", None)
+    if muted is None:
+        muted = Mute.objects.filter(
+            conversation_id=notification.conversation_id, email__iexact=notification.email
+        ).exists()
+    return not muted and not switched_off(notification)
 
 
 def header_line(text: str) -> str:
@@ -295,7 +336,7 @@ def prepare(notification: Notification) -> Prepared:
     conversation = notification.conversation
     adapter = get_adapter()
     # Asked once: the same order decides who may read and what the e-mail links to.
-    order = adapter.get_order(conversation.order_number)
+    order = order_of(notification)
     if not may_still_read(notification, order=order):
         return Prepared(None, "no longer allowed to read the conversation")
     messages, events, event, dispute = [], [], None, None
@@ -391,7 +432,8 @@ def prepare_digest(notifications: Sequence[Notification]) -> Prepared:
         return Prepared(None, "switched off")
     sections = []
     for notification in notifications:
-        if not (may_still_read(notification) and wants_message_emails(notification)):
+        allowed = may_still_read(notification, order=order_of(notification))
+        if not (allowed and wants_message_emails(notification)):
             continue
         messages = unread_messages(notification)
         if messages:

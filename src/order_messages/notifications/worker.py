@@ -3,7 +3,8 @@
 Several workers may run at once: on PostgreSQL each claims its rows with
 ``SELECT … FOR UPDATE SKIP LOCKED``; on SQLite claims are serialised by the write lock.
 A claim lapses after ``EMAIL_CLAIM_SECONDS``, so the rows of a worker that died are sent
-by another, with the same Message-ID.
+by another, with the same Message-ID. What the e-mails of a round need to read is read for
+up to a hundred of them at once (``read_ahead.py``).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .. import queue
 from ..models.notifications import Notification
 from ..queue import FAILED, RETRY, SENT, SKIPPED, Outcome, Report
 from .email import prepare, prepare_digest
+from .read_ahead import ROWS, is_fresh, read_ahead, record_sent
 
 __all__ = ["EmailChannel", "Report", "claim_due", "deliver_all", "deliver_due", "is_temporary"]
 
@@ -53,6 +55,9 @@ class EmailChannel(queue.Channel):
 
     def __init__(self, *, connection=None):
         self.connection = connection
+        self.upcoming: list[list[Notification]] = []  # the round's batches, in sending order
+        self.position: dict[int, int] = {}  # id(batch): its place in upcoming
+        self.reads_ahead = True
 
     def claim_more(self, *, claim, ids, now):
         for email in (
@@ -73,7 +78,9 @@ class EmailChannel(queue.Channel):
                 digests[row.email].append(row)
             else:
                 singles.append([row])
-        return singles + list(digests.values())
+        self.upcoming = singles + list(digests.values())
+        self.position = {id(batch): index for index, batch in enumerate(self.upcoming)}
+        return self.upcoming
 
     def describe(self, batch):
         return batch[0].email
@@ -88,7 +95,26 @@ class EmailChannel(queue.Channel):
     def close(self):
         self.connection.close()
 
+    def read_ahead(self, batch) -> None:
+        """Read what this batch and the next ones need (``read_ahead``), unless that was
+        read for it just now."""
+        if not self.reads_ahead or is_fresh(batch[0]):
+            return
+        start = self.position.get(id(batch))
+        rows = []
+        for upcoming in self.upcoming[start:] if start is not None else [batch]:
+            rows += upcoming
+            if len(rows) >= ROWS:
+                break
+        try:
+            read_ahead(rows)
+        except Exception:  # noqa: BLE001 — e.g. a row the store cannot look up
+            # Each e-mail then reads what it needs itself, and fails alone if it must.
+            logger.exception("Could not read ahead for the e-mails to send; reading each")
+            self.reads_ahead = False
+
     def send(self, batch) -> Outcome:
+        self.read_ahead(batch)
         try:
             prepared = prepare_digest(batch) if batch[0].digest else prepare(batch[0])
         except Exception as error:  # noqa: BLE001 — a broken template fails these rows only
@@ -104,6 +130,7 @@ class EmailChannel(queue.Channel):
             except Exception:  # noqa: BLE001, S110
                 pass
             return _failure(error)
+        record_sent(batch[0])
         return Outcome(SENT)
 
     def requeue(self, row, *, only, due_at, changes) -> bool:
