@@ -55,6 +55,18 @@ if (document.readyState === "loading") {
   omOpenThread();
 }
 
+// "N newer messages" swaps in the next part of the thread: the pane starts at the first of
+// them, where the reader left off.
+document.addEventListener("htmx:afterSettle", function (event) {
+  var source = event.detail.requestConfig && event.detail.requestConfig.elt;
+  if (!source || !source.dataset || !source.dataset.scrollTo) return;
+  var thread = document.getElementById("thread");
+  var first = document.getElementById(source.dataset.scrollTo);
+  if (thread && first) {
+    thread.scrollTop += first.getBoundingClientRect().top - thread.getBoundingClientRect().top;
+  }
+});
+
 // Ctrl+Enter (Cmd+Enter on a Mac) sends from the composer.
 document.addEventListener("keydown", function (event) {
   if (event.key !== "Enter" || !(event.ctrlKey || event.metaKey)) return;
