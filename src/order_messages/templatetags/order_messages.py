@@ -1,4 +1,5 @@
 import html
+from functools import lru_cache
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
@@ -75,12 +76,31 @@ class FaithfulUrlizer(Urlizer):
 urlize_faithfully = FaithfulUrlizer()
 
 
+# Texts up to this long keep their HTML in a per-process cache of this many entries.
+CACHED_TEXT_LENGTH = 2000
+CACHED_TEXTS = 1024
+
+
 @register.filter(needs_autoescape=True)
 def message_text(value, autoescape=True):
     """A message's plain text as HTML (C6): escaped, web and e-mail addresses made links,
-    line breaks kept."""
-    linked = mark_safe(urlize_faithfully(str(value), nofollow=True, autoescape=True))
+    line breaks kept. The HTML of a text is kept for the next time: a thread's messages
+    are shown again and again, the same for everyone, and finding the links is most of
+    what showing a message costs."""
+    text = str(value)
+    if autoescape and len(text) <= CACHED_TEXT_LENGTH:
+        return _cached_html(text)
+    return _html(text, autoescape=autoescape)
+
+
+def _html(text: str, *, autoescape: bool = True) -> str:
+    linked = mark_safe(urlize_faithfully(text, nofollow=True, autoescape=True))
     return linebreaksbr(linked, autoescape=autoescape)
+
+
+@lru_cache(maxsize=CACHED_TEXTS)
+def _cached_html(text: str) -> str:
+    return _html(text)
 
 
 @register.filter
