@@ -234,10 +234,10 @@ def plot(runs: list[dict], path: Path) -> None:
     import matplotlib.pyplot as plt
 
     sizes = [r["messages"] for r in runs]
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), constrained_layout=True)
+    fig, axes = plt.subplots(1, 3, figsize=(17, 4.8), constrained_layout=True)
     colours = dict(zip(PLOTTED, ["tab:blue", "tab:orange", "tab:green", "tab:red"], strict=True))
     for axis, (title, read) in zip(
-        axes,
+        axes[:2],
         [
             ("Through HTTP (p50, uvicorn + wrk)", lambda r, s, n: scenarios(r, s)[n]["http"]),
             ("Query level (p50, in-process)", lambda r, s, n: in_process(r, s)[n]),
@@ -267,9 +267,37 @@ def plot(runs: list[dict], path: Path) -> None:
         axis.set_title(title)
         axis.grid(True, which="both", alpha=0.3)
     axes[1].legend(fontsize=7, loc="upper left")
-    fig.suptitle("django-order-messages vs django-postman: latency against data size")
+    plot_costs(axes[2], runs, sizes)
+    fig.suptitle("django-order-messages vs django-postman: latency and cost against data size")
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+# Posting as well as reading, each system against its own floor: the run's load cancels out.
+COSTED = {
+    "post a message": "tab:purple",
+    "thread": "tab:red",
+    "inbox page 1 (vendor)": "tab:orange",
+}
+
+
+def plot_costs(axis, runs: list[dict], sizes: list[int]) -> None:
+    """Requests of the floor one request costs, through HTTP, for ours and postman's."""
+    for name, colour in COSTED.items():
+        for system, style, label in (("ours", "-o", "order-messages"), ("peer", "--s", "postman")):
+            values = []
+            for run in runs:
+                found = scenarios(run, system)
+                cost = floor_cost(found[name], found["floor"]) if name in found else None
+                values.append(cost if cost not in (None, float("inf")) else float("nan"))
+            axis.plot(sizes, values, style, color=colour, label=f"{label}: {name}")
+    axis.set_xscale("log")
+    axis.set_yscale("log")
+    axis.set_xlabel("messages in the database")
+    axis.set_ylabel("× the framework floor (HTTP)")
+    axis.set_title("Cost of a request against the floor (posting and reading)")
+    axis.grid(True, which="both", alpha=0.3)
+    axis.legend(fontsize=7, loc="upper left")
 
 
 def write(results: Path, benchmarks: Path) -> None:
