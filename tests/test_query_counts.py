@@ -212,3 +212,41 @@ def test_a_thread_with_disputes_reads_their_history_in_one_query(
     assert len(history(one)) == 1
     assert_same(one, several)
     assert len(one) == len(none) + 1, "\n".join(["none:", *none, "one:", *one])
+
+
+def test_a_post_through_the_page_is_a_dozen_statements(demo, post):
+    """Session, order, user and their vendors, the rate limit's read (and lock, on
+    PostgreSQL), then the post: conversation, message, participants, the vendor's staff,
+    unread counts, the recipient's e-mail batch and the badge counter. Whether a webhook
+    endpoint listens comes back with the conversation's row: with none active, nothing
+    more is asked."""
+    from order_messages.models import WebhookDelivery
+
+    post("alice", "1001", "bobs-bikes")
+    post("bob", "1001", "bobs-bikes")
+    client = logged_in(demo["alice"])
+    url = "/messages/orders/1001/bobs-bikes/"
+    client.post(url, {"body": "First"})
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(url, {"body": "Second"})
+
+    assert response.status_code == 302
+    statements = [
+        q["sql"] for q in captured.captured_queries if "SAVEPOINT" not in q["sql"].upper()
+    ]
+    assert len(statements) == (13 if connection.vendor == "postgresql" else 12), statements
+    asked = [sql for sql in statements if "webhookendpoint" in sql]
+    assert len(asked) == 1 and asked[0].startswith('UPDATE "order_messages_conversation"')
+    assert not WebhookDelivery.objects.exists()
+
+
+def test_with_an_active_endpoint_a_post_also_writes_its_delivery(demo, post):
+    from order_messages.models import WebhookDelivery, WebhookEndpoint
+
+    WebhookEndpoint.objects.create(url="http://127.0.0.1:9/hook", secret="whsec_" + "a" * 32)
+    post("alice", "1001", "bobs-bikes", "Hello")
+
+    delivery = WebhookDelivery.objects.get()
+    assert delivery.event_type == "message.posted"
+    assert delivery.payload["data"]["message"]["body"] == "Hello"

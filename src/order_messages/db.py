@@ -12,16 +12,26 @@ from django.db.models import QuerySet, sql
 RETURNING_VENDORS = frozenset({"postgresql", "sqlite"})
 
 
-def update_returning(queryset: QuerySet, fields: Sequence[str], **values) -> list[tuple]:
+def update_returning(
+    queryset: QuerySet, fields: Sequence[str], *, also: Sequence[str] = (), **values
+) -> list[tuple]:
     """Update the queryset's rows with ``values`` (as ``QuerySet.update``) and return
     ``fields`` of each row as written. The rows stay locked until the transaction ends, so
-    what comes back is what commits. One statement where the database can; elsewhere an
-    UPDATE and a SELECT."""
+    what comes back is what commits. ``also``: SQL expressions without parameters (such as
+    ``EXISTS (SELECT …)``), evaluated in the same statement and returned after the fields
+    as the database gives them. One statement where the database can; elsewhere an UPDATE
+    and a SELECT or two."""
     connection = connections[queryset.db]
     if connection.vendor not in RETURNING_VENDORS:
         keys = list(queryset.values_list("pk", flat=True))
         queryset.model._base_manager.filter(pk__in=keys).update(**values)
-        return list(queryset.model._base_manager.filter(pk__in=keys).values_list(*fields))
+        rows = list(queryset.model._base_manager.filter(pk__in=keys).values_list(*fields))
+        if also:
+            with connection.cursor() as cursor:
+                cursor.execute("SELECT " + ", ".join(also))
+                extra = tuple(cursor.fetchone())
+            rows = [row + extra for row in rows]
+        return rows
     query = queryset.query.chain(sql.UpdateQuery)
     query.add_update_values(values)
     compiler = query.get_compiler(connection=connection)
@@ -34,7 +44,7 @@ def update_returning(queryset: QuerySet, fields: Sequence[str], **values) -> lis
     meta = queryset.model._meta
     columns = [meta.get_field(name) for name in fields]
     quote = connection.ops.quote_name
-    statement += " RETURNING " + ", ".join(quote(f.column) for f in columns)
+    statement += " RETURNING " + ", ".join([*(quote(f.column) for f in columns), *also])
     converters = []
     for field in columns:
         column = field.get_col(meta.db_table)
@@ -47,9 +57,9 @@ def update_returning(queryset: QuerySet, fields: Sequence[str], **values) -> lis
     converted = []
     for row in rows:
         values_out = []
-        for value, (column, functions) in zip(row, converters, strict=True):
+        for value, (column, functions) in zip(row, converters, strict=False):
             for convert in functions:
                 value = convert(value, column, connection)
             values_out.append(value)
-        converted.append(tuple(values_out))
+        converted.append(tuple(values_out) + tuple(row[len(converters) :]))
     return converted

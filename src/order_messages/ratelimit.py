@@ -35,27 +35,36 @@ def _lock_key(who: str) -> int:
     return int.from_bytes(digest, "big", signed=True)
 
 
-@contextmanager
-def limit_posting(*, actor: Actor, order_number: str) -> Iterator[None]:
-    """Run the post inside this block: raises Throttled (with ``retry_after`` seconds) when
-    the actor has written their quota lately. The block shares the check's transaction, so
-    the post is counted before the next one of the same person is checked."""
+def check_posting_rate(*, actor: Actor, order_number: str) -> None:
+    """Raise Throttled (with ``retry_after`` seconds) when the actor has written their quota
+    lately. Runs in the transaction of the post it lets through, so that post is counted
+    before the next one of the same person is checked (``post_message(limit_rate=True)``)."""
     rate = app_settings.POST_RATE_LIMIT
     if rate is None:
-        yield
         return
+    assert transaction.get_connection().in_atomic_block
     posts, seconds = rate
     # A guest has no account: their posts are counted per order, the one their link opens.
     who = f"user:{actor.user.pk}" if actor.user is not None else f"guest:{order_number}"
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(who)])
+    if actor.user is not None:
+        written = Message.objects.filter(author=actor.user)
+    else:
+        written = Message.objects.filter(author=None, conversation__order_number=order_number)
+    check_window(written, limit=posts, seconds=seconds)
+
+
+@contextmanager
+def limit_posting(*, actor: Actor, order_number: str) -> Iterator[None]:
+    """Run a post (a dispute's opening) inside this block: ``check_posting_rate`` in a
+    transaction the block shares."""
+    if app_settings.POST_RATE_LIMIT is None:
+        yield
+        return
     with transaction.atomic():
-        if connection.vendor == "postgresql":
-            with connection.cursor() as cursor:
-                cursor.execute("SELECT pg_advisory_xact_lock(%s)", [_lock_key(who)])
-        if actor.user is not None:
-            written = Message.objects.filter(author=actor.user)
-        else:
-            written = Message.objects.filter(author=None, conversation__order_number=order_number)
-        check_window(written, limit=posts, seconds=seconds)
+        check_posting_rate(actor=actor, order_number=order_number)
         yield
 
 

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import (
     Case,
     F,
@@ -33,9 +33,11 @@ from ..models import (
     Participant,
     Role,
     UnreadCounter,
+    WebhookEndpoint,
 )
 from ..notifications.outbox import queue_notifications
 from ..queries import Actor
+from ..ratelimit import check_posting_rate
 from ..webhooks import queue_webhooks
 from .attachments import check_attachment_ids, claim_attachments
 from .conversations import (
@@ -93,12 +95,17 @@ def post_message(
     actor: Actor,
     body: str,
     attachments: Sequence[int] = (),
+    limit_rate: bool = False,
 ) -> Message:
     """Post a message in the sub-order's conversation, creating it on first use, with the
-    files the author uploaded for it (``attachments``: their ids)."""
+    files the author uploaded for it (``attachments``: their ids). With ``limit_rate``
+    (pages and API) the post counts against POST_RATE_LIMIT, checked in its transaction:
+    Throttled when the author has written their quota lately."""
     attachments = check_attachment_ids(attachments)
     body = clean_body(body, allow_empty=bool(attachments))
     with transaction.atomic():
+        if limit_rate:
+            check_posting_rate(actor=actor, order_number=order.number)
         # Most posts go to a conversation that exists: its row is advanced, locked and read
         # in one statement; the first one creates it.
         key = Q(order_number=order.number, vendor_key=sub_order.vendor_key)
@@ -151,6 +158,14 @@ ADVANCED_COLUMNS = (
 )
 
 
+def any_webhook_endpoint_sql() -> str:
+    """SQL that tells whether any webhook endpoint is active."""
+    quote = connection.ops.quote_name
+    table = quote(WebhookEndpoint._meta.db_table)
+    active = quote(WebhookEndpoint._meta.get_field("active").column)
+    return f"EXISTS (SELECT 1 FROM {table} WHERE {active})"
+
+
 def advance_conversation(where: Q, advance: Advance) -> Conversation | None:
     """Give the conversation its next sequence number and latest message, and return its
     row as written (None if there is none). The UPDATE takes the row lock, so the
@@ -165,6 +180,9 @@ def advance_conversation(where: Q, advance: Advance) -> Conversation | None:
     rows = update_returning(
         Conversation.objects.filter(where),
         CONVERSATION_COLUMNS,
+        # Whether any webhook endpoint listens, in the same statement: most stores have
+        # none, and then the post asks nothing more of them.
+        also=[any_webhook_endpoint_sql()],
         last_seq=F("last_seq") + 1,
         last_message_at=advance.now,
         last_message_excerpt=advance.excerpt,
@@ -173,7 +191,10 @@ def advance_conversation(where: Q, advance: Advance) -> Conversation | None:
     )
     if not rows:
         return None
-    return Conversation.from_db(Conversation.objects.db, CONVERSATION_COLUMNS, rows[0])
+    *values, listening = rows[0]
+    conversation = Conversation.from_db(Conversation.objects.db, CONVERSATION_COLUMNS, values)
+    conversation.webhooks_listen = bool(listening)
+    return conversation
 
 
 def excerpt_of(body: str, files: Sequence[Attachment]) -> str:
@@ -213,6 +234,7 @@ def append_message(
         row = advance_conversation(Q(pk=conversation.pk), advanced)
         for column in ADVANCED_COLUMNS:
             setattr(conversation, column, getattr(row, column))
+        conversation.webhooks_listen = row.webhooks_listen
     now, excerpt = advanced.now, advanced.excerpt
     seq, open_dispute_id = conversation.last_seq, conversation.open_dispute_id
     response = {}
@@ -282,7 +304,8 @@ def append_message(
     told = None if changes.joined else [p for p in members if p.user_id not in changes.departed]
     queue_notifications(message=message, conversation=conversation, participants=told)
     if kind == Message.Kind.MESSAGE:
-        queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
+        if conversation.webhooks_listen:
+            queue_webhooks(event_type="message.posted", conversation=conversation, message=message)
     # The unread counters last: a busy vendor's counter is the row every post to them
     # waits for, so it is held only from here to the commit. One delta per person: one
     # more unread for each recipient, the author's read, and what those who left or joined

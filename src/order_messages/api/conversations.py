@@ -212,14 +212,14 @@ def post_message(
     actor = access.actor_in(sub_order)
 
     def post():
-        with limit_posting(actor=actor, order_number=access.order.number):
-            message = actions.post_message(
-                order=access.order,
-                sub_order=sub_order,
-                actor=actor,
-                body=payload.body,
-                attachments=payload.attachments,
-            )
+        message = actions.post_message(
+            order=access.order,
+            sub_order=sub_order,
+            actor=actor,
+            body=payload.body,
+            attachments=payload.attachments,
+            limit_rate=True,
+        )
         return 201, present.message(message, user=request.auth)
 
     asked = fingerprint(method="POST", path=request.path, payload=payload.model_dump())

@@ -91,14 +91,14 @@ def thread(request, number, vendor_key):
                 pending, refused = _attachments(request, access, sub_order)
                 if refused is not None:
                     raise refused
-                with limit_posting(actor=actor, order_number=access.order.number):
-                    message = actions.post_message(
-                        order=access.order,
-                        sub_order=sub_order,
-                        actor=actor,
-                        body=form.cleaned_data["body"],
-                        attachments=[a.pk for a in pending],
-                    )
+                message = actions.post_message(
+                    order=access.order,
+                    sub_order=sub_order,
+                    actor=actor,
+                    body=form.cleaned_data["body"],
+                    attachments=[a.pk for a in pending],
+                    limit_rate=True,
+                )
             except OrderMessagesError as error:
                 form.add_error("body", error)
                 status = http_status(error)
