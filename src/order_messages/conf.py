@@ -34,7 +34,8 @@ DEFAULTS = {
     # written) and the configuration of LANGUAGE_CODE's language (its word stems), where
     # PostgreSQL has one. Read when migration 0011_search runs (see docs/reference.md).
     "SEARCH_CONFIG": None,
-    # A thread shows at most this many messages before "N earlier messages".
+    # A thread page shows at most this many messages, from the first unread (or the newest
+    # ten), with "N earlier messages" before and "N newer messages" after them.
     "THREAD_WINDOW": 50,
     # Seconds between polls of the unread badge when live updates are unavailable.
     "POLL_INTERVAL": 30,
