@@ -93,11 +93,9 @@ def thread_root(conversation: Conversation) -> str:
 
 
 def order_of(notification: Notification) -> Order | None:
-    """The store's order of the row's conversation, as the store has it now."""
-    order = getattr(notification, "_order", _UNREAD)
-    if order is _UNREAD:
-        order = get_adapter().get_order(notification.conversation.order_number)
-    return order
+    """The store's order of the row's conversation, as the store has it now: asked for each
+    e-mail, since who may read the conversation follows it."""
+    return get_adapter().get_order(notification.conversation.order_number)
 
 
 def earlier_message_ids(notification: Notification) -> list[str]:

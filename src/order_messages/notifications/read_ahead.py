@@ -1,11 +1,12 @@
 """What a worker's claimed e-mails read, read for many of them at once.
 
-Each e-mail needs the store's order, its recipient's account, preferences, mutes and read
-state, the messages it tells of and the Message-IDs of the earlier e-mails of its thread.
-Read one e-mail at a time that is some ten queries per e-mail; ``read_ahead`` reads them
-for up to a claimed batch in a fixed number of queries and leaves them on the rows, where
-``email.prepare`` finds them. What ``prepare`` decides from them is unchanged: the access
-policy is still asked for every e-mail, with the order the store gave just now.
+Each e-mail needs its recipient's preferences, mutes and read state, the messages it tells
+of and the Message-IDs of the earlier e-mails of its thread. Read one e-mail at a time that
+is some ten queries per e-mail; ``read_ahead`` reads them for up to a claimed batch in a
+fixed number of queries and leaves them on the rows, where ``email.prepare`` finds them.
+Who may still read the conversation is not read ahead: the access policy is asked for
+every e-mail with the store's order and the recipient's vendors as they are when it is
+written.
 """
 
 from __future__ import annotations
@@ -14,11 +15,9 @@ import time
 from collections import defaultdict
 from collections.abc import Sequence
 
-from django.contrib.auth import get_user_model
 from django.db.models import Count, F, Q, Window
 from django.db.models.functions import RowNumber
 
-from ..adapter import get_adapter
 from ..models import Dispute, Message, Participant
 from ..models.notifications import Mute, Notification, NotificationSettings
 from ..queries.attachments import with_files
@@ -29,6 +28,16 @@ from . import email
 # (an order, a mute, a read conversation) older than this.
 ROWS = 100
 MAX_AGE_SECONDS = 5.0
+# What read_ahead leaves on a row.
+READ_AHEAD = (
+    "_preferences",
+    "_muted",
+    "_read_up_to",
+    "_in_range",
+    "_earlier",
+    "_reminded",
+    "_read_at",
+)
 
 
 def is_fresh(notification: Notification) -> bool:
@@ -42,8 +51,7 @@ def read_ahead(notifications: Sequence[Notification]) -> None:
     if not notifications:
         return
     read_at = time.monotonic()
-    users, preferences = _recipients(notifications)
-    orders = get_adapter().get_orders({n.conversation.order_number for n in notifications})
+    preferences = _preferences(notifications)
     muted = _muted(notifications)
     read_up_to = _read_up_to(notifications)
     in_range = _in_range(notifications)
@@ -51,10 +59,7 @@ def read_ahead(notifications: Sequence[Notification]) -> None:
     reminded = _reminded_disputes(notifications)
     # Left on the rows only once everything was read: a failed read leaves them as they were.
     for n in notifications:
-        if n.user_id in users:
-            n.user = users[n.user_id]
         n._preferences = preferences.get(n.user_id)
-        n._order = orders.get(n.conversation.order_number)
         n._muted = (n.conversation_id, n.email) in muted
         n._read_up_to = read_up_to.get((n.conversation_id, n.user_id))
         n._in_range = in_range[n.pk]
@@ -71,16 +76,19 @@ def record_sent(notification: Notification) -> None:
         earlier.insert(0, notification.message_id)
 
 
-def _recipients(notifications: Sequence[Notification]) -> tuple[dict, dict]:
-    """The recipients' accounts as they are now, one object per person (what the store's
-    adapter remembers on a user, such as their vendors, is then asked once per batch), and
-    their e-mail preferences, by user id."""
+def _preferences(notifications: Sequence[Notification]) -> dict[int, NotificationSettings]:
+    """The recipients' e-mail preferences, by user id."""
     user_ids = {n.user_id for n in notifications if n.user_id is not None}
     if not user_ids:
-        return {}, {}
-    users = get_user_model()._default_manager.in_bulk(user_ids)
-    preferences = {p.user_id: p for p in NotificationSettings.objects.filter(user_id__in=user_ids)}
-    return users, preferences
+        return {}
+    return {p.user_id: p for p in NotificationSettings.objects.filter(user_id__in=user_ids)}
+
+
+def forget(notifications: Sequence[Notification]) -> None:
+    """Take what was read ahead off the rows: each e-mail then reads what it needs itself."""
+    for n in notifications:
+        for name in READ_AHEAD:
+            n.__dict__.pop(name, None)
 
 
 def _muted(notifications: Sequence[Notification]) -> set[tuple[int, str]]:

@@ -23,7 +23,7 @@ from .. import queue
 from ..models.notifications import Notification
 from ..queue import FAILED, RETRY, SENT, SKIPPED, Outcome, Report
 from .email import prepare, prepare_digest
-from .read_ahead import ROWS, is_fresh, read_ahead, record_sent
+from .read_ahead import ROWS, forget, is_fresh, read_ahead, record_sent
 
 __all__ = ["EmailChannel", "Report", "claim_due", "deliver_all", "deliver_due", "is_temporary"]
 
@@ -108,9 +108,11 @@ class EmailChannel(queue.Channel):
                 break
         try:
             read_ahead(rows)
-        except Exception:  # noqa: BLE001 — e.g. a row the store cannot look up
-            # Each e-mail then reads what it needs itself, and fails alone if it must.
+        except Exception:  # noqa: BLE001 — e.g. a database error on one of the reads
+            # Each e-mail then reads what it needs itself, and fails alone if it must;
+            # nothing read earlier is used any longer.
             logger.exception("Could not read ahead for the e-mails to send; reading each")
+            forget([row for upcoming in self.upcoming for row in upcoming])
             self.reads_ahead = False
 
     def send(self, batch) -> Outcome:
