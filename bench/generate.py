@@ -300,7 +300,7 @@ def load_ours(shape: Shape, url: str) -> dict:
             total=shape.messages,
         )  # fmt: skip
         print("ours: indexing the messages for search", flush=True)
-        db.execute(import_module("order_messages.migrations.0011_search").POSTGRESQL_BACKFILL)
+        db.execute(import_module("order_messages.migrations.0011_search").POSTGRESQL_FILL)
         db.execute("ALTER TABLE order_messages_message ENABLE TRIGGER USER")
         print("ours: rebuilding indexes and constraints", flush=True)
     with connect(url) as db:

@@ -218,3 +218,50 @@ def test_the_migration_indexes_the_messages_already_written(demo, post):
     executor.migrate(executor.loader.graph.leaf_nodes())
     assert found("bob", demo, "gramophone") == [("1001", "bobs-bikes")]
     assert found("dave", demo, "gramophone") == []
+
+
+# -- SQLite: the triggers across migrations ----------------------------------------------------
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_migration_that_rebuilds_the_tables_keeps_sqlite_indexing(demo, post):
+    """Django changes a column on SQLite by building the table anew: with the triggers taken
+    away before and put back after every migrate, the change goes through, new messages are
+    indexed again, and what was written meanwhile is caught up."""
+    if connection.vendor != "sqlite":
+        pytest.skip("PostgreSQL changes tables in place and keeps their triggers")
+    from django.apps import apps
+    from django.db import models
+    from django.db.models.signals import post_migrate, pre_migrate
+
+    from order_messages.models import Conversation
+
+    config = apps.get_app_config("order_messages")
+    signal = {"app_config": config, "verbosity": 0, "interactive": False, "using": "default"}
+    post("alice", "1001", "bobs-bikes", "Before the migration: a zeppelin.")
+
+    pre_migrate.send(sender=config, **signal)
+    with connection.schema_editor() as editor:
+        for model, name in ((Conversation, "vendor_name"), (Message, "author_name")):
+            old = model._meta.get_field(name)
+            wider = models.CharField(max_length=old.max_length + 1)
+            wider.set_attributes_from_name(name)
+            editor.alter_field(model, old, wider)  # a new table, renamed into place
+            editor.alter_field(model, wider, old)
+    # Written while the triggers were away (as by a data migration): not yet indexed.
+    hidden = Message.objects.create(
+        conversation=conversation_of("1001", "bobs-bikes"), seq=99, body="A quiet xylophone."
+    )
+    assert found("bob", demo, "xylophone") == []
+    post_migrate.send(sender=config, **signal)
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' ORDER BY name")
+        triggers = [row[0] for row in cursor.fetchall()]
+    assert triggers == ["om_search_delete", "om_search_insert", "om_search_update"]
+    assert found("bob", demo, "xylophone") == [("1001", "bobs-bikes")]
+    post("alice", "1001", "bobs-bikes", "After it: a kaleidoscope.")
+    assert found("bob", demo, "kaleidoscope") == [("1001", "bobs-bikes")]
+    assert found("bob", demo, "zeppelin") == [("1001", "bobs-bikes")]
+    hidden.delete()
+    assert found("bob", demo, "xylophone") == []

@@ -10,6 +10,7 @@ class OrderMessagesConfig(AppConfig):
     def ready(self):
         from anymail.signals import inbound
         from django.core import checks
+        from django.db.models.signals import post_migrate, pre_migrate
 
         from .checks import (
             check_attachment_settings,
@@ -17,8 +18,11 @@ class OrderMessagesConfig(AppConfig):
             check_inbound_webhooks,
             check_live_settings,
         )
+        from .search_index import drop_triggers, restore_triggers
 
         inbound.connect(on_anymail_inbound, dispatch_uid="order_messages.inbound")
+        pre_migrate.connect(drop_triggers, sender=self, dispatch_uid="order_messages.search")
+        post_migrate.connect(restore_triggers, sender=self, dispatch_uid="order_messages.search")
         checks.register(check_inbound_webhooks, checks.Tags.security)
         checks.register(check_attachment_settings)
         checks.register(check_dispute_settings)

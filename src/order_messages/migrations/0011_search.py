@@ -10,9 +10,10 @@ search by order number, customer name and e-mail address.
 SQLite: the FTS5 table order_messages_search (rowid = the message's id).
 
 Triggers on the message table keep both up to date, whatever writes a message. On SQLite
-a later migration that rebuilds the message table (most column changes do) drops its
-triggers: such a migration must create them again (SQLITE_TRIGGERS below). Migrating
-back to 0010 and forward again rebuilds the index, for example with another configuration.
+Django rebuilds a table to change it, which drops its triggers: order_messages.search_index
+takes them away before every migrate and puts them back after it (SQLITE_TRIGGERS below),
+with the index brought up to date. Migrating back to 0010 and forward again rebuilds the
+index, for example with another configuration.
 """
 
 from django.db import migrations
@@ -27,12 +28,15 @@ PG_CONFIGS = {
     "es": "spanish", "sv": "swedish", "ta": "tamil", "tr": "turkish", "yi": "yiddish",
 }  # fmt: skip
 
-# Fills the index from the messages already written (also used by the benchmark's loader).
-POSTGRESQL_BACKFILL = """
+# Fills the index from the messages already written (also used by the benchmark's loader,
+# on an empty table without its keys).
+POSTGRESQL_FILL = """
 INSERT INTO order_messages_search (message_id, conversation_id, vendor_key, vector)
 SELECT m.id, m.conversation_id, c.vendor_key, om_search_vector(m.body)
 FROM order_messages_message m JOIN order_messages_conversation c ON c.id = m.conversation_id
 """
+# The triggers may have indexed a message already.
+POSTGRESQL_BACKFILL = POSTGRESQL_FILL + "ON CONFLICT (message_id) DO NOTHING\n"
 
 POSTGRESQL_INDEXES = [
     # A vendor's words: vendor_key and the lexemes in one GIN index (btree_gin), so the
@@ -110,6 +114,14 @@ SQLITE_INSERT = f"""
     SELECT new.id, {SQLITE_BODY.format("new")}, new.conversation_id, c.vendor_key
     FROM order_messages_conversation c WHERE c.id = new.conversation_id;
 """
+# Fills the index from the messages already written (order_messages.search_index adds a
+# condition to index only those missing).
+SQLITE_FILL = (
+    "INSERT INTO order_messages_search (rowid, body, conversation_id, vendor_key) "
+    f"SELECT m.id, {SQLITE_BODY.format('m')}, m.conversation_id, c.vendor_key "
+    "FROM order_messages_message m "
+    "JOIN order_messages_conversation c ON c.id = m.conversation_id"
+)
 SQLITE_TRIGGERS = [
     f"""CREATE TRIGGER om_search_insert AFTER INSERT ON order_messages_message BEGIN
     {SQLITE_INSERT}
@@ -196,22 +208,20 @@ def create_index(apps, schema_editor):
                 vector tsvector NOT NULL
             )"""
         )
+        # The triggers first: creating them locks the message table against writes until
+        # this migration commits, so every message is either in the backfill's snapshot or
+        # written after the commit, through the triggers.
+        schema_editor.execute(POSTGRESQL_TRIGGERS)
         schema_editor.execute(POSTGRESQL_BACKFILL)
         for statement in POSTGRESQL_INDEXES + POSTGRESQL_CONVERSATION_INDEXES:
             schema_editor.execute(statement)
-        schema_editor.execute(POSTGRESQL_TRIGGERS)
     elif connection.vendor == "sqlite":
         schema_editor.execute(
             "CREATE VIRTUAL TABLE order_messages_search USING fts5("
             "body, conversation_id UNINDEXED, vendor_key UNINDEXED, "
             "tokenize = 'unicode61 remove_diacritics 2')"
         )
-        schema_editor.execute(
-            "INSERT INTO order_messages_search (rowid, body, conversation_id, vendor_key) "
-            f"SELECT m.id, {SQLITE_BODY.format('m')}, m.conversation_id, c.vendor_key "
-            "FROM order_messages_message m "
-            "JOIN order_messages_conversation c ON c.id = m.conversation_id"
-        )
+        schema_editor.execute(SQLITE_FILL)
         for statement in SQLITE_TRIGGERS:
             schema_editor.execute(statement)
 
