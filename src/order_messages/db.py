@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connections, router
 from django.db.models import QuerySet, sql
 
 # Both read the rows an UPDATE wrote back from the same statement (SQLite since 3.35).
@@ -21,11 +21,17 @@ def update_returning(
     ``EXISTS (SELECT …)``), evaluated in the same statement and returned after the fields
     as the database gives them. One statement where the database can; elsewhere an UPDATE
     and a SELECT or two."""
-    connection = connections[queryset.db]
-    if connection.vendor not in RETURNING_VENDORS:
+    using = queryset._db or router.db_for_write(queryset.model)
+    connection = connections[using]
+    if not (
+        connection.vendor in RETURNING_VENDORS
+        and connection.features.can_return_columns_from_insert  # SQLite 3.35 and later
+    ):
+        queryset = queryset.using(using)
         keys = list(queryset.values_list("pk", flat=True))
-        queryset.model._base_manager.filter(pk__in=keys).update(**values)
-        rows = list(queryset.model._base_manager.filter(pk__in=keys).values_list(*fields))
+        rows_of = queryset.model._base_manager.using(using).filter(pk__in=keys)
+        rows_of.update(**values)
+        rows = list(rows_of.values_list(*fields))
         if also:
             with connection.cursor() as cursor:
                 cursor.execute("SELECT " + ", ".join(also))

@@ -4,7 +4,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db import connection, transaction
+from django.db import connection, router, transaction
 from django.db.models import (
     Case,
     F,
@@ -192,7 +192,8 @@ def advance_conversation(where: Q, advance: Advance) -> Conversation | None:
     if not rows:
         return None
     *values, listening = rows[0]
-    conversation = Conversation.from_db(Conversation.objects.db, CONVERSATION_COLUMNS, values)
+    using = router.db_for_write(Conversation)
+    conversation = Conversation.from_db(using, CONVERSATION_COLUMNS, values)
     conversation.webhooks_listen = bool(listening)
     return conversation
 

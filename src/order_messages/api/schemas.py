@@ -146,7 +146,7 @@ class ConversationPage(Schema):
 
 
 class SearchHighlight(Schema):
-    start: int = Field(description="Offset of a matching word in text, in characters.")
+    start: int = Field(description="Offset of a matching word in text, in Unicode code points.")
     end: int = Field(description="Offset just past it.")
 
 

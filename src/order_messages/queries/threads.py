@@ -86,16 +86,17 @@ class ThreadPage:
 
 def thread_page(*, conversation: Conversation, last_read_seq: int, start: int | None = None):
     """The part of a thread to show: the first message, "N earlier messages", then from the
-    first unread (or the recent ones), or from ``start``, at most THREAD_WINDOW messages, and
-    "N newer messages" when more follow. Reads only the rows it shows, however long the
-    thread and however much of it is unread."""
+    first unread (or the recent ones), or from ``start``, THREAD_WINDOW messages at most
+    (one more rather than "1 earlier message"), and "N newer messages" when more follow.
+    Reads only the rows it shows, however long the thread and however much of it is
+    unread."""
     last = conversation.last_seq
     window = app_settings.THREAD_WINDOW
     first_unread = last_read_seq + 1 if last_read_seq < last else None
     if start is None:
         start = last - min(10, window) + 1
         if first_unread is not None:
-            # Every unread message is shown: the page marks them all read (S3).
+            # From the first unread (S3): the page marks read the ones it shows.
             start = min(start, first_unread)
     start = max(1, min(start, last))
     end = min(last, start + window - 1)

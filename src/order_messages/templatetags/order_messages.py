@@ -5,7 +5,7 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.urls import reverse
 from django.utils.html import Urlizer, escape, strip_tags
-from django.utils.safestring import mark_safe
+from django.utils.safestring import SafeData, mark_safe
 
 from ..conf import app_settings
 from ..disputes import format_deadline
@@ -88,7 +88,8 @@ def message_text(value, autoescape=True):
     are shown again and again, the same for everyone, and finding the links is most of
     what showing a message costs."""
     text = str(value)
-    if autoescape and len(text) <= CACHED_TEXT_LENGTH:
+    # Text marked safe is HTML already, and equal to the same text unmarked: not kept.
+    if autoescape and len(text) <= CACHED_TEXT_LENGTH and not isinstance(value, SafeData):
         return _cached_html(text)
     return _html(text, autoescape=autoescape)
 
