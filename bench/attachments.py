@@ -29,6 +29,8 @@ import time
 from datetime import date
 from pathlib import Path
 
+from bench.markdown import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 RESULTS = ROOT / "bench" / "results"
@@ -260,12 +262,8 @@ def write_report(path: Path) -> None:
             "thumbnail."
         )
     table = "\n".join(lines) + "\n\n" + "\n".join(notes)
-    text = path.read_text()
-    if START not in text or END not in text:
+    if not write_section(path, START, END, table):
         sys.exit(f"{path} has no {START} … {END} section to write into")
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    path.write_text(f"{before}{START}\n\n{table}\n\n{END}{after}")
 
 
 if __name__ == "__main__":

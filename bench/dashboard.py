@@ -28,6 +28,8 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+from bench.markdown import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).with_name("results")
 URL = os.environ.get("BENCH_DASHBOARD_URL", "postgres://postgres@127.0.0.1:5432/om_bench_dashboard")
@@ -266,13 +268,7 @@ def write_report() -> None:
     )
     if not runs:
         return
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    if START not in text:
-        return
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    path.write_text(f"{before}{START}\n\n{table(runs)}\n\n{END}{after}")
+    write_section(ROOT / "BENCHMARKS.md", START, END, table(runs))
 
 
 def main():

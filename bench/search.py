@@ -31,6 +31,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
+from bench.markdown import write_section
+
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = Path(__file__).with_name("results")
 URL = os.environ.get("BENCH_SEARCH_URL", "postgres://postgres@127.0.0.1:5432/om_bench_search")
@@ -332,13 +334,7 @@ def write_report() -> None:
         return
     order = {"before": 0, "after": 1}
     runs.sort(key=lambda r: (r["messages"], r["database"] != "postgresql", order[r["label"]]))
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text()
-    if START not in text:
-        return
-    before, rest = text.split(START, 1)
-    _, after = rest.split(END, 1)
-    path.write_text(f"{before}{START}\n\n{table(runs)}\n\n{END}{after}")
+    write_section(ROOT / "BENCHMARKS.md", START, END, table(runs))
 
 
 def main():
