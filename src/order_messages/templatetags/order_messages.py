@@ -3,9 +3,11 @@ from functools import lru_cache
 
 from django import template
 from django.template.defaultfilters import linebreaksbr
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils.html import Urlizer, escape, strip_tags
 from django.utils.safestring import SafeData, mark_safe
+from django.utils.translation import get_language
 
 from ..conf import app_settings
 from ..disputes import format_deadline
@@ -102,6 +104,43 @@ def _html(text: str, *, autoescape: bool = True) -> str:
 @lru_cache(maxsize=CACHED_TEXTS)
 def _cached_html(text: str) -> str:
     return _html(text)
+
+
+# Rendered fields of unbound forms, by what they are made of (at most this many kept).
+FORM_FIELDS: dict[tuple, str] = {}
+FORM_FIELDS_KEPT = 256
+
+
+@register.simple_tag
+def form_fields(template_name: str, form):
+    """A form's fields rendered with ``template_name`` (which reads ``form`` only). Those of
+    an unbound form are the same for everyone who reads the page in this language: they are
+    kept per process and rendered again only when something they are made of changes (the
+    store's list of reasons, say). Django renders every widget through a template of its
+    own, which made the dispute dialog's fields a third of a thread page's time."""
+    if form.is_bound:
+        return render_to_string(template_name, {"form": form})
+    key = (template_name, get_language(), type(form), form.auto_id, form.prefix, *_made_of(form))
+    html = FORM_FIELDS.get(key)
+    if html is None:
+        if len(FORM_FIELDS) >= FORM_FIELDS_KEPT:
+            FORM_FIELDS.clear()
+        html = FORM_FIELDS[key] = render_to_string(template_name, {"form": form})
+    return html
+
+
+def _made_of(form):
+    for name, field in form.fields.items():
+        choices = tuple((str(value), str(label)) for value, label in getattr(field, "choices", ()))
+        yield (
+            name,
+            str(field.label),
+            str(field.help_text),
+            field.required,
+            repr(sorted(field.widget.attrs.items())),
+            choices,
+            repr(form.get_initial_for_field(field, name)),
+        )
 
 
 @register.filter
