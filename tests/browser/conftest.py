@@ -42,6 +42,28 @@ def _unavailable(reason):
     pytest.skip(f"browser tests skipped: {reason} (set REQUIRE_BROWSER=1 to make this fail)")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_request_at_a_time_on_sqlite(django_db_setup):
+    """With SQLite in memory, Django's live server hands each request's thread the test's
+    one connection, and two requests at once (a thumbnail while another file uploads) would
+    use it together, now and then reading nothing: the live server then answers one
+    request at a time, as Django's own server does when not threaded. (Under WSGI the live
+    event stream answers at once, so no request holds the server.)"""
+    from django.core.servers.basehttp import WSGIServer
+    from django.db import connection
+    from django.test import testcases
+
+    class OneAtATime(WSGIServer):
+        def __init__(self, *args, connections_override=None, **kwargs):
+            super().__init__(*args, **kwargs)
+
+    threaded = testcases.LiveServerThread.server_class
+    if connection.vendor == "sqlite" and connection.is_in_memory_db():
+        testcases.LiveServerThread.server_class = OneAtATime
+    yield
+    testcases.LiveServerThread.server_class = threaded
+
+
 @pytest.fixture(scope="session")
 def browser():
     try:

@@ -225,16 +225,12 @@ document.addEventListener("htmx:confirm", function (event) {
     item.append(remove);
   }
 
-  function upload(area, file) {
-    if (listed(area) >= Number(area.dataset.maxFiles)) {
-      showError(area, area.dataset.tooManyText);
-      return;
-    }
-    var item = itemFor(area, file.name);
+  // Each file is listed at once and uploaded after the one before it: one image at a time
+  // for the server to check and re-encode, and a phone's uplink for one file at a time.
+  function upload(area, file, item) {
     var body = new FormData();
     body.append("file", file);
-    refreshSend(area.closest("form"));
-    fetch(area.dataset.uploadUrl, {
+    return fetch(area.dataset.uploadUrl, {
       method: "POST", body: body, credentials: "same-origin",
       headers: { "X-CSRFToken": csrfToken(area.closest("form")), "Accept": "application/json" },
     }).then(function (response) {
@@ -256,7 +252,16 @@ document.addEventListener("htmx:confirm", function (event) {
 
   function uploadAll(area, files) {
     showError(area, "");
-    Array.prototype.forEach.call(files, function (file) { upload(area, file); });
+    var queue = Promise.resolve();
+    Array.prototype.forEach.call(files, function (file) {
+      if (listed(area) >= Number(area.dataset.maxFiles)) {
+        showError(area, area.dataset.tooManyText);
+        return;
+      }
+      var item = itemFor(area, file.name);
+      queue = queue.then(function () { return upload(area, file, item); });
+    });
+    refreshSend(area.closest("form"));
   }
 
   function discard(item, form) {
