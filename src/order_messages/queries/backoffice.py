@@ -37,16 +37,23 @@ def search_filter(*, scope: Scope, text: str) -> Q:
     """Order number, customer name, customer e-mail (where the scope may see it), message
     text (the newest full_text.DEPTH matching messages of the scope)."""
     # PostgreSQL text cannot hold NUL; no stored text contains one anyway.
-    text = text.replace("\x00", "").strip()
+    found, _ = _matches(scope=scope, text=text.replace("\x00", "").strip())
+    return found
+
+
+def _matches(*, scope: Scope, text: str) -> tuple[Q, dict[int, full_text.Hit]]:
+    """The condition on conversations a search finds, and each one's best matching
+    message where the database has the full-text index."""
     found = contact_filter(scope=scope, text=text)
     if not full_text.supported():
-        return found | Exists(
-            Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text)
-        )
-    hits = full_text.message_hits(scope=scope, words=full_text.search_words(text))
+        body = Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text)
+        return found | Exists(body), {}
+    hits = full_text.best_hits(
+        full_text.message_hits(scope=scope, words=full_text.search_words(text))
+    )
     if hits:
-        found |= Q(pk__in={hit.conversation_id for hit in hits})
-    return found
+        found |= Q(pk__in=list(hits))
+    return found, hits
 
 
 def scoped_conversations(*, scope: Scope, show: str = "all", search: str = "") -> QuerySet:
@@ -119,14 +126,7 @@ def search_page(
     conversations = scoped_conversations(scope=scope, show=show)
     contact = contact_filter(scope=scope, text=text)
     number = Q(order_number__iexact=re.sub(r"^#", "", text))
-    if full_text.supported():
-        hits = full_text.best_hits(full_text.message_hits(scope=scope, words=words))
-        found = contact | Q(pk__in=list(hits)) if hits else contact
-    else:
-        hits = {}
-        found = contact | Exists(
-            Message.objects.filter(conversation=OuterRef("pk"), body__icontains=text)
-        )
+    found, hits = _matches(scope=scope, text=text)
     ranked = (
         conversations.filter(found)
         .annotate(
