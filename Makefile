@@ -3,7 +3,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export PYTHONUNBUFFERED := 1
 
-.PHONY: demo demo-oscar test test-oscar test-django package reliability lint install clean bench bench-full messages
+.PHONY: screenshots demo demo-reset demo-oscar test test-oscar test-django package reliability lint install api-tools clean bench bench-full messages
 
 $(VENV)/.installed: pyproject.toml
 	test -x $(PY) || python3 -m venv $(VENV)
@@ -13,6 +13,24 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed
 
+# The generators a store's developers point at the API, for the tests of the clients they
+# make (tests/test_api_clients.py): openapi-python-client in a virtualenv of its own (it
+# pins its own httpx), openapi-typescript and tsc from clients/typescript/package-lock.json.
+API_TOOLS := build/api-tools
+TS_CLIENT := clients/typescript
+
+$(API_TOOLS)/.installed:
+	python3 -m venv --clear $(API_TOOLS)
+	$(API_TOOLS)/bin/python -m pip install --quiet --upgrade pip
+	$(API_TOOLS)/bin/python -m pip install --quiet "openapi-python-client==0.29.1"
+	touch $@
+
+$(TS_CLIENT)/node_modules/.installed: $(TS_CLIENT)/package-lock.json
+	cd $(TS_CLIENT) && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+api-tools: $(API_TOOLS)/.installed $(TS_CLIENT)/node_modules/.installed
+
 demo: install
 	$(PY) manage.py migrate --noinput
 	$(PY) manage.py seed_demo --webhook-receiver
@@ -21,6 +39,13 @@ demo: install
 	@$(PY) manage.py deliver_notifications & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(VENV)/bin/uvicorn demo.asgi:application --host 127.0.0.1 --port $(PORT)
+
+# Back to the demo as it first starts: its SQLite database and uploaded files removed (with
+# DATABASE_URL set, that database is emptied instead); the next `make demo` seeds it again.
+demo-reset: install
+	@if [ -n "$$DATABASE_URL" ]; then $(PY) manage.py flush --noinput; else rm -f db.sqlite3 db.sqlite3-wal db.sqlite3-shm; fi
+	rm -rf media
+	@echo "The demo is reset: make demo starts it afresh."
 
 # The Oscar shop: the same people and orders in a store built on django-oscar, with its own
 # database (oscar.sqlite3 unless DATABASE_URL is set).
@@ -35,7 +60,7 @@ demo-oscar: install
 	trap 'kill $$worker 2>/dev/null' EXIT INT TERM; \
 	$(OSCAR) $(VENV)/bin/uvicorn demo.oscar_shop.asgi:application --host 127.0.0.1 --port $(PORT)
 
-test: install
+test: install api-tools
 	$(VENV)/bin/ruff check src demo tests tests_oscar bench
 	$(VENV)/bin/pytest
 	$(MAKE) --no-print-directory test-oscar
@@ -68,7 +93,7 @@ package: install
 # make test-django PYTHON=python3.12 DJANGO="Django>=6.1,<6.2"
 DJANGO_VENV := build/django-venv
 
-test-django:
+test-django: api-tools
 	$(PYTHON) -m venv --clear $(DJANGO_VENV)
 	$(DJANGO_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(DJANGO_VENV)/bin/python -m pip install --quiet -e ".[dev]" "$(DJANGO)"
@@ -112,6 +137,11 @@ bench-full: $(VENV)/.bench
 	$(PY) bench/worker_throughput.py --emails 2000 --workers 2
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 1
 	DATABASE_URL=postgres://postgres@127.0.0.1:5432/om_bench_worker $(PY) bench/worker_throughput.py --emails 2000 --workers 2
+
+# The pictures in README.md: the main pages on a desktop and a phone, from a new seeded demo
+# database, into docs/screenshots/ (Chromium, as for the browser tests).
+screenshots: install
+	$(PY) -m demo.screenshots
 
 lint: install
 	$(VENV)/bin/ruff check src demo tests tests_oscar bench

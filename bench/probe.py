@@ -18,6 +18,7 @@ import django
 PAGE = 20
 DEPTH = 1_000
 POSTERS = 200
+REQUEST_SECONDS = 1.5  # each scenario's whole request timed in-process for about this long
 
 
 @dataclass
@@ -39,6 +40,9 @@ class Scenario:
     note: str = ""
     queries: int | None = None  # database queries of one request, counted with the test client
     together_with: str = ""  # run at the same time as this other scenario
+    # The whole request in-process (test client, no server): p50/p99 ms, or None for the
+    # scenarios that only make sense under concurrent load.
+    in_process: dict | None = None
 
 
 @dataclass
@@ -140,6 +144,12 @@ def main():
     else:
         from .ours import probe
     result: Probe = probe()
+    concurrent = {s.together_with for s in result.scenarios} - {""}
+    for scenario in result.scenarios:
+        if not scenario.together_with and scenario.name not in concurrent:
+            scenario.in_process = time_request(
+                scenario.requests[0], expect=scenario.expect, budget=REQUEST_SECONDS
+            )
     print(json.dumps(asdict(result)))
 
 

@@ -102,6 +102,7 @@ def measure(messages: int, *, seconds: float, warmup: float) -> dict:
                     "queries": s["queries"],
                     "note": s["note"],
                     "http": http[s["name"]],
+                    "request": s["in_process"],
                 }
                 for s in found["scenarios"]
             ],

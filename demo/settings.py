@@ -42,6 +42,8 @@ MIDDLEWARE = [
     # Where Django's docs put it: after the session, before CommonMiddleware (which resolves
     # URLs in the active language) and everything that renders.
     "django.middleware.locale.LocaleMiddleware",
+    # The browser's time zone, from the cookie store.js sets (pages show times in it).
+    "demo.store.middleware.BrowserTimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

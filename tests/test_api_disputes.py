@@ -24,6 +24,12 @@ DISPUTES = f"{BIKES}/disputes"
 CLOSE = f"{BIKES}/dispute/close"
 
 
+@pytest.fixture(autouse=True)
+def asked(no_conversations, post):
+    """Alice asked Bob's Bikes about the order first: a dispute follows a question."""
+    return post("alice", "1002", "bobs-bikes", "The bike arrived scratched, what now?")
+
+
 def open_one(caller, **fields):
     response = caller.post(f"{BIKES}/dispute", {"reason": "The bike arrived scratched.", **fields})
     assert response.status_code == 201, response.content
@@ -315,8 +321,8 @@ def test_the_options_need_authentication(api_as):
 # -- conversations -------------------------------------------------------------------------
 
 
-def test_a_conversation_tells_how_long_the_customer_has_waited(demo, api_as, post):
-    first = post("alice", "1002", "bobs-bikes", "Where is my bike?")
+def test_a_conversation_tells_how_long_the_customer_has_waited(demo, api_as, post, asked):
+    first = asked  # Alice's question, unanswered
     post("alice", "1002", "bobs-bikes", "Hello?")
 
     (row,) = api_as("bob").get(f"{API}/conversations").json()["items"]

@@ -231,7 +231,8 @@ def test_access_to_a_file_follows_the_store(client_for, posted_photo, demo):
 # -- disputes ---------------------------------------------------------------------------------
 
 
-def test_a_dispute_opens_with_photos(client_for):
+def test_a_dispute_opens_with_photos(client_for, post):
+    post("alice", "1001", "daves-outdoor", "The tent has a tear along the seam.")
     alice = client_for("alice")
     data = upload(alice, "1001", "daves-outdoor", "torn.jpg", files.phone_photo()).json()
     response = alice.post(

@@ -1,5 +1,7 @@
 """The back office (B1): scope, filters, search, marking, pagination, who may use it."""
 
+import re
+
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.exceptions import PermissionDenied
@@ -165,6 +167,41 @@ def test_mark_all_as_read_follows_the_filter(talk, client_for, demo):
     assert "2 conversations marked as read." in response.content.decode()
     assert counter_of(demo["bob"]) == 0
     assert_counters_exact()
+
+
+@pytest.mark.parametrize("action", ["read", "unread"])
+def test_marking_nothing_selected_is_refused_with_a_message(talk, client_for, demo, action):
+    before = counter_of(demo["bob"])
+
+    response = client_for("bob").post("/messages/mark/", {"action": action}, follow=True)
+
+    page = response.content.decode()
+    assert "Select at least one conversation first." in page
+    assert "0 conversations" not in page
+    assert counter_of(demo["bob"]) == before
+
+
+def test_marking_what_is_read_already_says_so(talk, client_for, demo):
+    bob = client_for("bob")
+    ids = [conversation_of("1001", "bobs-bikes").pk]
+    bob.post("/messages/mark/", {"action": "read", "conversation": ids})
+
+    response = bob.post("/messages/mark/", {"action": "read", "conversation": ids}, follow=True)
+
+    page = response.content.decode()
+    assert "Nothing to change: they were read already." in page
+    assert "0 conversations" not in page
+
+
+def test_the_bulk_actions_wait_for_a_selection(talk, client_for):
+    page = client_for("bob").get("/messages/").content.decode()
+
+    for label in ("Mark as read", "Mark as unread"):
+        assert re.search(rf"<button [^>]*data-needs-selection[^>]*>{label}</button>", page)
+    assert not re.search(r"<button [^>]*data-needs-selection[^>]*>Mark all as read<", page)
+    # Select all (shown by the script, which also counts what is selected).
+    assert re.search(r'<label class="om-bulk__all" hidden><input [^>]*class="om-bo-all"', page)
+    assert re.search(r'class="om-bulk__count[^"]*" aria-live="polite" data-template="Sel', page)
 
 
 def test_a_vendor_cannot_mark_another_vendors_conversation(talk, client_for, demo):

@@ -60,8 +60,14 @@ def escalate(dispute):
 # -- opening ------------------------------------------------------------------------------------
 
 
+@pytest.fixture
+def asked(post):
+    """Alice asked Bob's Bikes about order 1002: a dispute can follow."""
+    return post("alice", "1002", "bobs-bikes", "The bell arrived cracked.")
+
+
 @pytest.mark.parametrize("path", ["", "dispute/open/"])
-def test_opening_asks_what_went_wrong_and_what_the_customer_would_like(client_for, path):
+def test_opening_asks_what_went_wrong_and_what_the_customer_would_like(asked, client_for, path):
     """The pop-up on the thread and the page without JavaScript offer the same fields."""
     page = html(client_for("alice").get(THREAD.format("1002", "bobs-bikes") + path))
 
@@ -78,7 +84,7 @@ def test_opening_asks_what_went_wrong_and_what_the_customer_would_like(client_fo
     assert [label for label in labels(page) if "reason" in label.lower()] == ["Reason"]
 
 
-def test_opening_records_what_went_wrong_and_what_is_asked(client_for):
+def test_opening_records_what_went_wrong_and_what_is_asked(asked, client_for):
     thread = THREAD.format("1002", "bobs-bikes")
     alice = client_for("alice")
 
@@ -103,7 +109,7 @@ def test_opening_records_what_went_wrong_and_what_is_asked(client_for):
     assert "Dispute opened by Alice Archer" in page and "The bell is cracked." in page
 
 
-def test_an_older_client_posting_only_the_text_opens_an_other_dispute(client_for):
+def test_an_older_client_posting_only_the_text_opens_an_other_dispute(asked, client_for):
     client_for("alice").post(THREAD.format("1002", "bobs-bikes") + "dispute/open/", {"reason": "x"})
 
     dispute = Dispute.objects.get()
@@ -111,7 +117,9 @@ def test_an_older_client_posting_only_the_text_opens_an_other_dispute(client_for
 
 
 @pytest.mark.parametrize("field, value", [("reason_code", "made_up"), ("requested", "a pony")])
-def test_a_choice_not_offered_is_refused_in_the_form_and_the_text_is_kept(client_for, field, value):
+def test_a_choice_not_offered_is_refused_in_the_form_and_the_text_is_kept(
+    asked, client_for, field, value
+):
     data = {"reason_code": "damaged", "requested": "refund", "reason": "Cracked bell"}
     data[field] = value
 
@@ -123,7 +131,7 @@ def test_a_choice_not_offered_is_refused_in_the_form_and_the_text_is_kept(client
     assert not Dispute.objects.exists()
 
 
-def test_the_store_refuses_a_reason_it_no_longer_offers(client_for, settings):
+def test_the_store_refuses_a_reason_it_no_longer_offers(asked, client_for, settings):
     """A reason the store dropped from its list is refused, and no longer offered."""
     thread = THREAD.format("1002", "bobs-bikes")
     alice = client_for("alice")
@@ -139,7 +147,7 @@ def test_the_store_refuses_a_reason_it_no_longer_offers(client_for, settings):
     assert not Dispute.objects.exists()
 
 
-def test_a_choice_the_action_refuses_is_shown_above_the_form(client_for, monkeypatch):
+def test_a_choice_the_action_refuses_is_shown_above_the_form(asked, client_for, monkeypatch):
     """The action checks the store's list itself (it changed between the form's check and
     the action's): its refusal is shown with the form, which keeps what was typed."""
     from order_messages import forms
@@ -157,17 +165,74 @@ def test_a_choice_the_action_refuses_is_shown_above_the_form(client_for, monkeyp
     assert not Dispute.objects.exists()
 
 
-def test_on_the_stores_own_tab_the_store_looks_into_it(client_for):
-    page = text(client_for("alice").get(THREAD.format("1004", "store")))
-    no_js = text(client_for("alice").get(THREAD.format("1004", "store") + "dispute/open/"))
+@pytest.mark.parametrize("username", ["alice", "admin"])
+def test_the_stores_own_conversation_offers_no_dispute(post, client_for, username):
+    """The store already answers its own conversation: there is no one to call in."""
+    post("alice", "1004", "store", "Where is my parcel?")
+    client = client_for(username)
+    thread = THREAD.format("1004", "store")
 
-    for shown in (page, no_js):
-        assert "The store will look into it" in shown
-        assert "join this conversation with" not in shown
-        assert "will join the conversation" not in shown
+    page = html(client.get(thread))
+    opened = client.post(thread + "dispute/open/", {"reason": "It never came."})
+    api = client.post(
+        "/api/v1/orders/1004/conversations/store/dispute",
+        {"reason": "It never came."},
+        content_type="application/json",
+    )
+
+    assert "Open dispute" not in page and "dispute/open/" not in page
+    assert "join this conversation with" not in page
+    assert client.get(thread + "dispute/open/").status_code == 403
+    assert (opened.status_code, api.status_code) == (403, 403)
+    assert not Dispute.objects.exists()
+
+
+def test_a_dispute_on_the_stores_conversation_can_still_be_closed(post, dispute, client_for):
+    """One opened before the rule (or by the store's own tools) is not left stranded."""
+    post("alice", "1004", "store", "Where is my parcel?")
+    dispute.open("alice", "1004", "store", "It never came.")
+    alice = client_for("alice")
+
+    page = html(alice.get(THREAD.format("1004", "store")))
+    closed = alice.post(THREAD.format("1004", "store") + "dispute/close/", follow=True)
+
+    assert "Close dispute" in page and "dispute/open/" not in page
+    assert "The dispute has been closed." in text(closed)
+    assert not Conversation.objects.get(order_number="1004").open_dispute_id
+
+
+@pytest.mark.parametrize("username", ["alice", "admin"])
+def test_before_the_first_message_no_dispute_is_offered(client_for, username):
+    client = client_for(username)
+    thread = THREAD.format("1002", "bobs-bikes")
+
+    page = html(client.get(thread))
+    refused = client.post(thread + "dispute/open/", {"reason": "Broken"}, follow=True)
+    api = client.post(
+        "/api/v1/orders/1002/conversations/bobs-bikes/dispute",
+        {"reason": "Broken"},
+        content_type="application/json",
+    )
+    tab = client.get("/api/v1/orders/1002/conversations").json()  # as the API tells it
+
+    assert "dispute/open/" not in page and "open-dispute-dialog" not in page
+    assert "Write to Bob's Bikes first" in text(refused)
+    assert refused.redirect_chain[-1][0] == thread
+    assert api.status_code == 409 and api.json()["error"]["code"] == "invalid_transition"
+    assert not Dispute.objects.exists()
+    offered = {t["vendor_key"]: t["may_open_dispute"] for t in tab["conversations"]}
+    assert offered == {"bobs-bikes": False}
+
+
+def test_after_the_first_message_the_dispute_is_offered(asked, client_for):
+    page = html(client_for("alice").get(THREAD.format("1002", "bobs-bikes")))
+    tabs = client_for("alice").get("/api/v1/orders/1002/conversations").json()["conversations"]
+
+    assert "dispute/open/" in page and 'id="open-dispute-dialog"' in page
     assert "join this conversation with Bob's Bikes" in text(
         client_for("alice").get(THREAD.format("1002", "bobs-bikes"))
     )
+    assert [t["may_open_dispute"] for t in tabs] == [True]
 
 
 # -- the banner -----------------------------------------------------------------------------------
@@ -439,7 +504,7 @@ def test_the_list_marks_every_row_awaiting_a_reply(waiting, client_for):
     assert page.count('class="om-awaiting"') == 2
     assert page.index("Order #1005") < page.index("Order #1002")
     assert "Order #1001" not in page
-    assert "Awaiting reply since" in text(awaiting)
+    assert re.search(r"Awaiting reply · (now|\d+\s+\w+ ago|yesterday)", text(awaiting))
 
 
 def test_the_api_lists_those_awaiting_a_reply(waiting):

@@ -328,7 +328,8 @@ def test_the_customers_order_messages_page_in_german(client_for, post):
     assert "Your helmet ships today." in page  # what people write stays as written
 
 
-def test_a_german_error_and_flash_message(client_for, demo):
+def test_a_german_error_and_flash_message(client_for, demo, post):
+    post("alice", "1001", "bobs-bikes", "Where is my helmet?")  # a dispute may follow
     alice = german(client_for("alice"))
     response = alice.post("/messages/orders/1001/bobs-bikes/", {"body": "  "})
     assert response.status_code == 422

@@ -7,7 +7,7 @@ from django.http import Http404
 from django.test import override_settings
 from django.utils import timezone
 
-from order_messages import actions, queries
+from order_messages import actions, errors, queries
 from order_messages.models import Participant, Role
 from tests.conftest import (
     assert_counters_exact,
@@ -118,6 +118,48 @@ def test_check_may_handle_disputes_refuses_vendors(order_access):
         queries.check_may_handle_disputes(viewer=access, sub_order=access.sub_order("bobs-bikes"))
     customer = order_access("alice", "1002")
     queries.check_may_handle_disputes(viewer=customer, sub_order=customer.sub_order("bobs-bikes"))
+
+
+def opening(access, vendor_key):
+    """(offered, the refusal's type or None) of a dispute in this conversation now."""
+    from django.core.exceptions import PermissionDenied
+
+    sub_order = access.sub_order(vendor_key)
+    tab = next(t for t in queries.order_tabs(access=access) if t.vendor_key == vendor_key)
+    try:
+        queries.check_may_open_dispute(
+            viewer=access, sub_order=sub_order, conversation=tab.conversation
+        )
+    except (PermissionDenied, errors.InvalidTransition) as refused:
+        return access.may_open_dispute(sub_order, tab.conversation), type(refused).__name__
+    return access.may_open_dispute(sub_order, tab.conversation), None
+
+
+@pytest.mark.parametrize("username", ["alice", "admin"])
+def test_a_dispute_is_offered_with_a_seller_once_the_conversation_has_begun(
+    order_access, post, username
+):
+    assert opening(order_access(username, "1001"), "bobs-bikes") == (
+        False,
+        "InvalidTransition",
+    )
+
+    post("bob", "1001", "bobs-bikes", "Your helmet ships on Friday.")
+
+    assert opening(order_access(username, "1001"), "bobs-bikes") == (True, None)
+
+
+@pytest.mark.parametrize("username", ["alice", "admin"])
+def test_no_dispute_is_offered_in_the_stores_own_conversation(order_access, post, username):
+    post("alice", "1001", "store", "Can I pay by invoice?")
+
+    assert opening(order_access(username, "1001"), "store") == (False, "PermissionDenied")
+
+
+def test_vendors_are_never_offered_a_dispute(order_access, post):
+    post("alice", "1001", "bobs-bikes", "Where is my helmet?")
+
+    assert opening(order_access("bob", "1001"), "bobs-bikes") == (False, "PermissionDenied")
 
 
 # -- order_tabs -------------------------------------------------------------------------------

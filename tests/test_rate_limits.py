@@ -182,7 +182,8 @@ def test_opening_a_dispute_counts_and_is_limited(client_for, api, limit, through
     assert snapshot() == before
 
 
-def test_a_dispute_opening_spends_one_post(client_for, limit):
+def test_a_dispute_opening_spends_one_post(client_for, limit, post):
+    post("bob", "1002", "bobs-bikes", "Your order left today.")  # Bob's post, not Alice's
     limit(2)
     alice = client_for("alice")
     assert alice.post(f"{THREAD}dispute/open/", {"reason": "Broken"}).status_code == 302

@@ -54,12 +54,13 @@ def contact_link(response, number):
 def test_seed_story(demo, client_for, django_capture_on_commit_callbacks, mailoutbox):
     alice, bob, admin = client_for("alice"), client_for("bob"), client_for("admin")
 
-    # My orders: no messages yet about #1001.
+    # My orders: no messages yet about #1001, an order from three sellers: which one?
     response = alice.get("/orders/")
     assert response.status_code == 200
-    assert "Contact seller" in contact_link(response, "1001")
+    assert "Which seller is your question for?" in contact_link(response, "1001")
+    assert f'href="{THREAD.format("1001", "bobs-bikes")}"' in order_row(response, "1001")
 
-    # "Contact seller" opens the order's Messages page on its first conversation.
+    # The order's Messages page opens on its first conversation.
     response = alice.get("/messages/orders/1001/")
     assert response.status_code == 302
     assert response["Location"] == THREAD.format("1001", "bobs-bikes")
@@ -97,12 +98,13 @@ def test_seed_story(demo, client_for, django_capture_on_commit_callbacks, mailou
         bob.post(THREAD.format("1001", "bobs-bikes"), {"body": "It ships on Friday."})
     response = alice.get("/orders/")
     assert "1 unread message" in contact_link(response, "1001")
+    assert "Contact Bob&#x27;s Bikes" in contact_link(response, "1001")  # and still a way to write
     assert badge_count(response) == 1
     response = alice.get(THREAD.format("1001", "bobs-bikes"))
     page = html(response)
     assert page.index('id="m-1"') < page.index("New messages") < page.index('id="m-2"')
     assert badge_count(response) == 0
-    assert "Contact seller" in contact_link(alice.get("/orders/"), "1001")
+    assert "unread" not in contact_link(alice.get("/orders/"), "1001")
 
     # Alice opens a dispute: she is told, the banner shows, Bob and the store hear of it.
     mailoutbox.clear()
@@ -298,7 +300,15 @@ def test_a_long_thread_is_collapsed_with_a_link_to_earlier_messages(demo, client
     assert "5 earlier messages" in html(garbage)
 
 
-def test_my_orders_shows_contact_seller_or_the_unread_count(demo, client_for, post):
+def contact_links(fragment):
+    """[(text, href)] of the links in a piece of a page, their text with tags dropped."""
+    return [
+        (re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", text)).strip(), href)
+        for href, text in re.findall(r'<a [^>]*href="([^"]*)"[^>]*>(.*?)</a>', fragment, re.S)
+    ]
+
+
+def test_my_orders_shows_the_way_to_write_and_the_unread_count(demo, client_for, post):
     post("bob", "1001", "bobs-bikes", "One")
     post("dave", "1001", "daves-outdoor", "Two")
     post("dave", "1003", "daves-outdoor", "Three")
@@ -306,17 +316,71 @@ def test_my_orders_shows_contact_seller_or_the_unread_count(demo, client_for, po
     response = client_for("alice").get("/orders/")
 
     assert "2 unread messages" in contact_link(response, "1001")
-    assert "1 unread message" in contact_link(response, "1003")
-    assert "Contact seller" in contact_link(response, "1004")
+    assert "Contact a seller" in contact_link(response, "1001")
     assert 'href="/messages/orders/1001/"' in order_row(response, "1001")
+    # A single seller's order keeps its one-click "Contact seller", beside the count.
+    assert contact_links(order_row(response, "1003"))[-2:] == [
+        ("Contact seller", "/messages/orders/1003/"),
+        ("1 unread message", "/messages/orders/1003/"),
+    ]
+    assert contact_links(order_row(response, "1004"))[-1] == (
+        "Contact seller",
+        "/messages/orders/1004/",
+    )
+    assert "Which seller" not in order_row(response, "1004")
 
 
-def test_the_order_page_has_contact_seller(client_for):
-    response = client_for("alice").get("/orders/1001/")
+def test_an_order_from_several_sellers_asks_which_seller(client_for):
+    """Each seller by name, and the store for its own items, each to its own conversation."""
+    for url in ("/orders/", "/orders/1001/"):
+        page = html(client_for("alice").get(url))
+        choice = re.search(r'<details class="om-contact-choice">(.*?)</details>', page, re.S)
+
+        assert choice, url
+        assert "<summary" in choice.group(
+            1
+        ) and "Which seller is your question for?" in choice.group(1)
+        assert contact_links(choice.group(1)) == [
+            ("Contact Bob&#x27;s Bikes", THREAD.format("1001", "bobs-bikes")),
+            ("Contact Dave&#x27;s Outdoor", THREAD.format("1001", "daves-outdoor")),
+            ("Contact the store", THREAD.format("1001", "store")),
+        ]
+        # No link that would quietly pick the first seller.
+        assert ("Contact seller", "/messages/orders/1001/") not in contact_links(page)
+
+
+def test_the_order_page_of_one_seller_has_contact_seller(client_for):
+    response = client_for("alice").get("/orders/1003/")
 
     assert response.status_code == 200
-    assert "Contact seller" in html(response)
-    assert 'href="/messages/orders/1001/"' in html(response)
+    assert ("Contact seller", "/messages/orders/1003/") in contact_links(html(response))
+    assert "om-contact-choice" not in html(response)
+
+
+def test_an_empty_conversation_invites_each_side_to_write(client_for):
+    """The customer is asked to write to the seller; the seller, to the customer."""
+    for username, invitation in [
+        ("alice", "No messages yet. Ask Bob&#x27;s Bikes anything about this order."),
+        ("bob", "No messages yet. Write to Alice Archer about this order."),
+        ("admin", "No messages yet. Write to Alice Archer about this order."),
+    ]:
+        page = html(client_for(username).get(THREAD.format("1001", "bobs-bikes")))
+
+        assert invitation in page, username
+
+
+def test_the_messages_tab_keeps_the_orders_tabs(client_for):
+    """My orders and its Messages tab share one tab bar: either leads back to the other."""
+    alice = client_for("alice")
+
+    def tabs(url):
+        found = re.search(r'<nav class="om-subtabs"[^>]*>(.*?)</nav>', html(alice.get(url)), re.S)
+        assert found, url
+        current = re.findall(r'<a href="([^"]*)" aria-current="page"', found.group(1))
+        return [href for _, href in contact_links(found.group(1))], current
+
+    assert tabs("/orders/") == (["/orders/", "/messages/"], ["/orders/"])
+    assert tabs("/messages/") == (["/orders/", "/messages/"], ["/messages/"])
 
 
 def test_the_order_messages_page_opens_on_the_first_tab_with_unread(client_for, post):

@@ -626,3 +626,59 @@ def test_oscars_longest_partner_codes_and_names_hold(users):
     assert conversation.vendor_key == partner.code
     assert conversation.vendor_name == partner.name
     assert len(message.author_name) == 200 and len(conversation.customer_name) == 200
+
+
+# -- the back office's orders ------------------------------------------------------------------
+
+
+def seed_orders_of(vendor_keys=None) -> list[str]:
+    """The seed's orders with items of these vendors (every order for None), newest first."""
+    found = [
+        (days, -index, number)
+        for index, (number, _customer, days, _status, lines) in enumerate(ORDERS)
+        if vendor_keys is None or {VENDOR_OF_PRODUCT[name] for name, _ in lines} & vendor_keys
+    ]
+    return [number for *_, number in sorted(found)]
+
+
+@pytest.mark.parametrize(
+    "vendor_keys", [None, {"bobs-bikes"}, {"daves-outdoor"}, {STORE}, {"bobs-bikes", STORE}]
+)
+def test_the_back_office_lists_a_vendors_orders_newest_first(vendor_keys):
+    found = adapter().list_orders(vendor_keys=vendor_keys, limit=100)
+
+    assert [o.number for o in found] == seed_orders_of(vendor_keys)
+    assert len(found) < len(ORDERS) or vendor_keys is None
+
+
+def test_the_back_office_pages_through_the_orders():
+    every = seed_orders_of()
+
+    first = adapter().list_orders(vendor_keys=None, offset=0, limit=2)
+    second = adapter().list_orders(vendor_keys=None, offset=2, limit=2)
+
+    assert [o.number for o in first + second] == every[:4]
+
+
+def test_a_line_of_a_deleted_partner_lists_the_order_as_the_stores(users):
+    Partner.objects.get(code="daves-outdoor").delete()
+
+    numbers = [o.number for o in adapter().list_orders(vendor_keys={STORE}, limit=100)]
+
+    assert "1003" in numbers  # Dave's sleeping bags are the store's now
+    assert "1003" not in [o.number for o in adapter().list_orders(vendor_keys={"daves-outdoor"})]
+
+
+def test_the_back_office_orders_ask_a_fixed_number_of_queries(django_assert_max_num_queries):
+    copy_orders(25, start=7000)
+
+    with CaptureQueriesContext(connection) as for_few:
+        adapter().list_orders(vendor_keys={"bobs-bikes"}, limit=2)
+    with django_assert_max_num_queries(len(for_few)):
+        many = adapter().list_orders(vendor_keys={"bobs-bikes"}, limit=25)
+
+    assert len(many) == 25 and len(for_few) <= 3
+
+
+def test_the_customers_orders_page_is_oscars_order_history():
+    assert adapter().get_customer_orders_url(None) == reverse("customer:order-list")

@@ -186,7 +186,9 @@ def test_a_customer_checks_out_and_talks_to_one_partner(
     history = carol.get(reverse("customer:order-list"))
     assert history.status_code == 200
     assert unread_badge(history) == 1
-    assert f"Order #{number}: 1 unread message" in text(history)
+    # An order from two partners: which one? And beside it, the unread count.
+    assert f"Order #{number}: Contact a seller Which seller is your question for?" in text(history)
+    assert "1 unread message" in text(history)
     page = carol.get(reverse("customer:order", kwargs={"order_number": number}))
     assert "1 unread message" in text(page)
     page = carol.get(thread_url(number, "bobs-bikes"))

@@ -181,9 +181,12 @@ def test_the_order_history_has_contact_seller_or_the_unread_count(users, client_
 
     assert response.status_code == 200
     page = text(response)
-    assert "Order #1001: 1 unread message" in page
+    # #1001 is from three sellers: which one? And beside it, the unread count.
+    assert "Order #1001: Contact a seller Which seller is your question for?" in page
+    assert "Contact the store 1 unread message" in page
     for number in ("1002", "1003", "1004", "1007"):
         assert f"Order #{number}: Contact seller" in page
+    assert links(response)["Contact Bob's Bikes"] == "/messages/orders/1001/bobs-bikes/"
     assert "1005" not in page and "1006" not in page  # not Alice's
     # Oscar's table of orders is still there, above.
     assert page.index("Order number") < page.index("Messages about these orders")

@@ -1,7 +1,8 @@
 """How the demo store answers django-order-messages (ORDER_MESSAGES_ADAPTER)."""
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count, Prefetch
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
+from django.urls import reverse
 
 from order_messages.adapter import STORE, Item, Order, StoreAdapter, SubOrder
 
@@ -28,6 +29,19 @@ class DemoStoreAdapter(StoreAdapter):
     def get_orders(self, numbers):
         # An inbox page asks for all its orders at once: two queries, whatever its length.
         return {o.number: self.to_order(o) for o in self._orders().filter(number__in=numbers)}
+
+    def list_orders(self, *, vendor_keys, offset=0, limit=50):
+        # Two queries a page: the orders, then their items with their vendors.
+        orders = self._orders().order_by("-placed_at", "-pk")
+        if vendor_keys is not None:
+            keys = set(vendor_keys)
+            # STORE stands for the store's own items: those without a vendor.
+            mine = Q(vendor__slug__in=keys - {STORE})
+            if STORE in keys:
+                mine |= Q(vendor__isnull=True)
+            items = models.OrderItem.objects.filter(mine, order=OuterRef("pk"))
+            orders = orders.filter(Exists(items))
+        return [self.to_order(o) for o in orders[offset : offset + limit]]
 
     def _orders(self):
         items = models.OrderItem.objects.select_related("vendor").order_by("pk")
@@ -84,6 +98,9 @@ class DemoStoreAdapter(StoreAdapter):
 
     def get_store_name(self):
         return STORE_NAME
+
+    def get_customer_orders_url(self, user):
+        return reverse("store:my_orders")
 
     def count_orders(self, *, since):
         # An order with items of two vendors counts once for each; the store's own items

@@ -23,14 +23,17 @@ def start(request):
 
 @login_required
 def my_orders(request):
-    """S1: the customer's orders, each with "Contact seller" or its unread count."""
+    """S1: the customer's orders, each with "Contact seller" (which seller, for an order
+    from several) and its unread count."""
     orders = list(Order.objects.filter(customer=request.user).prefetch_related("items__vendor"))
     unread = unread_by_order(user=request.user, order_numbers=[o.number for o in orders])
     adapter = DemoStoreAdapter()
+    infos = {o.number: adapter.to_order(o) for o in orders}
     rows = [
         {
             "order": o,
-            "sellers": [s.vendor_name for s in adapter.to_order(o).sub_orders],
+            "info": infos[o.number],
+            "sellers": [s.vendor_name for s in infos[o.number].sub_orders],
             "unread": unread.get(o.number, 0),
         }
         for o in orders

@@ -8,7 +8,7 @@ types below. Everything store-specific lives here rather than in settings flags.
 from __future__ import annotations
 
 import functools
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from django.contrib.auth import get_user_model
@@ -69,6 +69,15 @@ class StoreAdapter:
         """Several orders at once (inbox pages). Override to batch the lookups."""
         return {n: o for n in numbers if (o := self.get_order(n)) is not None}
 
+    def list_orders(
+        self, *, vendor_keys: Collection[str] | None, offset: int = 0, limit: int = 50
+    ) -> Sequence[Order]:
+        """A page of orders for the back office's order list, newest first: those with
+        items of one of ``vendor_keys`` (a vendor's staff), or every order for ``None``
+        (the store's staff). ``STORE`` among the keys stands for the store's own items.
+        Default: none (the store does not list its orders here)."""
+        return []
+
     # -- people -------------------------------------------------------------------------
     def get_vendor_staff(self, vendor_key: str) -> list:
         """Users who answer for a vendor."""
@@ -109,6 +118,11 @@ class StoreAdapter:
     # -- URLs ---------------------------------------------------------------------------
     def get_order_url(self, order: Order) -> str:
         return order.url
+
+    def get_customer_orders_url(self, user) -> str:
+        """The page listing this customer's orders ("My orders"), or "": the customer's
+        Messages page shows it as a tab beside its own, as the orders page does."""
+        return ""
 
     # -- figures ------------------------------------------------------------------------
     def count_orders(self, *, since) -> dict[str, int] | None:

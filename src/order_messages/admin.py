@@ -10,9 +10,7 @@ these pages without the per-model view permissions.
 import json
 import re
 
-from django import forms
 from django.contrib import admin, messages
-from django.core.validators import URLValidator
 from django.urls import reverse
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
@@ -24,6 +22,7 @@ from .actions.delivery import (
     resend_notifications,
     resend_webhook_deliveries,
 )
+from .forms import WebhookEndpointForm
 from .models import (
     Attachment,
     Conversation,
@@ -36,7 +35,6 @@ from .models import (
     WebhookDelivery,
     WebhookEndpoint,
 )
-from .webhooks import signing
 from .webhooks.events import EVENT_TYPES
 
 
@@ -66,7 +64,11 @@ class ReadOnly:
         return False
 
 
-class ReadOnlyInline(ReadOnly, admin.TabularInline):
+class ReadOnlyInline(ReadOnly, admin.StackedInline):
+    """Stacked, not tabular: a dispute's thirteen fields or a long message make a table
+    wider than the page, which a phone then scrolls sideways; stacked, each row reads top
+    to bottom on any screen."""
+
     extra = 0
     can_delete = False
 
@@ -373,54 +375,6 @@ class ManagedByStaff:
 
     def has_delete_permission(self, request, obj=None):
         return self._may(request, super().has_delete_permission(request, obj))
-
-
-class HttpsURLField(forms.URLField):
-    """An http(s) URL; "shop.example/hooks" means https://shop.example/hooks."""
-
-    default_validators = [URLValidator(schemes=["http", "https"])]
-
-    def __init__(self, **kwargs):
-        kwargs.setdefault("assume_scheme", "https")
-        super().__init__(**kwargs)
-
-
-class WebhookEndpointForm(forms.ModelForm):
-    events = forms.MultipleChoiceField(
-        label=_("events"),
-        choices=EVENT_TYPES,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text=_("None ticked: all of them, including event types added later."),
-    )
-    secret = forms.CharField(
-        label=_("secret"),
-        required=False,
-        max_length=100,
-        help_text=_(
-            "Signs every delivery (Standard Webhooks), so the receiver can tell it comes "
-            "from this store. Leave it empty to have one made; it cannot be changed "
-            "afterwards."
-        ),
-    )
-
-    class Meta:
-        model = WebhookEndpoint
-        fields = ["url", "description", "events", "secret", "active"]
-        field_classes = {"url": HttpsURLField}
-
-    def clean_secret(self):
-        secret = self.cleaned_data["secret"].strip()
-        if not secret:
-            return signing.new_secret()
-        try:
-            signing.check_secret(secret)
-        except ValueError:
-            raise forms.ValidationError(
-                _("A secret is “whsec_” followed by the base64 of 24 to 64 random bytes."),
-                code="invalid_secret",
-            ) from None
-        return secret
 
 
 @admin.register(WebhookEndpoint)

@@ -1,11 +1,13 @@
 from django import forms
 from django.conf import settings
-from django.core.validators import MaxLengthValidator
+from django.core.validators import MaxLengthValidator, URLValidator
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
 from .disputes import reason_choices
-from .models import Dispute, NotificationSettings
+from .models import Dispute, NotificationSettings, WebhookEndpoint
+from .webhooks import signing
+from .webhooks.events import EVENT_TYPES
 
 
 class MessageForm(forms.Form):
@@ -99,3 +101,51 @@ class PreferencesForm(forms.Form):
         self.fields["language"].choices = [("", _("The shop's language"))] + [
             (code, name) for code, name in settings.LANGUAGES
         ]
+
+
+class HttpsURLField(forms.URLField):
+    """An http(s) URL; "shop.example/hooks" means https://shop.example/hooks."""
+
+    default_validators = [URLValidator(schemes=["http", "https"])]
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("assume_scheme", "https")
+        super().__init__(**kwargs)
+
+
+class WebhookEndpointForm(forms.ModelForm):
+    events = forms.MultipleChoiceField(
+        label=_("events"),
+        choices=EVENT_TYPES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_("None ticked: all of them, including event types added later."),
+    )
+    secret = forms.CharField(
+        label=_("secret"),
+        required=False,
+        max_length=100,
+        help_text=_(
+            "Signs every delivery (Standard Webhooks), so the receiver can tell it comes "
+            "from this store. Leave it empty to have one made; it cannot be changed "
+            "afterwards."
+        ),
+    )
+
+    class Meta:
+        model = WebhookEndpoint
+        fields = ["url", "description", "events", "secret", "active"]
+        field_classes = {"url": HttpsURLField}
+
+    def clean_secret(self):
+        secret = self.cleaned_data["secret"].strip()
+        if not secret:
+            return signing.new_secret()
+        try:
+            signing.check_secret(secret)
+        except ValueError:
+            raise forms.ValidationError(
+                _("A secret is “whsec_” followed by the base64 of 24 to 64 random bytes."),
+                code="invalid_secret",
+            ) from None
+        return secret

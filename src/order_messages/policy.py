@@ -26,7 +26,17 @@ from django.utils.translation import gettext
 
 from .adapter import STORE, Order, SubOrder, get_adapter
 from .conf import app_settings
-from .models import Attachment, Conversation, Participant, Role, SavedReply
+from .errors import InvalidTransition
+from .models import (
+    ApiToken,
+    Attachment,
+    Conversation,
+    Mute,
+    Participant,
+    Role,
+    SavedReply,
+    WebhookEndpoint,
+)
 from .routing import conversation_targets, vendors_take_part
 
 
@@ -108,6 +118,15 @@ class Viewer:
             return Actor(self.user, role, get_adapter().get_display_name(self.user))
         return Actor(None, role, self.order.customer_name)
 
+    def wrote(self, message) -> bool:
+        """Whether a message is this person's own: written from their account, or, for the
+        guest customer (no account), written as the customer without one."""
+        if self.user is not None:
+            return message.author_id is not None and message.author_id == self.user.pk
+        return (
+            self.is_customer and message.author_role == Role.CUSTOMER and message.author_id is None
+        )
+
     def sees_contacts(self, sub_order: SubOrder) -> bool:
         """The customer's e-mail address: the customer and the store see it; vendors only
         where ``ORDER_MESSAGES_MASK_CONTACTS`` is off (B2)."""
@@ -125,6 +144,11 @@ class Viewer:
     def may_handle_disputes(self, sub_order: SubOrder) -> bool:
         """Customers and store staff open and close disputes; vendors do not (S7, S8, B2)."""
         return self.role_in(sub_order) in (Role.CUSTOMER, Role.STAFF)
+
+    def may_open_dispute(self, sub_order: SubOrder, conversation: Conversation | None) -> bool:
+        """Whether this person may open a dispute in this conversation now (the page offers
+        "Open dispute" exactly then; ``check_may_open_dispute`` says why not)."""
+        return _dispute_refusal(self, sub_order, conversation) is None
 
     def may_resolve_disputes(self, sub_order: SubOrder) -> bool:
         """Store staff resolve a dispute with an outcome; a customer can only withdraw."""
@@ -178,6 +202,44 @@ def access_order(*, user, order_number: str, guests: Mapping[str, str] | None = 
 def check_may_handle_disputes(*, viewer: Viewer, sub_order: SubOrder) -> None:
     if not viewer.may_handle_disputes(sub_order):
         raise PermissionDenied(gettext("Only the customer and the store handle disputes."))
+
+
+def _dispute_refusal(
+    viewer: Viewer, sub_order: SubOrder, conversation: Conversation | None
+) -> Exception | None:
+    """Why this person may not open a dispute in this conversation now, or None.
+
+    A dispute brings the store into a conversation with a seller: in the store's own
+    conversation the store is already the one answering, so there is no one to call in.
+    And it follows a question the seller was given the chance to answer: before the
+    first message there is nothing to dispute yet."""
+    if not viewer.may_handle_disputes(sub_order):
+        return PermissionDenied(gettext("Only the customer and the store handle disputes."))
+    if sub_order.vendor_key == STORE:
+        return PermissionDenied(
+            gettext("The store answers this conversation itself: write to it here.")
+        )
+    if conversation is None or conversation.last_seq == 0:
+        return InvalidTransition(
+            gettext(
+                "Write to %(seller)s first: a dispute can be opened once the conversation "
+                "has begun."
+            )
+            % {"seller": sub_order.vendor_name}
+        )
+    return None
+
+
+def check_may_open_dispute(
+    *, viewer: Viewer, sub_order: SubOrder, conversation: Conversation | None
+) -> None:
+    """Refuse opening a dispute where ``Viewer.may_open_dispute`` does not offer it:
+    PermissionDenied for who may never do it here, InvalidTransition (409) before the
+    conversation's first message. Whether one is open already is the transition table's
+    to say (``actions.disputes``)."""
+    refusal = _dispute_refusal(viewer, sub_order, conversation)
+    if refusal is not None:
+        raise refusal
 
 
 # -- one conversation ----------------------------------------------------------------------
@@ -449,6 +511,15 @@ def access_vendor_figures(*, user, vendor_key: str) -> Scope:
     return scope
 
 
+def access_scope_conversation(*, scope: Scope, conversation_id: int) -> Conversation:
+    """One conversation of the back-office scope, or Http404 for one outside it (another
+    vendor's does not exist for them)."""
+    found = scope.conversations().filter(pk=conversation_id).first()
+    if found is None:
+        raise Http404("No such conversation.")
+    return found
+
+
 def in_backoffice(user) -> bool:
     """True for users whose Messages page is the back office."""
     if not _signed_in(user):
@@ -486,3 +557,47 @@ def access_saved_reply(*, scope: Scope, reply_id: int) -> SavedReply:
     if not may_edit_saved_reply(scope, reply):
         raise PermissionDenied(gettext("Only the store's staff change shared replies."))
     return reply
+
+
+# -- a person's own settings -------------------------------------------------------------------
+
+
+def access_mute(*, user, conversation_id: int) -> Mute:
+    """The mute of one conversation's e-mails to this person's address, or Http404: the
+    mute is theirs by the address it was made for, whoever may read the conversation now."""
+    if not _signed_in(user) or not user.email:
+        raise Http404("No such muted conversation.")
+    found = (
+        Mute.objects.select_related("conversation")
+        .filter(conversation_id=conversation_id, email__iexact=user.email.strip())
+        .first()
+    )
+    if found is None:
+        raise Http404("No such muted conversation.")
+    return found
+
+
+def access_api_token(*, user, token_id: int) -> ApiToken:
+    """One of this person's own active tokens, or Http404 (someone else's does not exist
+    for them)."""
+    found = ApiToken.objects.filter(pk=token_id, user=user, revoked_at__isnull=True).first()
+    if found is None:
+        raise Http404("No such token.")
+    return found
+
+
+# -- outgoing webhooks ----------------------------------------------------------------------
+
+
+def check_manages_webhooks(*, user) -> None:
+    """Only the store's staff choose where the store's events go (the admin's rule too)."""
+    if not is_store_staff(user):
+        raise PermissionDenied(gettext("Only the store's staff manage webhooks."))
+
+
+def access_webhook_endpoint(*, user, endpoint_id: int) -> WebhookEndpoint:
+    check_manages_webhooks(user=user)
+    found = WebhookEndpoint.objects.filter(pk=endpoint_id).first()
+    if found is None:
+        raise Http404("No such webhook endpoint.")
+    return found

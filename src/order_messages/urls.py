@@ -1,7 +1,7 @@
 from django.urls import path
 
 from .views import attachments as file_views
-from .views import backoffice, email_settings, live, saved_replies
+from .views import backoffice, email_settings, live, orders, saved_replies
 from .views import dashboard as dashboard_views
 from .views import storefront as views
 from .views import tokens as token_views
@@ -11,6 +11,7 @@ app_name = "order_messages"
 urlpatterns = [
     path("", views.inbox, name="inbox"),
     path("mark/", backoffice.mark, name="mark"),
+    path("orders/", orders.order_list, name="order_list"),
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path(
         "dashboard/vendors/<str:vendor_key>/",
@@ -44,6 +45,7 @@ urlpatterns = [
     path("orders/<str:number>/", views.order, name="order"),
     path("orders/<str:number>/<str:vendor_key>/", views.thread, name="thread"),
     path("orders/<str:number>/<str:vendor_key>/files/", file_views.upload, name="upload_file"),
+    path("orders/<str:number>/<str:vendor_key>/read/", views.read, name="read"),
     path(
         "orders/<str:number>/<str:vendor_key>/dispute/open/",
         views.open_dispute,

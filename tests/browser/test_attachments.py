@@ -26,13 +26,14 @@ def photo_file(name="IMG_0412.JPG"):
 
 
 def test_a_photo_as_evidence(
-    transactional_db, demo, page_for, browser, live_server, screenshot, mailoutbox
+    transactional_db, demo, post, page_for, browser, live_server, screenshot, mailoutbox
 ):
     from playwright.sync_api import expect
 
     from order_messages.models import Attachment, Message
 
-    # -- alice opens a dispute with a photo ----------------------------------------------
+    # -- alice asked Bob first; now she opens a dispute with a photo ---------------------
+    post("alice", "1001", "bobs-bikes", "The helmet I got is not the one I ordered.")
     alice = page_for("alice")
     alice.goto(THREAD)
     alice.get_by_role("link", name="Open dispute").click()

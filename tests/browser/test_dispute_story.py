@@ -33,7 +33,8 @@ def test_dispute_story(demo, post, page_for, screenshot, mailoutbox):
     post("alice", "1002", "bobs-bikes", "Do the lights need batteries?")
     post("bob", "1002", "bobs-bikes", "Yes, two AAA, included.")
 
-    # -- alice opens the dispute: damaged, and she wants a replacement --------------------
+    # -- alice told Dave first; now she opens the dispute: damaged, she wants a replacement
+    post("alice", "1001", "daves-outdoor", "The tent poles arrived bent.")
     alice = page_for("alice")
     alice.goto(THREAD)
     alice.get_by_role("link", name="Open dispute").click()
@@ -53,7 +54,9 @@ def test_dispute_story(demo, post, page_for, screenshot, mailoutbox):
     dispute = Dispute.objects.get(conversation__order_number="1001", status="open")
     assert (dispute.reason_code, dispute.requested) == ("damaged", "replacement")
     deliver_notifications()
-    opened = [m for m in mailoutbox if "dave@daves-outdoor.example" in m.to]
+    opened = [
+        m for m in mailoutbox if "dave@daves-outdoor.example" in m.to and "dispute" in m.subject
+    ]
     assert "must answer by" in opened[0].body and "Damaged" in opened[0].body
     mailoutbox.clear()
 

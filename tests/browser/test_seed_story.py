@@ -30,7 +30,10 @@ def test_seed_story(transactional_db, demo, page_for, screenshot, mailoutbox):
     expect(alice.get_by_role("heading", name="My orders", level=1)).to_be_visible()
     row = alice.locator("tr[data-order='1001']")
     screenshot(alice, "alice-my-orders")
-    row.get_by_role("link", name="Contact seller").click()
+    # Three sellers on the order: "Contact a seller" asks which one.
+    row.get_by_text("Contact a seller").click()
+    expect(row.get_by_text("Which seller is your question for?")).to_be_visible()
+    row.get_by_role("link", name="Contact Bob's Bikes").click()
 
     expect(alice.get_by_role("heading", name="Messages about order #1001")).to_be_visible()
     tabs = alice.get_by_role("navigation", name="Conversations about this order")

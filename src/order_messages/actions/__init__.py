@@ -17,8 +17,18 @@ from .metrics import reset_responses, roll_up_all, roll_up_responses
 from .notifications import mute_conversation, save_email_preferences, unmute_conversation
 from .saved_replies import create_saved_reply, delete_saved_reply, update_saved_reply
 from .tokens import create_token, revoke_token
+from .webhooks import (
+    create_webhook_endpoint,
+    delete_webhook_endpoint,
+    rotate_webhook_secret,
+    update_webhook_endpoint,
+)
 
 __all__ = [
+    "create_webhook_endpoint",
+    "delete_webhook_endpoint",
+    "rotate_webhook_secret",
+    "update_webhook_endpoint",
     "close_dispute",
     "create_saved_reply",
     "create_token",

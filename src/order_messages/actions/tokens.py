@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 
 from ..models import ApiToken
+from .messages import check_text
 
 PREFIX = "om_"
 # How many characters of a token are kept in clear, so a person can tell theirs apart.
@@ -25,6 +26,7 @@ def digest_of(token: str) -> str:
 
 def create_token(*, user, name: str) -> tuple[ApiToken, str]:
     """A new token for the user: the row, and the token itself (which is not stored)."""
+    check_text(name)
     token = PREFIX + secrets.token_urlsafe(32)
     row = ApiToken.objects.create(
         user=user, name=name, prefix=token[:SHOWN], digest=digest_of(token)

@@ -7,10 +7,22 @@
 Transport only: every read is a query and every write an action, as on the HTML pages.
 """
 
-from ninja import NinjaAPI
-
-from . import attachments, backoffice, conversations, errors, links, me, saved_replies
+from . import (
+    attachments,
+    backoffice,
+    backoffice_orders,
+    conversations,
+    dashboard,
+    errors,
+    links,
+    me,
+    preferences,
+    saved_replies,
+    tokens_api,
+    webhook_endpoints,
+)
 from .auth import SessionAuth, TokenAuth
+from .document import OrderMessagesAPI
 
 DESCRIPTION = """\
 Order-linked conversations between customers, vendors and the store: read and post
@@ -29,7 +41,7 @@ ids in a message's `attachments`.
 **Lists** are keyset-paginated: pass a page's `next_cursor` as `after` for the next page.
 """
 
-api = NinjaAPI(
+api = OrderMessagesAPI(
     title="Order Messages API",
     version="1",
     description=DESCRIPTION,
@@ -43,5 +55,10 @@ api.add_router("", attachments.router)
 api.add_router("/backoffice", backoffice.router)
 api.add_router("/me", me.router)
 api.add_router("/saved-replies", saved_replies.router)
+api.add_router("/backoffice", dashboard.router)
+api.add_router("/backoffice", backoffice_orders.router)
+api.add_router("/me", preferences.router)
+api.add_router("/me/tokens", tokens_api.router)
+api.add_router("/webhook-endpoints", webhook_endpoints.router)
 
 __all__ = ["api"]

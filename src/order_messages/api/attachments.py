@@ -17,33 +17,64 @@ from ..conf import app_settings
 from . import present
 from .auth import guests_of
 from .conversations import Number, VendorKey, access_order
-from .errors import AttachmentPosted
-from .schemas import AttachmentOut, Error
+from .errors import AttachmentPosted, documented
+from .schemas import AttachmentOut
 
 router = Router(tags=["Attachments"])
 
 AttachmentId = Annotated[
     int,
     # Within a database integer: a larger id cannot exist and would not fit a query.
-    Path(ge=1, le=2**63 - 1, description="The attachment's id.", examples=[7]),
+    Path(ge=1, le=2**63 - 1, description="The attachment's id.", example=7),
 ]
 
 # What the stored files are (attachments/files.py keeps a GIF as PNG); thumbnails are WebP.
 STORED_TYPES = ("image/jpeg", "image/png", "image/webp", "application/pdf")
 
 
-def binary(description: str, content_types) -> dict:
+def binary(description: str, content_types, *, redirects: bool = False) -> dict:
     """The 200 answer of raw bytes, for the OpenAPI document: django-ninja describes JSON
-    bodies only."""
+    bodies only. With ``redirects``, the 302 of files served from other storage
+    (ORDER_MESSAGES_ATTACHMENT_SERVE = "redirect")."""
     schema = {"type": "string", "format": "binary"}
-    return {
-        "responses": {
-            200: {
-                "description": description,
-                "content": {kind: {"schema": schema} for kind in content_types},
-            }
+    responses = {
+        200: {
+            "description": description,
+            "content": {kind: {"schema": schema} for kind in content_types},
+            "headers": {
+                "Content-Disposition": {
+                    "description": "inline for images, attachment (a download) for PDFs; "
+                    "with the file's name.",
+                    "required": True,
+                    "schema": {"type": "string"},
+                },
+                "X-Content-Type-Options": {
+                    "required": True,
+                    "schema": {"type": "string", "enum": ["nosniff"]},
+                },
+            },
         }
     }
+    if redirects:
+        responses[302] = {
+            "description": 'With ORDER_MESSAGES_ATTACHMENT_SERVE = "redirect": the file is at '
+            "the storage's short-lived signed URL.",
+            "headers": {
+                "Location": {
+                    "description": "The signed URL; send no authentication there.",
+                    "required": True,
+                    "schema": {"type": "string", "format": "uri"},
+                }
+            },
+        }
+    return {"responses": responses}
+
+
+# django-ninja names the multipart body after its own internals; a stable name reads better
+# in generated clients.
+UPLOAD_BODY = {
+    "requestBody": {"content": {"multipart/form-data": {"schema": {"title": "AttachmentUpload"}}}}
+}
 
 
 def access_attachment(request, attachment_id: int):
@@ -54,15 +85,7 @@ def access_attachment(request, attachment_id: int):
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/attachments",
-    response={
-        201: AttachmentOut,
-        401: Error,
-        403: Error,
-        404: Error,
-        413: Error,
-        422: Error,
-        503: Error,
-    },
+    **documented({201: AttachmentOut}, 401, 403, 404, 413, 422, 503, openapi_extra=UPLOAD_BODY),
     operation_id="uploadAttachment",
     summary="Upload a file",
 )
@@ -99,7 +122,7 @@ def upload_attachment(
 
 @router.delete(
     "/attachments/{attachment_id}",
-    response={204: None, 401: Error, 403: Error, 404: Error, 409: Error, 422: Error},
+    **documented({204: None}, 401, 403, 404, 409, 422),
     operation_id="discardAttachment",
     summary="Remove an upload",
 )
@@ -114,11 +137,16 @@ def discard_attachment(request, attachment_id: AttachmentId):
 
 @router.get(
     "/attachments/{attachment_id}/content",
-    response={200: None, 401: Error, 404: Error, 422: Error},
+    **documented(
+        {200: None},
+        401,
+        404,
+        422,
+        openapi_extra=binary("The file, of its stored type.", STORED_TYPES, redirects=True),
+    ),
     operation_id="getAttachmentContent",
     summary="Download a file",
     url_name="attachment_content",
-    openapi_extra=binary("The file, of its stored type.", STORED_TYPES),
 )
 def attachment_content(request, attachment_id: AttachmentId):
     """The file (an ``AttachmentOut.url``), for whoever may read its conversation, or an
@@ -131,14 +159,19 @@ def attachment_content(request, attachment_id: AttachmentId):
 
 @router.get(
     "/attachments/{attachment_id}/thumbnail",
-    response={200: None, 401: Error, 404: Error, 422: Error},
+    **documented(
+        {200: None},
+        401,
+        404,
+        422,
+        openapi_extra=binary(
+            "A WebP of at most ORDER_MESSAGES_ATTACHMENT_THUMBNAIL_SIZE pixels on its longer side.",
+            ["image/webp"],
+        ),
+    ),
     operation_id="getAttachmentThumbnail",
     summary="An image's thumbnail",
     url_name="attachment_thumbnail",
-    openapi_extra=binary(
-        "A WebP of at most ORDER_MESSAGES_ATTACHMENT_THUMBNAIL_SIZE pixels on its longer side.",
-        ["image/webp"],
-    ),
 )
 def attachment_thumbnail(request, attachment_id: AttachmentId):
     """An image's thumbnail (an ``AttachmentOut.thumbnail_url``), with the same access as

@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from ninja import Query, Router
+from ninja import Field, Path, Query, Router, Schema
 
-from .. import queries
+from .. import actions, queries
+from ..actions.bulk import MARK_ALL_LIMIT
 from . import present
-from .schemas import BackofficePage, Error
+from .errors import documented
+from .schemas import BackofficePage
 
 router = Router(tags=["Back office"])
 
 
 @router.get(
     "/conversations",
-    response={200: BackofficePage, 401: Error, 403: Error, 422: Error},
+    **documented({200: BackofficePage}, 401, 403, 422),
     operation_id="listBackofficeConversations",
     summary="Conversations I answer for",
 )
@@ -63,3 +65,73 @@ def _row(row, *, scope) -> dict:
         "highlights": [{"start": start, "end": end} for start, end in found.highlights],
     }
     return data
+
+
+ConversationIdItem = Annotated[int, Field(ge=1, le=2**63 - 1)]
+ConversationId = Annotated[
+    int,
+    # Within a database integer: a larger id cannot exist and would not fit a query.
+    Path(ge=1, le=2**63 - 1, description="The conversation's id (a list item's id).", example=7),
+]
+
+
+class MarkIn(Schema):
+    action: Literal["read", "unread"] = Field(
+        description="read: every message becomes read for me; unread: the last message "
+        "becomes unread for me (store staff reading along join the conversation)."
+    )
+    ids: list[ConversationIdItem] | None = Field(
+        None,
+        min_length=1,
+        max_length=MARK_ALL_LIMIT,
+        description="The conversations to mark (list items' ids); ids outside my scope are "
+        "ignored. Null or absent: every conversation the filter (show, q) lists, newest "
+        f"activity first, at most {MARK_ALL_LIMIT}, as the back office's Mark all.",
+    )
+    show: Literal["all", "unread", "disputes", "awaiting"] = Field(
+        "all", description="Without ids: the filter, as for listBackofficeConversations."
+    )
+    q: str = Field("", max_length=200, description="Without ids: the search, as there.")
+
+
+class MarkOut(Schema):
+    changed: int = Field(description="How many conversations changed.")
+    unread_total: int = Field(description="My unread messages in all conversations now.")
+
+
+@router.post(
+    "/conversations/mark",
+    **documented({200: MarkOut}, 400, 401, 403, 413, 422),
+    operation_id="markBackofficeConversations",
+    summary="Mark conversations read or unread",
+)
+def mark_conversations(request, payload: MarkIn):
+    """The back office's Mark as read / Mark as unread of the ticked conversations
+    (``ids``), or Mark all of what a filter lists (no ``ids``). Each conversation is
+    marked on its own; nothing to change is not an error. Customers and staff without the
+    ``manage_conversations`` permission get 403."""
+    scope = queries.access_backoffice(user=request.auth)
+    changed = actions.mark_conversations(
+        scope=scope,
+        unread=payload.action == "unread",
+        ids=payload.ids,
+        show=payload.show,
+        search=payload.q,
+    )
+    return {"changed": changed, "unread_total": queries.unread_total(request.auth)}
+
+
+@router.post(
+    "/conversations/{conversation_id}/unread",
+    **documented({200: MarkOut}, 401, 403, 404, 422),
+    operation_id="markBackofficeConversationUnread",
+    summary="Mark one conversation unread",
+)
+def mark_conversation_unread(request, conversation_id: ConversationId):
+    """Flag the conversation's last message unread for me, to come back to it (its
+    ``markRead`` undone). One outside my scope is 404; one without messages, or with
+    something unread already, does not change (``changed`` 0)."""
+    scope = queries.access_backoffice(user=request.auth)
+    conversation = queries.access_scope_conversation(scope=scope, conversation_id=conversation_id)
+    changed = actions.mark_conversations(scope=scope, unread=True, ids=[conversation.pk])
+    return {"changed": changed, "unread_total": queries.unread_total(request.auth)}

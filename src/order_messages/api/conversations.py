@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from django.http import HttpResponse
 from django.utils.translation import gettext
-from ninja import Header, Path, Query, Router, Status
+from ninja import Path, Query, Router, Status
 from ninja.errors import ValidationError
 
 from .. import actions, queries
@@ -17,7 +17,8 @@ from ..queries.threads import dispute_history
 from ..ratelimit import limit_posting
 from . import present
 from .auth import guests_of
-from .idempotency import REPLAYED, fingerprint, run_once
+from .errors import documented
+from .idempotency import REPLAYED, REPLAYED_HEADER, IdempotencyKey, fingerprint, run_once
 from .schemas import (
     ConversationPage,
     DisputeCloseIn,
@@ -25,7 +26,6 @@ from .schemas import (
     DisputeList,
     DisputeOptions,
     DisputeOut,
-    Error,
     MessageIn,
     MessageOut,
     MessagePage,
@@ -35,11 +35,15 @@ from .schemas import (
 
 router = Router(tags=["Conversations"])
 
-Number = Annotated[str, Path(description="The order number.", examples=["1001"])]
+Number = Annotated[str, Path(description="The order number.", example="1001")]
 VendorKey = Annotated[
     str,
-    Path(description='Whose conversation: a vendor\'s key, or "store".', examples=["bobs-bikes"]),
+    Path(description='Whose conversation: a vendor\'s key, or "store".', example="bobs-bikes"),
 ]
+
+# What posting and handling a dispute can be refused with: a body that is not text (400) or
+# too large (413), a conflict with the conversation's state (409), too many lately (429).
+WRITE_REFUSALS = (400, 401, 403, 404, 409, 413, 422, 429)
 
 
 def access_order(request, number: str):
@@ -65,7 +69,7 @@ def seq_range(*, last: int, before: int | None, after, limit: int) -> tuple[int,
 
 @router.get(
     "/conversations",
-    response={200: ConversationPage, 401: Error, 422: Error},
+    **documented({200: ConversationPage}, 401, 422),
     operation_id="listConversations",
     summary="My conversations",
 )
@@ -88,7 +92,7 @@ def list_conversations(
 
 @router.get(
     "/orders/{number}/conversations",
-    response={200: OrderConversations, 401: Error, 404: Error},
+    **documented({200: OrderConversations}, 401, 404),
     operation_id="listOrderConversations",
     summary="An order's conversations",
 )
@@ -106,7 +110,7 @@ def order_conversations(request, number: Number):
 
 @router.get(
     "/orders/{number}/conversations/{vendor_key}/messages",
-    response={200: MessagePage, 401: Error, 404: Error, 422: Error},
+    **documented({200: MessagePage}, 401, 404, 422),
     operation_id="listMessages",
     summary="Read messages",
 )
@@ -164,17 +168,11 @@ def list_messages(
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/messages",
-    response={
-        201: MessageOut,
-        400: Error,
-        401: Error,
-        403: Error,
-        404: Error,
-        409: Error,
-        413: Error,
-        422: Error,
-        429: Error,
-    },
+    **documented(
+        {201: MessageOut},
+        *WRITE_REFUSALS,
+        headers={201: REPLAYED_HEADER},
+    ),
     operation_id="postMessage",
     summary="Post a message",
 )
@@ -184,19 +182,7 @@ def post_message(
     payload: MessageIn,
     number: Number,
     vendor_key: VendorKey,
-    idempotency_key: Annotated[
-        str | None,
-        Header(
-            alias="Idempotency-Key",
-            min_length=1,
-            max_length=255,
-            # Visible ASCII: header values are bytes, and PostgreSQL cannot store a NUL.
-            pattern=r"^[\x20-\x7e]+$",
-            description="Any unique string of printable ASCII (a UUID). Sending the same "
-            "request again with the same key replays the first answer instead of posting "
-            "twice.",
-        ),
-    ] = None,
+    idempotency_key: IdempotencyKey = None,
 ):
     """Post as the customer, the vendor or the store, whichever I am in this
     conversation; the first message starts the conversation. Everyone else in it is
@@ -233,7 +219,7 @@ def post_message(
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/read",
-    response={200: ReadOut, 401: Error, 403: Error, 404: Error},
+    **documented({200: ReadOut}, 401, 403, 404),
     operation_id="markRead",
     summary="Mark read",
 )
@@ -250,35 +236,30 @@ def mark_read(request, number: Number, vendor_key: VendorKey):
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/dispute",
-    response={
-        201: DisputeOut,
-        400: Error,
-        401: Error,
-        403: Error,
-        404: Error,
-        409: Error,
-        413: Error,
-        422: Error,
-        429: Error,
-    },
+    **documented({201: DisputeOut}, *WRITE_REFUSALS),
     operation_id="openDispute",
     summary="Open a dispute",
 )
 def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: VendorKey):
     """The customer or store staff open a dispute: what went wrong (``reason_code``, one
     of the store's reasons: listDisputeOptions), what the customer asks for
-    (``requested``) and their words (``reason``); vendors may not (403). The seller's
+    (``requested``) and their words (``reason``); vendors may not (403), nor anyone in
+    the store's own conversation, where the store already answers (403). The seller's
     clock starts (``respond_by``); unanswered by then, the dispute is escalated to the
     store's staff. The store's staff join the conversation, a system message carries the
     reason (and the files given in ``attachments``, as for posting), everyone is notified.
     Errors: ``reason_required``, ``invalid_choice`` (a reason_code the store does not
-    offer), ``attachment_refused`` (422), ``dispute_open`` when one is open already and
+    offer), ``attachment_refused`` (422), ``dispute_open`` when one is open already,
+    ``invalid_transition`` before the conversation's first message and
     ``attachment_unavailable`` (409), ``bad_encoding`` (400), ``too_large`` (413),
     ``throttled`` (429, as for posting, and when the conversation's dispute was opened and
     closed too often lately)."""
     access = access_order(request, number)
-    sub_order = access.sub_order(vendor_key)
-    queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
+    tab = find_tab(access, vendor_key)
+    sub_order = tab.sub_order
+    queries.check_may_open_dispute(
+        viewer=access, sub_order=sub_order, conversation=tab.conversation
+    )
     actor = access.actor_in(sub_order)
     with limit_posting(actor=actor, order_number=access.order.number):
         dispute = actions.open_dispute(
@@ -295,17 +276,7 @@ def open_dispute(request, payload: DisputeIn, number: Number, vendor_key: Vendor
 
 @router.post(
     "/orders/{number}/conversations/{vendor_key}/dispute/close",
-    response={
-        200: DisputeOut,
-        400: Error,
-        401: Error,
-        403: Error,
-        404: Error,
-        409: Error,
-        413: Error,
-        422: Error,
-        429: Error,
-    },
+    **documented({200: DisputeOut}, *WRITE_REFUSALS),
     operation_id="closeDispute",
     summary="Resolve or withdraw the dispute",
 )
@@ -340,7 +311,7 @@ def close_dispute(
 
 @router.get(
     "/orders/{number}/conversations/{vendor_key}/disputes",
-    response={200: DisputeList, 401: Error, 404: Error},
+    **documented({200: DisputeList}, 401, 404),
     operation_id="listDisputes",
     summary="The conversation's disputes",
 )
@@ -356,7 +327,7 @@ def list_disputes(request, number: Number, vendor_key: VendorKey):
 
 @router.get(
     "/dispute-options",
-    response={200: DisputeOptions, 401: Error},
+    **documented({200: DisputeOptions}, 401),
     operation_id="listDisputeOptions",
     summary="What a dispute can say",
 )

@@ -5,6 +5,9 @@ The codes are stable; the messages are for people and come in the request's lang
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
+
 from django.core.exceptions import (
     PermissionDenied,
     RequestDataTooBig,
@@ -23,6 +26,7 @@ from ..conf import app_settings
 from ..errors import OrderMessagesError, Throttled, http_status
 from ..middleware import RETRY_AFTER, log_unavailable
 from .auth import InvalidToken
+from .schemas import Error
 
 HTTP_CODES = {
     401: "not_authenticated",
@@ -60,6 +64,154 @@ class AttachmentPosted(ApiError):
             "attachment_posted",
             _("This file was sent with a message and stays in the conversation."),
         )
+
+
+# -- the OpenAPI document ----------------------------------------------------------------------
+
+RETRY_AFTER_HEADER = {
+    "description": "Seconds to wait before trying again.",
+    "schema": {"type": "integer", "minimum": 0},
+    "example": 10,
+}
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """How the document describes one refusal status: what it means and the headers the
+    handlers below set on it."""
+
+    description: str
+    headers: dict = field(default_factory=dict)
+
+
+REFUSALS = {
+    400: Refusal(
+        "bad_encoding: a body that is not UTF-8, or text with a NUL character or half a "
+        "surrogate pair."
+    ),
+    401: Refusal(
+        "not_authenticated: no token or session, or a token that does not work.",
+        {
+            "WWW-Authenticate": {
+                "description": "How to authenticate: a Bearer token.",
+                "required": True,
+                "schema": {"type": "string"},
+                "example": "Bearer",
+            }
+        },
+    ),
+    403: Refusal(
+        "forbidden: signed in but not allowed, or a session request without its CSRF token."
+    ),
+    404: Refusal("not_found: no such item, or one I may not see (they are not told apart)."),
+    409: Refusal(
+        "A conflict with the present state: dispute_open, invalid_transition, "
+        "attachment_unavailable or attachment_posted."
+    ),
+    413: Refusal("too_large: a body or a file over its limit."),
+    422: Refusal(
+        "validation_error (details name each invalid field; also a body that is not JSON), "
+        "or a value the operation refuses, such as empty, too_long, invalid_choice or "
+        "idempotency_key_reused."
+    ),
+    429: Refusal(
+        "throttled: too many in a short time.",
+        {"Retry-After": {**RETRY_AFTER_HEADER, "required": True}},
+    ),
+    503: Refusal(
+        "unavailable: the database cannot be reached just now (with Retry-After); "
+        "scan_unavailable: the virus scanner cannot be reached (uploads only).",
+        {
+            "Retry-After": {
+                **RETRY_AFTER_HEADER,
+                "description": "With unavailable: how many seconds to wait before trying again.",
+            }
+        },
+    ),
+}
+
+# What any operation can answer, whatever it does: the database out of reach.
+ALWAYS = (503,)
+# What comes with authentication: none (401); a session's failed CSRF check on a write (403).
+AUTHENTICATED, CSRF_CHECKED = (401,), (403,)
+# What comes with a JSON body: not UTF-8 (400), too large (413), not JSON (422).
+JSON_BODY = (400, 413, 422)
+UNSAFE_METHODS = {"post", "put", "patch", "delete"}
+ERROR_REF = "#/components/schemas/Error"
+
+
+def documented(
+    answers: dict,
+    *refusals: int,
+    headers: dict[int, dict] | None = None,
+    openapi_extra: dict | None = None,
+) -> dict:
+    """The ``response`` (and ``openapi_extra``) of an operation, for its decorator::
+
+        @router.get("/things/{id}", **documented({200: ThingOut}, 401, 404, 422), ...)
+
+    ``answers`` are its successful answers (status: schema or None); each of
+    ``refusals`` is answered in the error shape. complete_document describes each with
+    the headers the handlers set on it (REFUSALS), and adds those that follow from how the
+    operation is called (503 always, 401 and CSRF's 403, a JSON body's 400, 413 and 422);
+    list them all anyway, so that the decorator reads as the operation's contract.
+    ``headers`` adds response headers particular to the operation, by status
+    (``{201: REPLAYED_HEADER}``); ``openapi_extra`` is passed on to django-ninja."""
+    if unknown := [status for status in refusals if status not in REFUSALS]:
+        raise ValueError(f"No refusal is described for {unknown}: add it to REFUSALS.")
+    if clash := set(refusals) & set(answers):
+        raise ValueError(f"{sorted(clash)} are both answers and refusals.")
+    # A copy: django-ninja puts these dicts into the document it builds.
+    extra = copy.deepcopy(openapi_extra or {})
+    for status, more in (headers or {}).items():
+        # Keyed by int like django-ninja's own responses, so the two merge.
+        answer = extra.setdefault("responses", {}).setdefault(status, {})
+        answer.setdefault("headers", {}).update(copy.deepcopy(more))
+    return {
+        "response": {**answers, **dict.fromkeys(refusals, Error)},
+        **({"openapi_extra": extra} if extra else {}),
+    }
+
+
+def complete_document(document: dict) -> dict:
+    """Write into an OpenAPI document what the handlers in ``install`` answer whatever the
+    endpoint: 503 everywhere; 401 where authentication is needed, 403 for a write that a
+    session may make (its CSRF check); 400, 413 and 422 where a JSON body is read. Then
+    describe each refusal in the error shape, with its headers (REFUSALS)."""
+    schemes = document.get("components", {}).get("securitySchemes", {})
+    cookies = {name for name, scheme in schemes.items() if scheme.get("in") == "cookie"}
+    for methods in document.get("paths", {}).values():
+        for method, operation in methods.items():
+            if not isinstance(operation, dict) or "responses" not in operation:
+                continue
+            implied = set(ALWAYS)
+            security = operation.get("security") or []
+            if security:
+                implied.update(AUTHENTICATED)
+                if method in UNSAFE_METHODS and any(cookies & set(way) for way in security):
+                    implied.update(CSRF_CHECKED)
+            if "application/json" in operation.get("requestBody", {}).get("content", {}):
+                implied.update(JSON_BODY)
+            responses = operation["responses"]
+            # Keyed by int while django-ninja builds the document, by str once it is JSON.
+            declared = {int(key) for key in responses if str(key).isdigit()}
+            for status in sorted(implied - declared):
+                responses[status] = {
+                    "content": {"application/json": {"schema": {"$ref": ERROR_REF}}}
+                }
+            for key, response in responses.items():
+                refusal = REFUSALS.get(int(key)) if str(key).isdigit() else None
+                if refusal is None or not _is_error_shape(response):
+                    continue
+                response["description"] = refusal.description
+                for name, header in refusal.headers.items():
+                    response.setdefault("headers", {}).setdefault(name, copy.deepcopy(header))
+    return document
+
+
+def _is_error_shape(response: dict) -> bool:
+    content = response.get("content", {}).get("application/json", {})
+    return content.get("schema", {}).get("$ref") == ERROR_REF
 
 
 def error_body(code: str, message, details: list | None = None) -> dict:

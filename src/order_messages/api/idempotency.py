@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+from typing import Annotated
 
 from django.db import IntegrityError, transaction
+from ninja import Header
 from ninja.responses import NinjaJSONEncoder
 
 from ..actions.idempotency import remember_answer
@@ -15,6 +17,31 @@ from .errors import IdempotencyKeyReused
 
 # Set on a response that is a stored answer, not a new one.
 REPLAYED = "Idempotent-Replayed"
+
+# The request header, as an endpoint's parameter: ``idempotency_key: IdempotencyKey = None``.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        alias="Idempotency-Key",
+        min_length=1,
+        max_length=255,
+        # Visible ASCII: header values are bytes, and PostgreSQL cannot store a NUL.
+        pattern=r"^[\x20-\x7e]+$",
+        description="Any unique string of printable ASCII (a UUID). Sending the same "
+        "request again with the same key replays the first answer instead of posting "
+        "twice.",
+    ),
+]
+
+# The response header, for the answer it can be set on: ``documented(..., headers={201:
+# REPLAYED_HEADER})``.
+REPLAYED_HEADER = {
+    REPLAYED: {
+        "description": "true when this is the stored answer to an earlier request with the "
+        "same Idempotency-Key, replayed; absent on a new answer.",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 
 
 def fingerprint(*, method: str, path: str, payload: dict) -> str:

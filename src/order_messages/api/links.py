@@ -62,14 +62,12 @@ def install(routers: Iterable[Router]) -> None:
     for router in routers:
         for view in router.path_operations.values():
             for operation in view.operations:
-                # Keyed like django-ninja's own responses (ints), to merge into them.
-                responses = {
-                    status: {"links": links}
-                    for (operation_id, status), links in LINKS.items()
-                    if operation_id == operation.operation_id
-                }
+                extra = operation.openapi_extra or {}
+                # Keyed like django-ninja's own responses (ints), to merge into them; beside
+                # what the operation declares of each answer already (its headers).
+                responses = dict(extra.get("responses", {}))
+                for (operation_id, status), links in LINKS.items():
+                    if operation_id == operation.operation_id:
+                        responses[status] = {**responses.get(status, {}), "links": links}
                 if responses:
-                    operation.openapi_extra = {
-                        **(operation.openapi_extra or {}),
-                        "responses": responses,
-                    }
+                    operation.openapi_extra = {**extra, "responses": responses}

@@ -5,14 +5,15 @@ from __future__ import annotations
 from ninja import Router
 
 from .. import queries
-from .schemas import Error, UnreadOut
+from .errors import documented
+from .schemas import UnreadOut
 
 router = Router(tags=["Me"])
 
 
 @router.get(
     "/unread",
-    response={200: UnreadOut, 401: Error},
+    **documented({200: UnreadOut}, 401),
     operation_id="getUnread",
     summary="My unread count",
 )

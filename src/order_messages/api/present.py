@@ -103,6 +103,7 @@ def tab(row: Tab, *, access: Viewer) -> dict:
         "conversation_id": started.pk if started else None,
         "my_role": access.role_in(sub_order),
         "may_handle_disputes": access.may_handle_disputes(sub_order),
+        "may_open_dispute": access.may_open_dispute(sub_order, started),
         "unread": row.unread,
         "last_read_seq": row.last_read_seq,
         "last_seq": started.last_seq if started else 0,

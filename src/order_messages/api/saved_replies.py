@@ -14,14 +14,14 @@ from .. import actions, queries
 from ..models import SavedReply
 from ..policy import Scope
 from .auth import guests_of
-from .schemas import Error
+from .errors import documented
 
 router = Router(tags=["Saved replies"])
 
 ReplyId = Annotated[
     int,
     # Within a database integer: a larger id cannot exist and would not fit a query.
-    Path(ge=1, le=2**63 - 1, description="The saved reply's id.", examples=[3]),
+    Path(ge=1, le=2**63 - 1, description="The saved reply's id.", example=3),
 ]
 
 PLACEHOLDERS_DOC = (
@@ -83,7 +83,7 @@ def _out(reply: SavedReply, *, scope: Scope, text: str | None = None) -> dict:
 
 @router.get(
     "",
-    response={200: SavedReplyList, 401: Error, 403: Error, 404: Error, 422: Error},
+    **documented({200: SavedReplyList}, 401, 403, 404, 422),
     operation_id="listSavedReplies",
     summary="My saved replies",
 )
@@ -131,7 +131,7 @@ def list_saved_replies(
 
 @router.post(
     "",
-    response={201: SavedReplyOut, 400: Error, 401: Error, 403: Error, 413: Error, 422: Error},
+    **documented({201: SavedReplyOut}, 400, 401, 403, 413, 422),
     operation_id="createSavedReply",
     summary="Save a reply",
 )
@@ -148,15 +148,7 @@ def create_saved_reply(request, payload: SavedReplyIn):
 
 @router.put(
     "/{reply_id}",
-    response={
-        200: SavedReplyOut,
-        400: Error,
-        401: Error,
-        403: Error,
-        404: Error,
-        413: Error,
-        422: Error,
-    },
+    **documented({200: SavedReplyOut}, 400, 401, 403, 404, 413, 422),
     operation_id="updateSavedReply",
     summary="Change a saved reply",
 )
@@ -173,7 +165,7 @@ def update_saved_reply(request, reply_id: ReplyId, payload: SavedReplyUpdate):
 
 @router.delete(
     "/{reply_id}",
-    response={204: None, 401: Error, 403: Error, 404: Error, 422: Error},
+    **documented({204: None}, 401, 403, 404, 422),
     operation_id="deleteSavedReply",
     summary="Delete a saved reply",
 )

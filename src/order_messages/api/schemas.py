@@ -204,6 +204,10 @@ class TabOut(Schema):
     conversation_id: int | None
     my_role: Role
     may_handle_disputes: bool = Field(description="Customers and store staff; vendors do not.")
+    may_open_dispute: bool = Field(
+        description="Whether openDispute is open to me now: not in the store's own "
+        "conversation (the store already answers it), not before its first message."
+    )
     unread: int
     last_read_seq: int = Field(description="My last read message; the first unread follows it.")
     last_seq: int

@@ -4,11 +4,17 @@ from ..policy import (
     Actor,
     Scope,
     Viewer,
+    access_api_token,
     access_backoffice,
+    access_mute,
     access_order,
     access_saved_reply,
+    access_scope_conversation,
     access_vendor_figures,
+    access_webhook_endpoint,
+    check_manages_webhooks,
     check_may_handle_disputes,
+    check_may_open_dispute,
     check_may_share_reply,
     in_backoffice,
     may_edit_saved_reply,
@@ -17,9 +23,18 @@ from ..policy import (
 from .attachments import pending_uploads, with_files
 from .backoffice import BackofficePage, backoffice_page, scoped_conversations
 from .counts import unread_by_order, unread_total
-from .dashboard import Dashboard, Day, MailProblems, NewDispute, dashboard, mail_problems
+from .dashboard import (
+    Dashboard,
+    Day,
+    MailProblems,
+    NewDispute,
+    dashboard,
+    dashboard_seen_at,
+    mail_problems,
+)
 from .inbox import InboxPage, inbox_page
 from .metrics import ResponseFigures, VendorTable, response_figures, vendor_figures, vendor_table
+from .orders import OrderPart, OrderRow, OrdersPage, backoffice_orders
 from .saved_replies import (
     SavedRepliesPage,
     fill_placeholders,
@@ -37,6 +52,11 @@ from .threads import (
 )
 
 __all__ = [
+    "access_api_token",
+    "access_mute",
+    "access_scope_conversation",
+    "access_webhook_endpoint",
+    "check_manages_webhooks",
     "BackofficePage",
     "Scope",
     "access_backoffice",
@@ -45,11 +65,16 @@ __all__ = [
     "scoped_conversations",
     "Actor",
     "InboxPage",
+    "OrderPart",
+    "OrderRow",
+    "OrdersPage",
+    "backoffice_orders",
     "Viewer",
     "Tab",
     "ThreadPage",
     "access_order",
     "check_may_handle_disputes",
+    "check_may_open_dispute",
     "inbox_page",
     "customer_left_out",
     "order_tabs",
@@ -63,6 +88,7 @@ __all__ = [
     "Day",
     "NewDispute",
     "dashboard",
+    "dashboard_seen_at",
     "MailProblems",
     "mail_problems",
     "access_vendor_figures",

@@ -42,3 +42,17 @@ def after(position: tuple[str, datetime, int], field: str = "last_message_at", *
             Q(**{f"{field}__gt": at}) | Q(**{field: at, "pk__gt": pk})
         )
     return Q(**{f"{field}__lte": at}) & (Q(**{f"{field}__lt": at}) | Q(**{field: at, "pk__lt": pk}))
+
+
+def newest_first_page(queryset, *, segment: str, cursor: str | None, size: int, field="created_at"):
+    """A keyset page of rows newest first by ``field`` (then pk): (rows, next cursor or
+    None). A cursor that is not one of this list's starts from the beginning."""
+    rows = queryset.order_by(f"-{field}", "-pk")
+    position = decode_cursor(cursor, segment)
+    if position is not None:
+        rows = rows.filter(after(position, field))
+    rows = list(rows[: size + 1])
+    if len(rows) <= size:
+        return rows, None
+    last = rows[size - 1]
+    return rows[:size], encode_cursor(segment, getattr(last, field), last.pk)

@@ -171,6 +171,13 @@ def dashboard(*, scope: Scope, today: dt.date | None = None, sort: str = "") -> 
     )
 
 
+def dashboard_seen_at(*, user) -> dt.datetime | None:
+    """Until when the user has seen the dashboard's new disputes; None before a first visit."""
+    return (
+        DashboardSeen.objects.filter(pk=user.pk).values_list("disputes_seen_at", flat=True).first()
+    )
+
+
 @dataclass(frozen=True)
 class MailProblems:
     """E-mail the store's staff should look at: deliveries that failed for good, and

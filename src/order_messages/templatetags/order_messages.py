@@ -5,15 +5,18 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.html import Urlizer, escape, strip_tags
+from django.utils.html import Urlizer, escape, format_html, strip_tags
 from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import get_language
 
+from ..adapter import STORE, get_adapter
 from ..conf import app_settings
 from ..disputes import format_deadline
 from ..models import Role
-from ..queries import unread_total
+from ..queries import in_backoffice, unread_total
 from ..queries.saved_replies import reply_menu
+from ..routing import conversation_targets
+from ..times import shown_time
 
 register = template.Library()
 
@@ -50,12 +53,54 @@ def messages_unread(context) -> int:
 
 
 @register.inclusion_tag("order_messages/partials/contact_link.html")
-def contact_seller(order_number, unread=0):
-    """S1/S2: "Contact seller", or "N unread messages" when there are some."""
+def contact_seller(order_number, unread=0, order=None):
+    """S1/S2: "Contact seller", and "N unread messages" beside it when there are some.
+
+    Given the store's ``order`` (``adapter.Order``), an order with several conversations
+    asks which seller first: one "Contact <seller>" per conversation, so a question about
+    one seller's item does not land in another seller's conversation."""
+    choices = []
+    targets = conversation_targets(order) if order is not None else []
+    if len(targets) > 1:
+        choices = [
+            (
+                target.vendor_key == STORE,
+                target.vendor_name,
+                reverse(
+                    "order_messages:thread",
+                    kwargs={"number": order_number, "vendor_key": target.vendor_key},
+                ),
+            )
+            for target in targets
+        ]
     return {
+        "number": order_number,
         "url": reverse("order_messages:order", kwargs={"number": order_number}),
         "unread": unread or 0,
+        "choices": choices,
     }
+
+
+@register.inclusion_tag("order_messages/partials/customer_tabs.html", takes_context=True)
+def customer_tabs(context, current):
+    """The customer's "Orders | Messages" tabs (``current``: "orders" or "messages"), the
+    same on the store's order list and on the Messages page, so either leads back to the
+    other. Nothing where the store names no order list (``get_customer_orders_url``)."""
+    request = context["request"]
+    return {
+        "orders_url": get_adapter().get_customer_orders_url(request.user),
+        "inbox_url": reverse("order_messages:inbox"),
+        "current": current,
+        "unread": unread_for_request(request),
+    }
+
+
+@register.simple_tag(takes_context=True)
+def answers_customers(context) -> bool:
+    """``{% answers_customers as back_office %}``: whether the visitor answers for a vendor
+    or the store, so the site's navigation leads them to their conversations, orders and
+    dashboard rather than to a customer's "My orders"."""
+    return in_backoffice(context["request"].user)
 
 
 @register.filter
@@ -163,3 +208,39 @@ def saved_replies_menu(context):
         ),
         "manage_url": reverse("order_messages:saved_replies"),
     }
+
+
+@register.simple_tag
+def when(value):
+    """``{% when message.created_at %}``: a <time> saying "5 minutes ago", "yesterday" or
+    the date, with the exact time as its title (see ``times.shown_time``). The page's
+    script keeps the recent ones right while the page stays open."""
+    if not value:
+        return ""
+    shown = shown_time(value)
+    return format_html(
+        '<time class="om-when" datetime="{}" title="{}" data-date="{}">{}</time>',
+        shown.iso,
+        shown.exact,
+        shown.date,
+        shown.text,
+    )
+
+
+@register.simple_tag
+def on_date(value):
+    """``{% on_date dispute.opened_at as date %}``: the date as ``when`` writes it for
+    older times, in a <time> with the exact time as its title; for sentences such as
+    "Dispute opened on …"."""
+    if not value:
+        return ""
+    shown = shown_time(value)
+    return format_html(
+        '<time datetime="{}" title="{}">{}</time>', shown.iso, shown.exact, shown.date
+    )
+
+
+@register.filter
+def written_by(message, viewer) -> bool:
+    """``{% if message|written_by:access %}``: the reader's own message (a guest's too)."""
+    return viewer is not None and viewer.wrote(message)

@@ -9,6 +9,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
@@ -63,9 +64,20 @@ def mark(request):
     everything = "all" in request.POST
     to_unread = (request.POST.get("all") or request.POST.get("action")) == "unread"
     ids = None if everything else [i for i in request.POST.getlist("conversation") if i.isdigit()]
+    if ids == []:  # the buttons wait for a selection; without JavaScript they cannot
+        messages.error(request, _("Select at least one conversation first."))
+        return redirect(_list_url(show, search))
     changed = actions.mark_conversations(
         scope=scope, unread=to_unread, ids=ids, show=show, search=search
     )
+    if not changed:
+        messages.info(
+            request,
+            _("Nothing to change: they were unread already.")
+            if to_unread
+            else _("Nothing to change: they were read already."),
+        )
+        return redirect(_list_url(show, search))
     if to_unread:
         text = ngettext(
             "%(n)d conversation marked as unread.", "%(n)d conversations marked as unread.", changed

@@ -15,9 +15,13 @@ from django.views.decorators.http import require_http_methods, require_POST
 from .. import actions
 from ..conf import app_settings
 from ..forms import PreferencesForm
-from ..models import Conversation, Mute, NotificationSettings
+from ..models import Conversation, Mute
 from ..notifications.tokens import read_unsubscribe_token
+from ..queries.preferences import email_preferences, muted_page
 from .bodies import check_form_post
+
+# The page lists the latest muted conversations; the API pages through all of them.
+MUTED_SHOWN = 100
 
 
 # Mail clients POST "List-Unsubscribe=One-Click" without cookies (RFC 8058); the signed
@@ -70,23 +74,14 @@ def unsubscribe(request, token):
 @require_http_methods(["GET", "POST"])
 @check_form_post
 def preferences(request):
-    current = NotificationSettings.objects.filter(user=request.user).first()
-    initial = {
-        "frequency": current.frequency if current else NotificationSettings.Frequency.EACH,
-        "language": current.language if current else "",
-    }
+    current = email_preferences(user=request.user)
+    initial = {"frequency": current.frequency, "language": current.language}
     form = PreferencesForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         actions.save_email_preferences(user=request.user, **form.cleaned_data)
         messages.success(request, _("Your e-mail preferences have been saved."))
         return redirect("order_messages:preferences")
-    muted = (
-        Mute.objects.filter(email__iexact=request.user.email)
-        .select_related("conversation")
-        .order_by("-created_at")[:100]
-        if request.user.email
-        else []
-    )
+    muted, _more = muted_page(user=request.user, size=MUTED_SHOWN)
     return render(
         request,
         "order_messages/preferences.html",

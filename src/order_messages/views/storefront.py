@@ -6,20 +6,20 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core import signing
-from django.http import Http404
+from django.http import Http404, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils.translation import gettext as _
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from .. import actions, queries
 from ..actions.attachments import check_file_count
-from ..adapter import STORE
 from ..conf import app_settings
 from ..errors import (
     AttachmentUnavailable,
     DisputeAlreadyOpen,
     InvalidChoice,
+    InvalidTransition,
     OrderMessagesError,
     OutcomeRequired,
     http_status,
@@ -32,6 +32,9 @@ from . import backoffice
 from .access import htmx, link_refused, login_if_anonymous
 from .attachments import attachment_rules, upload_files
 from .bodies import check_form_post
+
+# Sent by the page's script when it reloads the conversation for a live event.
+LIVE_RELOAD = "X-Order-Messages-Live"
 
 # A form with errors: htmx is configured to swap it in (and the other refusals of
 # errors.http_status), so the composer shows why.
@@ -125,13 +128,17 @@ def thread(request, number, vendor_key):
         page = queries.thread_page(
             conversation=tab.conversation, last_read_seq=tab.last_read_seq, start=start
         )
-        if tab.unread and access.user is not None and request.method == "GET":
+        # Opening the page is reading what it shows. A live update (order_messages.js)
+        # is not: the page reports what was on screen in a visible tab (``read``).
+        opened = request.method == "GET" and request.headers.get(LIVE_RELOAD) != "1"
+        if tab.unread and access.user is not None and opened:
             read = actions.mark_read(
                 conversation=tab.conversation, user=access.user, up_to_seq=page.last_shown_seq
             )
             if hasattr(request, "_order_messages_unread"):  # a badge count read before marking
                 request._order_messages_unread = max(0, request._order_messages_unread - read)
             tab.unread = max(0, tab.unread - read)  # those after the page stay unread
+            tab.last_read_seq = max(tab.last_read_seq, page.last_shown_seq)
     context = {
         "base_template": app_settings.BASE_TEMPLATE,
         "access": access,
@@ -150,6 +157,7 @@ def thread(request, number, vendor_key):
         "disputes": dispute_history(conversation=tab.conversation),
         "role": access.role_in(sub_order),
         "may_handle_disputes": access.may_handle_disputes(sub_order),
+        "may_open_dispute": access.may_open_dispute(sub_order, tab.conversation),
         "may_resolve_disputes": access.may_resolve_disputes(sub_order),
         "show_customer_email": access.shows_customer_contact(sub_order),
     }
@@ -160,6 +168,28 @@ def thread(request, number, vendor_key):
     if retry_after is not None:
         response["Retry-After"] = str(retry_after)
     return response
+
+
+@require_POST
+@check_form_post
+def read(request, number, vendor_key):
+    """The thread page reports the newest message that was on screen in a visible tab
+    (``seq``): messages up to it are read. Guests and those reading along have no
+    unread counts; nothing to do for them is not an error."""
+    access = _access(request, number)
+    access.sub_order(vendor_key)  # 404 for a conversation this person may not read
+    try:
+        seq = int(request.POST.get("seq", ""))
+    except ValueError:
+        return HttpResponseBadRequest("seq: a message number")
+    tab = next(t for t in queries.order_tabs(access=access) if t.vendor_key == vendor_key)
+    if tab.conversation is not None and access.user is not None and seq > tab.last_read_seq:
+        actions.mark_read(
+            conversation=tab.conversation,
+            user=access.user,
+            up_to_seq=min(seq, tab.conversation.last_seq),  # no further than there is
+        )
+    return HttpResponse(status=204)
 
 
 def _attachments(request, access, sub_order):
@@ -192,7 +222,14 @@ def open_dispute(request, number, vendor_key):
     """S7: the pop-up posts here; without JavaScript, GET shows the same form as a page."""
     access = _access(request, number)
     sub_order = access.sub_order(vendor_key)
-    queries.check_may_handle_disputes(viewer=access, sub_order=sub_order)
+    tab = next(t for t in queries.order_tabs(access=access) if t.vendor_key == vendor_key)
+    try:
+        queries.check_may_open_dispute(
+            viewer=access, sub_order=sub_order, conversation=tab.conversation
+        )
+    except InvalidTransition as error:  # not yet: the thread says why, its composer waits
+        messages.error(request, error.message)
+        return redirect(_thread_url(number, vendor_key))
     form = DisputeForm(request.POST if request.method == "POST" else None, auto_id="dispute-%s")
     status, retry_after, pending = INVALID, None, []
     if request.method == "POST" and form.is_valid():
@@ -229,7 +266,6 @@ def open_dispute(request, number, vendor_key):
             "base_template": app_settings.BASE_TEMPLATE,
             "order": access.order,
             "sub_order": sub_order,
-            "is_store": sub_order.vendor_key == STORE,
             "dispute_form": form,
             "pending": pending,
             "attach": attachment_rules(),

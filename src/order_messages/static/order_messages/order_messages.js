@@ -111,9 +111,12 @@ document.addEventListener("htmx:confirm", function (event) {
     var focused = textarea && document.activeElement === textarea;
     var thread = document.getElementById("thread");
     var atEnd = !thread || thread.scrollHeight - thread.scrollTop - thread.clientHeight < 80;
+    // Marked as a live update: what it brings is read once seen, not by arriving.
     htmx.ajax("GET", window.location.pathname, {
       target: "#conversation", select: "#conversation", swap: "outerHTML",
+      headers: { "X-Order-Messages-Live": "1" },
     }).then(function () {
+      omWatchReading();
       var freshThread = document.getElementById("thread");
       // Someone reading at the end sees the new message; someone scrolled up stays put.
       if (atEnd && freshThread) freshThread.scrollTop = freshThread.scrollHeight;
@@ -427,3 +430,127 @@ document.addEventListener("click", function (event) {
     });
   });
 })();
+
+// Times say "5 minutes ago", "yesterday" or the date (times.py); this keeps them right
+// while the page stays open, by the same rules, in the page's language, each minute.
+function omRelativeTimes() {
+  if (!window.Intl || !Intl.RelativeTimeFormat) return;
+  var words = new Intl.RelativeTimeFormat(document.documentElement.lang || undefined, { numeric: "auto" });
+  var now = new Date();
+  function day(date) { return new Date(date.getFullYear(), date.getMonth(), date.getDate()); }
+  document.querySelectorAll("time.om-when").forEach(function (time) {
+    var then = new Date(time.getAttribute("datetime"));
+    if (isNaN(then.getTime())) return;
+    var seconds = (now - then) / 1000;
+    var days = Math.round((day(now) - day(then)) / 86400000);
+    var text;
+    if (seconds < 60) text = words.format(0, "second"); // "now"
+    else if (seconds < 3600) text = words.format(-Math.floor(seconds / 60), "minute");
+    else if (days === 0) text = words.format(-Math.floor(seconds / 3600), "hour");
+    else if (days === 1) text = words.format(-1, "day"); // "yesterday"
+    else text = time.dataset.date;
+    if (text && time.textContent !== text) time.textContent = text;
+  });
+}
+setInterval(omRelativeTimes, 60000);
+document.addEventListener("htmx:afterSettle", omRelativeTimes);
+// A page shown again from the back-forward cache, or a tab brought back, is brought up to date.
+window.addEventListener("pageshow", omRelativeTimes);
+document.addEventListener("visibilitychange", function () {
+  if (document.visibilityState === "visible") omRelativeTimes();
+});
+
+// The back office's bulk actions, as in a mail client: "Mark as read/unread" wait for a
+// selection, "Select all" ticks every row of the page (half-ticked when some are), and
+// the count of selected rows is shown. Without JavaScript the buttons stay enabled and
+// the server refuses an empty selection with a message.
+(function () {
+  function refresh(form) {
+    var boxes = form.querySelectorAll("input.om-bo-check");
+    var ticked = form.querySelectorAll("input.om-bo-check:checked").length;
+    var all = form.querySelector("input.om-bo-all");
+    if (all) {
+      all.checked = ticked > 0 && ticked === boxes.length;
+      all.indeterminate = ticked > 0 && ticked < boxes.length;
+    }
+    form.querySelectorAll("[data-needs-selection]").forEach(function (button) {
+      button.disabled = ticked === 0;
+    });
+    var count = form.querySelector(".om-bulk__count");
+    if (count) count.textContent = ticked ? count.dataset.template.replace("{n}", ticked) : "";
+  }
+  function start() {
+    document.querySelectorAll("form.om-bo-form").forEach(function (form) {
+      var all = form.querySelector(".om-bulk__all");
+      if (all) all.hidden = false;
+      refresh(form);
+    });
+  }
+  document.addEventListener("change", function (event) {
+    var form = event.target.closest && event.target.closest("form.om-bo-form");
+    if (!form) return;
+    if (event.target.matches("input.om-bo-all")) {
+      form.querySelectorAll("input.om-bo-check").forEach(function (box) {
+        box.checked = event.target.checked;
+      });
+    }
+    refresh(form);
+  });
+  // A page restored from the back-forward cache keeps its ticks: the buttons follow them.
+  window.addEventListener("pageshow", start);
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
+
+// A message is read once it was on screen in a visible tab. The page as loaded is read
+// (the server marked what it shows); a message that arrives live while the tab is hidden,
+// or outside the visible part of the pane, stays unread until it has been seen. The page
+// then tells the server the newest one seen, which brings the header count along.
+var omReading = { observer: null, onScreen: {} };
+function omReportReading() {
+  var conversation = document.getElementById("conversation");
+  if (!conversation || !conversation.dataset.readUrl || document.visibilityState !== "visible") return;
+  var newest = Number(conversation.dataset.readSeq || 0);
+  Object.keys(omReading.onScreen).forEach(function (seq) { newest = Math.max(newest, Number(seq)); });
+  if (newest <= Number(conversation.dataset.readSeq || 0)) return;
+  conversation.dataset.readSeq = newest;
+  var form = conversation.querySelector("input[name=csrfmiddlewaretoken]");
+  fetch(conversation.dataset.readUrl, {
+    method: "POST", credentials: "same-origin", body: new URLSearchParams({ seq: newest }),
+    headers: { "X-CSRFToken": form ? form.value : "" },
+  }).catch(function () {
+    // Not recorded: try again with the next message seen.
+    if (Number(conversation.dataset.readSeq) === newest) conversation.dataset.readSeq = 0;
+  });
+}
+function omWatchReading() {
+  if (omReading.observer) omReading.observer.disconnect();
+  omReading.onScreen = {};
+  var conversation = document.getElementById("conversation");
+  if (!conversation || !conversation.dataset.readUrl || !window.IntersectionObserver) return;
+  var readSeq = Number(conversation.dataset.readSeq || 0);
+  var thread = document.getElementById("thread");
+  // The viewport as root: the pane's own scrolling clips what counts as on screen too.
+  omReading.observer = new IntersectionObserver(function (entries) {
+    entries.forEach(function (entry) {
+      var seq = entry.target.id.slice(2);
+      // Half of it shown, or a message taller than that filling half of the pane.
+      var room = Math.min(window.innerHeight, thread ? thread.clientHeight : window.innerHeight);
+      if (entry.intersectionRatio >= 0.5 || entry.intersectionRect.height >= room / 2) {
+        omReading.onScreen[seq] = true;
+      } else {
+        delete omReading.onScreen[seq];
+      }
+    });
+    omReportReading();
+  }, { threshold: [0, 0.25, 0.5, 0.75, 1] });
+  conversation.querySelectorAll(".om-msg[id^='m-']").forEach(function (message) {
+    if (Number(message.id.slice(2)) > readSeq) omReading.observer.observe(message);
+  });
+}
+document.addEventListener("visibilitychange", omReportReading);
+document.addEventListener("htmx:afterSettle", function (event) {
+  if (event.target.closest && event.target.closest("#conversation")) omWatchReading();
+});
+if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", omWatchReading);
+else omWatchReading();

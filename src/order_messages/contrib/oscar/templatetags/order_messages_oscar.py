@@ -32,12 +32,14 @@ def order_conversations(context, order):
 
 @register.inclusion_tag("order_messages/oscar/order_list_messages.html", takes_context=True)
 def orders_conversations(context, orders):
-    """The orders of a page of the order history, each with "Contact seller" or its
-    unread count; one query for the counts."""
+    """The orders of a page of the order history, each with "Contact seller" (which
+    seller, for an order from several) and its unread count; a fixed number of queries."""
     request = context["request"]
     orders = list(orders or ())
-    unread = unread_by_order(user=request.user, order_numbers=[o.number for o in orders])
-    return {"rows": [(o, unread.get(o.number, 0)) for o in orders]}
+    numbers = [o.number for o in orders]
+    unread = unread_by_order(user=request.user, order_numbers=numbers)
+    found = get_adapter().get_orders(numbers) if numbers else {}
+    return {"rows": [(o, unread.get(o.number, 0), found.get(o.number)) for o in orders]}
 
 
 @register.inclusion_tag("order_messages/oscar/guest_order_messages.html")

@@ -1,0 +1,47 @@
+"""Times as pages show them: relative while recent ("5 minutes ago", "yesterday"), else
+the date, always in the reader's language and time zone (the active ones), with the exact
+time for a title. order_messages.js keeps the relative ones right while a page stays
+open, by the same rules (see ``omRelativeTimes`` there)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.timesince import timesince
+from django.utils.translation import gettext, pgettext
+
+
+@dataclass(frozen=True)
+class ShownTime:
+    text: str  # what the page shows
+    exact: str  # the date and time to the minute, with the time zone's name
+    date: str  # the date alone, what ``text`` becomes after yesterday
+    iso: str  # for <time datetime>
+
+
+def shown_time(value: dt.datetime, *, now: dt.datetime | None = None) -> ShownTime:
+    """How a page shows ``value``: "now" under a minute, minutes under an hour, hours the
+    same day, "yesterday" the day before, then the date (all in the active time zone)."""
+    if not isinstance(value, dt.datetime):  # a store may give an order's day alone
+        date = date_format(value, "DATE_FORMAT")
+        return ShownTime(text=date, exact=date, date=date, iso=value.isoformat())
+    if timezone.is_naive(value):
+        value = timezone.make_aware(value)
+    now = now or timezone.now()
+    local, local_now = timezone.localtime(value), timezone.localtime(now)
+    date = date_format(local, "DATE_FORMAT")
+    age = now - value
+    if age < dt.timedelta(minutes=1):  # a clock a little ahead counts as now
+        text = pgettext("time", "now")
+    elif age < dt.timedelta(hours=1) or local.date() == local_now.date():
+        # Translators: %(time)s is how long ago, e.g. "5 minutes" or "3 hours".
+        text = gettext("%(time)s ago") % {"time": timesince(value, now, depth=1)}
+    elif local.date() == local_now.date() - dt.timedelta(days=1):
+        text = gettext("yesterday")
+    else:
+        text = date
+    exact = f"{date_format(local, 'DATETIME_FORMAT')} ({local.tzname()})"
+    return ShownTime(text=text, exact=exact, date=date, iso=value.isoformat(timespec="seconds"))
