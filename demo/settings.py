@@ -43,7 +43,7 @@ MIDDLEWARE = [
     # URLs in the active language) and everything that renders.
     "django.middleware.locale.LocaleMiddleware",
     # The browser's time zone, from the cookie store.js sets (pages show times in it).
-    "demo.store.middleware.BrowserTimeZoneMiddleware",
+    "order_messages.time_zone.BrowserTimeZoneMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

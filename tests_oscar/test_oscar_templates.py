@@ -283,3 +283,18 @@ def test_the_guest_orders_url_is_oscars_anonymous_order_page():
     thread = guest.get(contact, follow=True)
     assert thread.status_code == 200
     assert thread.redirect_chain[-1][0] == "/messages/orders/1006/daves-outdoor/"
+
+
+def test_the_shop_shows_times_in_the_readers_time_zone(users, client_for):
+    """The shop's pages load the script that reports the browser's time zone, and the
+    middleware shows the app's times in it; a name that is no time zone is ignored."""
+    post_as(users["bob"], "1001", "bobs-bikes", "Your helmet ships today.")
+    alice = client_for("alice")
+    page = html(alice.get("/", follow=True))
+    assert "order_messages/time_zone.js" in page
+
+    alice.cookies["tz"] = "Asia/Tokyo"
+    assert "(JST)" in html(alice.get("/messages/orders/1001/bobs-bikes/"))
+    alice.cookies["tz"] = "Not/AZone"
+    thread = html(alice.get("/messages/orders/1001/bobs-bikes/"))
+    assert "(UTC)" in thread and "(JST)" not in thread

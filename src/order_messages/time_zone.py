@@ -1,6 +1,8 @@
-"""Times in the visitor's time zone: the one their browser reported in the ``tz`` cookie
-(store.js sets it), else the store's (TIME_ZONE). A store that keeps a time zone with its
-customers' accounts would prefer that one."""
+"""Times in the reader's time zone: the one their browser reported in the ``tz`` cookie
+(``order_messages/time_zone.js`` sets it), else the store's (TIME_ZONE). Opt in with
+``order_messages.time_zone.BrowserTimeZoneMiddleware`` in MIDDLEWARE and the script on the
+store's pages; a store that keeps a time zone with its customers' accounts would rather
+activate that one."""
 
 import zoneinfo
 
