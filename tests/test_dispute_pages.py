@@ -215,7 +215,9 @@ def test_before_the_first_message_no_dispute_is_offered(client_for, username):
     )
     tab = client.get("/api/v1/orders/1002/conversations").json()  # as the API tells it
 
-    assert "dispute/open/" not in page and "open-dispute-dialog" not in page
+    # No button; the dialog waits, closed, for the first message sent from the page.
+    assert 'data-dialog="open-dispute-dialog"' not in page
+    assert '<dialog id="open-dispute-dialog"' in page and "<dialog open" not in page
     assert "Write to Bob's Bikes first" in text(refused)
     assert refused.redirect_chain[-1][0] == thread
     assert api.status_code == 409 and api.json()["error"]["code"] == "invalid_transition"

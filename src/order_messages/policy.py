@@ -150,6 +150,11 @@ class Viewer:
         "Open dispute" exactly then; ``check_may_open_dispute`` says why not)."""
         return _dispute_refusal(self, sub_order, conversation) is None
 
+    def may_open_dispute_once_begun(self, sub_order: SubOrder) -> bool:
+        """Whether this person may open a dispute here once the conversation has begun:
+        the page keeps the dialog ready for the first message sent from it."""
+        return _refusal_here(self, sub_order) is None
+
     def may_resolve_disputes(self, sub_order: SubOrder) -> bool:
         """Store staff resolve a dispute with an outcome; a customer can only withdraw."""
         return self.role_in(sub_order) == Role.STAFF
@@ -213,12 +218,8 @@ def _dispute_refusal(
     conversation the store is already the one answering, so there is no one to call in.
     And it follows a question the seller was given the chance to answer: before the
     first message there is nothing to dispute yet."""
-    if not viewer.may_handle_disputes(sub_order):
-        return PermissionDenied(gettext("Only the customer and the store handle disputes."))
-    if sub_order.vendor_key == STORE:
-        return PermissionDenied(
-            gettext("The store answers this conversation itself: write to it here.")
-        )
+    if refusal := _refusal_here(viewer, sub_order):
+        return refusal
     if conversation is None or conversation.last_seq == 0:
         return InvalidTransition(
             gettext(
@@ -226,6 +227,17 @@ def _dispute_refusal(
                 "has begun."
             )
             % {"seller": sub_order.vendor_name}
+        )
+    return None
+
+
+def _refusal_here(viewer: Viewer, sub_order: SubOrder) -> PermissionDenied | None:
+    """Why this person may never open a dispute in this conversation, or None."""
+    if not viewer.may_handle_disputes(sub_order):
+        return PermissionDenied(gettext("Only the customer and the store handle disputes."))
+    if sub_order.vendor_key == STORE:
+        return PermissionDenied(
+            gettext("The store answers this conversation itself: write to it here.")
         )
     return None
 

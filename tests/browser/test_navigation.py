@@ -105,3 +105,22 @@ def test_a_vendor_finds_an_order_and_writes_to_its_customer(demo, page_for, scre
 
     alice = page_for("alice")
     expect(alice.get_by_test_id("messages-icon").get_by_test_id("unread-count")).to_have_text("1")
+
+
+def test_the_first_message_sent_makes_open_dispute_a_dialog_at_once(
+    demo, no_conversations, page_for
+):
+    """Before the first message there is no "Open dispute"; once Alice's first message is
+    sent from the page, the button it brings opens the dispute dialog, not another page."""
+    from playwright.sync_api import expect
+
+    alice = page_for("alice")
+    alice.goto("/messages/orders/1002/bobs-bikes/")
+    expect(alice.get_by_role("link", name="Open dispute")).to_have_count(0)
+    alice.get_by_role("textbox", name="Your message").fill("Where is my bike?")
+    alice.get_by_role("button", name="Send").click()
+    expect(alice.locator("#thread")).to_contain_text("Where is my bike?")
+
+    alice.get_by_role("link", name="Open dispute").click()
+    expect(alice.get_by_role("dialog", name="Open dispute")).to_be_visible()
+    assert alice.url.endswith("/messages/orders/1002/bobs-bikes/")

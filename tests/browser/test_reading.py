@@ -2,6 +2,8 @@
 arrives live while the tab is hidden, or below what the message pane shows, stays unread
 until it has been seen, and the header count follows."""
 
+import re
+
 import pytest
 
 from tests.conftest import counter_of, unread_of
@@ -70,3 +72,24 @@ def test_a_message_below_the_visible_pane_stays_unread_until_scrolled_to(demo, l
     newest.scroll_into_view_if_needed()
     expect(alice.get_by_test_id("unread-count")).to_have_count(0)
     assert unread_of(demo["alice"], "1002", "bobs-bikes") == 0
+
+
+def test_a_message_in_another_conversation_of_the_order_shows_on_its_tab(demo, live_page_for, post):
+    """Alice reads her mixed order's conversation with Bob's Bikes; Dave writes in the
+    one with Dave's Outdoor: its tab counts it at once, and it stays unread."""
+    from playwright.sync_api import expect
+
+    alice = live_page_for("alice")
+    alice.goto("/messages/orders/1001/bobs-bikes/")
+    alice.wait_for_function("() => window.omLiveOpen === true")
+    tabs = alice.get_by_role("navigation", name="Conversations about this order")
+    dave_tab = tabs.get_by_role("link", name=re.compile("Dave's Outdoor"))
+    expect(dave_tab).not_to_contain_text("unread")
+    before = unread_of(demo["alice"], "1001", "daves-outdoor") or 0
+
+    post("dave", "1001", "daves-outdoor", "The tent ships on Monday.")
+
+    expect(dave_tab).to_contain_text(f"{before + 1} unread")
+    expect(alice.locator("#thread")).not_to_contain_text("The tent ships on Monday.")
+    alice.wait_for_timeout(300)
+    assert unread_of(demo["alice"], "1001", "daves-outdoor") == before + 1

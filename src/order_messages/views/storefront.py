@@ -158,6 +158,7 @@ def thread(request, number, vendor_key):
         "role": access.role_in(sub_order),
         "may_handle_disputes": access.may_handle_disputes(sub_order),
         "may_open_dispute": access.may_open_dispute(sub_order, tab.conversation),
+        "dispute_dialog": access.may_open_dispute_once_begun(sub_order),
         "may_resolve_disputes": access.may_resolve_disputes(sub_order),
         "show_customer_email": access.shows_customer_contact(sub_order),
     }

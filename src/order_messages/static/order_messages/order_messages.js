@@ -129,13 +129,31 @@ document.addEventListener("htmx:confirm", function (event) {
     });
   }
 
+  // The order's other conversations: their tabs show what is unread in them. The whole
+  // page is asked for (an htmx request gets the conversation alone), as a live update, so
+  // that nothing is marked read by it.
+  function reloadTabs() {
+    if (!document.querySelector("nav.om-tabs")) return;
+    fetch(window.location.pathname, {
+      credentials: "same-origin", headers: { "X-Order-Messages-Live": "1" },
+    }).then(function (response) {
+      return response.ok ? response.text() : "";
+    }).then(function (html) {
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("nav.om-tabs");
+      var tabs = document.querySelector("nav.om-tabs");
+      if (fresh && tabs) tabs.replaceWith(fresh);
+    }).catch(function () {
+      // The tabs stay as they were; the next event or a reload brings them up to date.
+    });
+  }
+
   function onConversationEvent(event) {
     var conversation = document.getElementById("conversation");
     if (!conversation) return;
     var data = JSON.parse(event.data);
-    if (data.order_number === conversation.dataset.order && data.vendor_key === conversation.dataset.vendor) {
-      reloadConversation();
-    }
+    if (data.order_number !== conversation.dataset.order) return;
+    if (data.vendor_key === conversation.dataset.vendor) reloadConversation();
+    else reloadTabs();
   }
   ["message.posted", "dispute.opened", "dispute.escalated", "dispute.closed"].forEach(function (type) {
     source.addEventListener(type, onConversationEvent);
