@@ -69,6 +69,20 @@ def test_reading_the_dashboard_does_not_mark_it_seen_but_marking_does(talk, api_
     ).disputes_seen_at == dt.datetime.fromisoformat(first["as_of"])
 
 
+def test_a_seen_time_to_come_counts_as_now(talk, api_as):
+    """A fast clock cannot hide the alerts of disputes opened later."""
+    bob = api_as("bob")
+
+    seen = bob.post(f"{BOARD}/seen", {"as_of": "9999-01-01T00:00:00Z"})
+    naive = bob.post(f"{BOARD}/seen", {"as_of": "2026-01-01T00:00:00"})
+
+    assert seen.status_code == 200
+    assert DashboardSeen.objects.get(pk=talk["bob"].pk).disputes_seen_at < dt.datetime(
+        2100, 1, 1, tzinfo=dt.UTC
+    )
+    assert naive.status_code == 422  # a time without its zone means nothing certain
+
+
 def test_an_older_seen_time_brings_no_alert_back(talk, api_as):
     bob = api_as("bob")
     shown = bob.get(BOARD).json()["as_of"]

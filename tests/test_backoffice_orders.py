@@ -131,6 +131,9 @@ def test_the_orders_come_in_pages(demo, client_for, monkeypatch):
     assert len({n for page in numbers for n in page}) == 7
     assert 'href="?page=2"' in html(pages[0]) and 'href="?page=4"' not in html(pages[2])
     assert admin.get(ORDERS, {"page": "x"}).status_code == 200
+    # A page far past the last is an empty page, not an OFFSET the database refuses.
+    beyond = admin.get(ORDERS, {"page": "100000000000000000000"})
+    assert beyond.status_code == 200 and not list(listed(beyond))
 
 
 @pytest.mark.parametrize("username", ["alice", "carol"])

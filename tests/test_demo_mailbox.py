@@ -37,6 +37,13 @@ def test_the_links_of_an_e_mail_are_found_and_named():
     ]
 
 
+def test_a_link_whose_path_names_another_host_keeps_its_address():
+    """``//evil.example/x`` on its own would be read by the browser as another host."""
+    link = "http://127.0.0.1:8000//evil.example/x"
+
+    assert links_of(f"Look: {link}") == [(link, "127.0.0.1:8000//evil.example/x")]
+
+
 def test_the_guest_link_is_one_click_away(guest_mail):
     page = Client().get("/demo/mailbox/").content.decode()
 

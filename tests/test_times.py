@@ -116,3 +116,14 @@ def test_times_follow_the_readers_language(post):
     page = client.get("/messages/orders/1002/bobs-bikes/").content.decode()
 
     assert ">27. Oktober 2026</time>" in message_time(page)
+
+
+@pytest.mark.parametrize("name", ["Europe", "Not/AZone", "UTC\x00", "x" * 65])
+def test_a_time_zone_cookie_that_names_no_zone_is_ignored(name):
+    from django.test import RequestFactory
+
+    from order_messages.time_zone import browser_zone
+
+    request = RequestFactory().get("/")
+    request.COOKIES["tz"] = name
+    assert browser_zone(request) is None

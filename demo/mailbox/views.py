@@ -49,7 +49,7 @@ def links_of(text: str) -> list[tuple[str, str]]:
     for url in dict.fromkeys(LINK.findall(text)):
         parts = urlsplit(url)
         name = None
-        if parts.netloc == site:
+        if parts.netloc == site and not parts.path.startswith("//"):
             # The store's own pages are named by what they do, and open on this server
             # whatever port it runs on (SITE_URL says 8000 unless PORT is set).
             url = urlunsplit(("", "", parts.path, parts.query, parts.fragment))

@@ -18,7 +18,9 @@ def browser_zone(request) -> zoneinfo.ZoneInfo | None:
         return None
     try:
         return zoneinfo.ZoneInfo(name)
-    except (ValueError, zoneinfo.ZoneInfoNotFoundError):  # not a zone name: ignored
+    # Not a zone's name: ignored. OSError: with the tzdata package, a folder's name
+    # ("Europe") is read as a file and fails as one.
+    except (ValueError, OSError, zoneinfo.ZoneInfoNotFoundError):
         return None
 
 

@@ -11,7 +11,10 @@ def mark_dashboard_seen(*, user, at: dt.datetime | None = None) -> None:
     """Remember that ``user`` has seen the dashboard as of ``at`` (default: now), so the
     disputes opened until then are no longer announced as new. Never moves back in time,
     so an older tab reloading late cannot bring old alerts back."""
-    at = at or timezone.now()
+    now = timezone.now()
+    # A client's clock may run fast: a time to come would hide the alerts of every dispute
+    # opened until then.
+    at = min(at, now) if at is not None else now
     updated = DashboardSeen.objects.filter(pk=user.pk, disputes_seen_at__lt=at).update(
         disputes_seen_at=at
     )

@@ -10,6 +10,7 @@ from typing import Annotated, Literal
 
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
+from pydantic import AwareDatetime
 
 from .. import actions, queries
 from ..queries.dashboard import excerpt
@@ -122,10 +123,11 @@ class DashboardOut(Schema):
 
 
 class SeenIn(Schema):
-    as_of: dt.datetime | None = Field(
+    as_of: AwareDatetime | None = Field(
         None,
-        description="The as_of of the dashboard shown; absent: now. Never moves back: an "
-        "older time than the one recorded changes nothing.",
+        description="The as_of of the dashboard shown, with its time zone; absent: now. "
+        "Never moves back: an older time than the one recorded changes nothing; nor past "
+        "now: a later time counts as now.",
     )
 
 

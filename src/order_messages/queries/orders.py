@@ -32,6 +32,10 @@ class OrderRow:
     sees_contacts: bool = False
 
 
+# Far beyond any store's orders, and an OFFSET every database takes.
+MAX_PAGE = 1_000_000
+
+
 @dataclass
 class OrdersPage:
     rows: list[OrderRow]
@@ -43,7 +47,7 @@ def backoffice_orders(*, scope: Scope, page: int = 1) -> OrdersPage:
     """A page of the scope's orders, newest first (the store says which: ``list_orders``).
     Each lists only the parts the policy lets this person read, so a vendor sees their own
     items and conversation of an order shared with other sellers, and nothing of theirs."""
-    page = max(1, page)
+    page = min(max(1, page), MAX_PAGE)  # an offset the database can take
     if not scope.is_store and not vendors_take_part():
         return OrdersPage(rows=[], number=page)  # only the store talks to customers
     found = get_adapter().list_orders(
