@@ -81,6 +81,17 @@ def test_my_muted_conversations_newest_first_in_pages(mutes, api_as):
     assert second["next_cursor"] is None
 
 
+def test_a_muted_conversation_i_may_no_longer_read_is_not_listed(mutes, api_as):
+    """The store gives order #1002 to Carol: Alice's list no longer names it."""
+    from demo.store.models import Order
+
+    Order.objects.filter(number="1002").update(customer=mutes["carol"], email="")
+
+    listed = api_as("alice").get(MUTED).json()["items"]
+
+    assert [m["order_number"] for m in listed] == ["1001"]
+
+
 def test_unmuting_one_of_mine(mutes, api_as):
     conversation = conversation_of("1002", "bobs-bikes")
 

@@ -115,7 +115,8 @@ def list_muted_conversations(
     limit: Annotated[int, Query(ge=1, le=100, description="Conversations per page.")] = 50,
 ):
     """Conversations whose message e-mails I stopped with the link at the bottom of an
-    e-mail (to my account's address), the latest muted first."""
+    e-mail (to my account's address), the latest muted first: those I may read now (a
+    page may hold fewer than ``limit``; follow ``next_cursor`` until it is null)."""
     mutes, next_cursor = muted_page(user=request.auth, cursor=after, size=limit)
     return {
         "items": [
