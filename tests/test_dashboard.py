@@ -180,12 +180,19 @@ def test_viewing_the_dashboard_records_when(talk, client_for):
 
 
 def test_the_seen_time_never_moves_back(talk):
-    bob, now = talk["bob"], timezone.now()
-    actions.mark_dashboard_seen(user=bob, at=now)
-    actions.mark_dashboard_seen(user=bob, at=now - dt.timedelta(hours=1))
-    assert DashboardSeen.objects.get(user=bob).disputes_seen_at == now
-    actions.mark_dashboard_seen(user=bob, at=now + dt.timedelta(hours=1))
-    assert DashboardSeen.objects.get(user=bob).disputes_seen_at == now + dt.timedelta(hours=1)
+    bob, shown = talk["bob"], timezone.now() - dt.timedelta(hours=2)
+    actions.mark_dashboard_seen(user=bob, at=shown)
+    actions.mark_dashboard_seen(user=bob, at=shown - dt.timedelta(hours=1))
+    assert DashboardSeen.objects.get(user=bob).disputes_seen_at == shown
+    actions.mark_dashboard_seen(user=bob, at=shown + dt.timedelta(hours=1))
+    assert DashboardSeen.objects.get(user=bob).disputes_seen_at == shown + dt.timedelta(hours=1)
+
+
+def test_a_seen_time_to_come_counts_as_now(talk):
+    """A fast clock cannot hide the alerts of the disputes opened until its time."""
+    bob = talk["bob"]
+    actions.mark_dashboard_seen(user=bob, at=timezone.now() + dt.timedelta(days=365))
+    assert DashboardSeen.objects.get(user=bob).disputes_seen_at <= timezone.now()
 
 
 def test_the_alert_lists_the_newest_few_and_says_how_many_more(demo, client_for):
