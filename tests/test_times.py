@@ -49,6 +49,22 @@ def test_the_exact_time_and_the_date_are_in_the_readers_language():
     assert shown.exact == "26. November 2026 15:30 (CET)"
 
 
+def test_one_time_shown_again_follows_each_readers_language_and_zone():
+    # The formatted dates are kept per process: the same moment read again in another
+    # language or zone is formatted for that one, not served as it was first.
+    moment = NOW - dt.timedelta(days=10, seconds=17)
+    seen = []
+    for language, zone in [("en", "UTC"), ("de", "UTC"), ("de", "Asia/Tokyo"), ("en", "UTC")]:
+        with translation.override(language), timezone.override(zone):
+            seen.append(shown_time(moment, now=NOW).exact)
+    assert seen == [
+        "Nov. 26, 2026, 2:29 p.m. (UTC)",
+        "26. November 2026 14:29 (UTC)",
+        "26. November 2026 23:29 (JST)",
+        "Nov. 26, 2026, 2:29 p.m. (UTC)",
+    ]
+
+
 def test_a_day_without_a_time_is_shown_as_the_date():
     assert shown_time(dt.date(2026, 3, 1)).text == "March 1, 2026"
 

@@ -8,6 +8,7 @@ from unittest import mock
 import pytest
 from django.core import signing
 from django.test import Client
+from django.urls import set_script_prefix
 
 from order_messages.guest import SALT, make_guest_token
 from order_messages.models import Conversation, Dispute, Message, Participant
@@ -245,6 +246,36 @@ def test_an_htmx_get_returns_the_partial(client_for):
 
 
 # -- reading ----------------------------------------------------------------------------------
+
+
+def test_the_header_icon_says_its_count_in_the_readers_language_and_leads_home(
+    demo, client_for, post
+):
+    post("alice", "1002", "bobs-bikes", "Is it in stock?")
+    post("alice", "1001", "bobs-bikes", "And this one?")
+    bob = client_for("bob")
+    icon = html(bob.get("/messages/unread/"))
+    assert icon.startswith('<a href="/messages/" class="om-icon om-icon--unread"')
+    assert 'hx-get="/messages/unread/"' in icon and 'data-live-url="/messages/live/"' in icon
+    assert 'aria-label="Messages, 2 unread"' in icon
+    assert badge_count(bob.get("/messages/unread/")) == 2
+
+    german = html(bob.get("/messages/unread/", headers={"accept-language": "de"}))
+    assert 'aria-label="Nachrichten, 2 ungelesen"' in german
+
+    # Served under a path prefix, the icon's links carry it (its addresses are kept per
+    # prefix).
+    set_script_prefix("/shop/")  # as the WSGI and ASGI handlers set it from SCRIPT_NAME
+    try:
+        prefixed = html(bob.get("/messages/unread/"))
+    finally:
+        set_script_prefix("/")
+    assert 'href="/shop/messages/"' in prefixed and 'hx-get="/shop/messages/unread/"' in prefixed
+    assert 'href="/messages/"' in html(bob.get("/messages/unread/"))
+
+    nothing = html(client_for("carol").get("/messages/unread/"))
+    assert 'class="om-icon"' in nothing and 'data-testid="unread-count"' not in nothing
+    assert 'aria-label="Messages, 0 unread"' in nothing
 
 
 def test_viewing_a_thread_marks_it_read_and_lowers_the_badge(demo, client_for, post):

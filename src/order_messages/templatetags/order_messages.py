@@ -4,10 +4,10 @@ from functools import lru_cache
 from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
-from django.urls import reverse
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils.html import Urlizer, escape, format_html, strip_tags
 from django.utils.safestring import SafeData, mark_safe
-from django.utils.translation import get_language
+from django.utils.translation import get_language, ngettext
 
 from ..adapter import STORE, get_adapter
 from ..conf import app_settings
@@ -34,17 +34,64 @@ def order_messages_head():
     return {}
 
 
-@register.inclusion_tag("order_messages/partials/messages_icon.html", takes_context=True)
+ICON = (
+    '<a href="{inbox}" class="om-icon{modifier}" data-testid="messages-icon" '
+    'data-live-url="{live}" hx-get="{badge}" '
+    'hx-trigger="every {poll}s, om:unread from:body" hx-swap="outerHTML" aria-label="{label}">'
+    '<svg aria-hidden="true" width="22" height="22" viewBox="0 0 24 24" fill="none" '
+    'stroke="currentColor" stroke-width="2" stroke-linecap="round" stroke-linejoin="round">'
+    '<path d="M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z"/></svg>'
+    "{count}</a>"
+)
+
+
+def icon_html(request) -> str:
+    """The header icon with the unread count (S6): a link to the person's messages that
+    polls ``badge`` for itself again when live updates are absent. Written out rather than
+    rendered from a template: every page shows it and every open page asks for it again."""
+    unread = unread_for_request(request)
+    label = ngettext("Messages, %(counter)s unread", "Messages, %(counter)s unread", unread)
+    count = (
+        format_html('<span class="om-badge" data-testid="unread-count">{}</span>', unread)
+        if unread
+        else ""
+    )
+    return format_html(
+        ICON,
+        modifier=" om-icon--unread" if unread else "",
+        label=label % {"counter": unread},
+        count=count,
+        poll=app_settings.POLL_INTERVAL,
+        **_icon_urls(),
+    )
+
+
+# The icon's addresses, by URL configuration and script prefix (at most this many kept).
+ICON_URLS: dict[tuple, dict] = {}
+ICON_URLS_KEPT = 64
+
+
+def _icon_urls() -> dict:
+    """Reversing the icon's three addresses cost more than writing it, on every page and
+    every poll: they are worked out once per URL configuration (Django's resolver, new
+    whenever the URLs change) and script prefix."""
+    key = (get_resolver(get_urlconf()), get_script_prefix())
+    urls = ICON_URLS.get(key)
+    if urls is None:
+        if len(ICON_URLS) >= ICON_URLS_KEPT:
+            ICON_URLS.clear()
+        urls = ICON_URLS[key] = {
+            "inbox": reverse("order_messages:inbox"),
+            "badge": reverse("order_messages:badge"),
+            "live": reverse("order_messages:live"),
+        }
+    return urls
+
+
+@register.simple_tag(takes_context=True)
 def messages_icon(context):
-    """The header icon with the unread count (S6). Polls when live updates are absent."""
-    request = context["request"]
-    return {
-        "unread": unread_for_request(request),
-        "inbox_url": reverse("order_messages:inbox"),
-        "badge_url": reverse("order_messages:badge"),
-        "live_url": reverse("order_messages:live"),
-        "poll_interval": app_settings.POLL_INTERVAL,
-    }
+    """``{% messages_icon %}``: the header icon (``icon_html``)."""
+    return icon_html(context["request"])
 
 
 @register.simple_tag(takes_context=True)

@@ -28,6 +28,7 @@ from ..forms import CloseDisputeForm, DisputeForm, MessageForm
 from ..guest import guest_orders, read_guest_token, remember_guest_order
 from ..queries.threads import dispute_history
 from ..ratelimit import limit_posting
+from ..templatetags.order_messages import icon_html
 from . import backoffice
 from .access import htmx, link_refused, login_if_anonymous
 from .attachments import attachment_rules, upload_files
@@ -354,4 +355,4 @@ def guest(request, token):
 @require_GET
 def badge(request):
     """The header icon alone, for polling where live updates are unavailable."""
-    return render(request, "order_messages/partials/messages_icon_tag.html", {})
+    return HttpResponse(icon_html(request))
