@@ -116,13 +116,15 @@ $(VENV)/.bench: $(VENV)/.installed
 	command -v wrk >/dev/null || (DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null)
 	touch $@
 
-# make bench: the marketplace at 10^4 and 10^5 messages (a few minutes), the dashboard with
+# make bench: the marketplace at 10^4 and 10^5 messages (a few minutes) and where each of its
+# requests spends its time in-process (at 10^5, about two minutes), the dashboard with
 # its response figures at 10^4 and 10^6 (a few minutes), the back office's search at 10^4
 # (PostgreSQL and SQLite) and 10^6 (a few minutes), the worker, and a phone photo on a
 # message (about half a minute, SQLite and PostgreSQL).
 # make bench-full: 10^4 .. 10^7 messages. Both write their table into BENCHMARKS.md.
 bench: $(VENV)/.bench
 	$(PY) -m bench.run --quick
+	$(PY) -m bench.breakdown --write
 	$(PY) -m bench.dashboard
 	$(PY) -m bench.search
 	$(PY) bench/worker_throughput.py --emails 2000
@@ -131,6 +133,7 @@ bench: $(VENV)/.bench
 
 bench-full: $(VENV)/.bench
 	$(PY) -m bench.run
+	$(PY) -m bench.breakdown --write
 	$(PY) -m bench.dashboard --scales 10000,1000000,10000000
 	$(PY) -m bench.search --scales 10000,1000000,10000000
 	$(PY) bench/worker_throughput.py --emails 2000
