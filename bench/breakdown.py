@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import statistics
 import subprocess
@@ -226,7 +227,9 @@ def main():
         from .markdown import write_section
 
         result = {**run_both(args.runs), "runs": args.runs, "measured": time.strftime("%Y-%m-%d")}
-        path = RESULTS / f"breakdown-{result['ours']['messages'] // 1000 * 1000}.json"
+        # By scale (the nearest power of ten): each run's posts add a few messages.
+        scale = 10 ** round(math.log10(max(1, result["ours"]["messages"])))
+        path = RESULTS / f"breakdown-{scale}.json"
         path.write_text(json.dumps(result, indent=1) + "\n")
         body = section()
         print(body)

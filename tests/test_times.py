@@ -65,6 +65,19 @@ def test_one_time_shown_again_follows_each_readers_language_and_zone():
     ]
 
 
+def test_a_changed_format_and_a_zone_of_the_same_offset_are_not_served_from_memory(settings):
+    moment = NOW - dt.timedelta(days=10)
+    with timezone.override(dt.timezone(dt.timedelta(hours=1), "CET")):
+        assert shown_time(moment, now=NOW).exact.endswith("(CET)")
+    with timezone.override(dt.timezone(dt.timedelta(hours=1), "WAT")):
+        assert shown_time(moment, now=NOW).exact.endswith("(WAT)")
+
+    with translation.override(None):
+        before = shown_time(moment, now=NOW).date
+        settings.DATE_FORMAT = "Y-m-d"
+        assert shown_time(moment, now=NOW).date == "2026-11-26" != before
+
+
 def test_a_day_without_a_time_is_shown_as_the_date():
     assert shown_time(dt.date(2026, 3, 1)).text == "March 1, 2026"
 

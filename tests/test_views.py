@@ -278,6 +278,37 @@ def test_the_header_icon_says_its_count_in_the_readers_language_and_leads_home(
     assert 'aria-label="Messages, 0 unread"' in nothing
 
 
+def test_the_header_icons_links_follow_the_language_in_the_path(settings):
+    from django.test import RequestFactory
+    from django.utils import translation
+
+    from order_messages.templatetags.order_messages import icon_html
+
+    settings.ROOT_URLCONF = "tests.urls_i18n_patterns"
+    request = RequestFactory().get("/")
+    request._order_messages_unread = 0
+    shown = {}
+    for language in ("en", "de", "en"):
+        with translation.override(language):
+            shown.setdefault(language, set()).add(icon_html(request))
+    assert 'href="/en/messages/"' in shown["en"].pop() and len(shown["en"]) == 0
+    german = shown["de"].pop()
+    assert 'href="/de/messages/"' in german and 'hx-get="/de/messages/unread/"' in german
+
+
+def test_the_header_icons_count_is_written_as_the_site_writes_numbers(settings):
+    from django.test import RequestFactory
+
+    from order_messages.templatetags.order_messages import icon_html
+
+    settings.USE_THOUSAND_SEPARATOR = True
+    request = RequestFactory().get("/")
+    request._order_messages_unread = 1234
+    icon = icon_html(request)
+    assert 'aria-label="Messages, 1,234 unread"' in icon
+    assert 'data-testid="unread-count">1,234</span>' in icon
+
+
 def test_viewing_a_thread_marks_it_read_and_lowers_the_badge(demo, client_for, post):
     post("bob", "1001", "bobs-bikes", "One")
     post("bob", "1001", "bobs-bikes", "Two")

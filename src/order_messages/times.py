@@ -9,6 +9,8 @@ import datetime as dt
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.timesince import timesince
@@ -34,7 +36,7 @@ def shown_time(value: dt.datetime, *, now: dt.datetime | None = None) -> ShownTi
     now = now or timezone.now()
     zone = timezone.get_current_timezone()
     local, local_now = timezone.localtime(value, zone), timezone.localtime(now, zone)
-    date, exact = _dated(value.replace(second=0, microsecond=0), zone, get_language())
+    date, exact = _dated(value, zone, str(zone), get_language())
     age = now - value
     if age < dt.timedelta(minutes=1):  # a clock a little ahead counts as now
         text = pgettext("time", "now")
@@ -49,11 +51,19 @@ def shown_time(value: dt.datetime, *, now: dt.datetime | None = None) -> ShownTi
 
 
 @lru_cache(maxsize=4096)
-def _dated(minute: dt.datetime, zone: dt.tzinfo, language: str | None) -> tuple[str, str]:
-    """The date, and the date and time with the zone's name, of ``minute`` in ``zone`` and
+def _dated(value: dt.datetime, zone: dt.tzinfo, name: str, language: str | None):
+    """The date, and the date and time with the zone's name, of ``value`` in ``zone`` and
     ``language``. Pages show the same times again and again (a list's rows, a thread's
     messages) and formatting them was a fifth of a list page's time: each is worked out
-    once per process. ``language`` is the key only: the active one formats."""
-    local = timezone.localtime(minute, zone)
+    once per process. ``name`` and ``language`` are keys only (fixed-offset zones of one
+    offset compare equal whatever their names; the active language formats)."""
+    local = timezone.localtime(value, zone)
     date = date_format(local, "DATE_FORMAT")
     return date, f"{date_format(local, 'DATETIME_FORMAT')} ({local.tzname()})"
+
+
+@receiver(setting_changed)
+def _formats_changed(*, setting, **kwargs):
+    # Tests and a site's settings overrides change the formats: forget what was formatted.
+    if setting in {"DATE_FORMAT", "DATETIME_FORMAT", "FORMAT_MODULE_PATH", "LANGUAGE_CODE"}:
+        _dated.cache_clear()

@@ -5,6 +5,7 @@ from django import template
 from django.template.defaultfilters import linebreaksbr
 from django.template.loader import render_to_string
 from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
+from django.utils.formats import localize
 from django.utils.html import Urlizer, escape, format_html, strip_tags
 from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import get_language, ngettext
@@ -50,23 +51,25 @@ def icon_html(request) -> str:
     polls ``badge`` for itself again when live updates are absent. Written out rather than
     rendered from a template: every page shows it and every open page asks for it again."""
     unread = unread_for_request(request)
+    shown = localize(unread)  # as a template shows a number: "1,234" where the site says so
     label = ngettext("Messages, %(counter)s unread", "Messages, %(counter)s unread", unread)
     count = (
-        format_html('<span class="om-badge" data-testid="unread-count">{}</span>', unread)
+        format_html('<span class="om-badge" data-testid="unread-count">{}</span>', shown)
         if unread
         else ""
     )
     return format_html(
         ICON,
         modifier=" om-icon--unread" if unread else "",
-        label=label % {"counter": unread},
+        label=label % {"counter": shown},
         count=count,
         poll=app_settings.POLL_INTERVAL,
         **_icon_urls(),
     )
 
 
-# The icon's addresses, by URL configuration and script prefix (at most this many kept).
+# The icon's addresses, by URL configuration, script prefix and language (at most this many
+# kept).
 ICON_URLS: dict[tuple, dict] = {}
 ICON_URLS_KEPT = 64
 
@@ -74,8 +77,9 @@ ICON_URLS_KEPT = 64
 def _icon_urls() -> dict:
     """Reversing the icon's three addresses cost more than writing it, on every page and
     every poll: they are worked out once per URL configuration (Django's resolver, new
-    whenever the URLs change) and script prefix."""
-    key = (get_resolver(get_urlconf()), get_script_prefix())
+    whenever the URLs change), script prefix and language (``i18n_patterns`` puts it in the
+    path)."""
+    key = (get_resolver(get_urlconf()), get_script_prefix(), get_language())
     urls = ICON_URLS.get(key)
     if urls is None:
         if len(ICON_URLS) >= ICON_URLS_KEPT:
