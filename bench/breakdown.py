@@ -191,7 +191,7 @@ def section() -> str:
     for result in sorted(found, key=lambda r: r["ours"]["messages"]):
         ours, peer = result["ours"]["messages"], result["peer"]["messages"]
         parts.append(
-            f"#### {ours:,} messages\n\n{table(result)}\n\n"
+            f"#### 10^{round(math.log10(max(1, ours)))} messages\n\n{table(result)}\n\n"
             f"{ours:,} messages (ours), {peer:,} (postman); up to {result['runs']} requests a "
             f"scenario after three to warm up; measured {result['measured']}."
         )
