@@ -47,9 +47,14 @@ def test_relative_times_follow_the_clock_on_a_page_left_open(demo, page_for, pos
     from tests.conftest import conversation_of
 
     post("bob", "1002", "bobs-bikes", "Your bike ships tomorrow.")
-    sent = conversation_of("1002", "bobs-bikes").messages.last().created_at
+    message = conversation_of("1002", "bobs-bikes").messages.last()
 
     alice = page_for("alice")
+    # Sent at 8 in the morning of the browser's day, whatever the time the test runs: two
+    # hours later is still the same day there.
+    morning = alice.evaluate("() => new Date(2026, 10, 2, 8, 0, 0).getTime()")
+    sent = dt.datetime.fromtimestamp(morning / 1000, tz=dt.UTC)
+    type(message).objects.filter(pk=message.pk).update(created_at=sent)
     alice.clock.install(time=sent + dt.timedelta(seconds=5))
     alice.goto("/messages/orders/1002/bobs-bikes/")
     time = alice.locator("#thread .om-msg").last.locator("time.om-when")
