@@ -107,12 +107,9 @@ def measure(runs: int) -> dict:
     from django.conf import settings
     from django.db import connection
 
-    from .probe import client_for
+    from .probe import client_for, system_probe
 
-    if "postman" in settings.INSTALLED_APPS:
-        from .peer.probe import probe
-    else:
-        from .ours import probe
+    probe = system_probe()
     clock = Clock()
     instrument(clock)
 
@@ -246,9 +243,6 @@ def main():
 
 
 if __name__ == "__main__":
-    from .generate import OURS_URL
+    from .probe import run_in_ours_by_default
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    os.environ.setdefault("DATABASE_URL", OURS_URL)  # the peer's settings read their own
-    os.environ.setdefault("DEBUG", "0")
-    main()
+    run_in_ours_by_default(main)

@@ -12,7 +12,6 @@ Prints each scenario's median and its ratio to the floor's median.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 
@@ -28,12 +27,9 @@ def main():
     django.setup()
     from django.conf import settings
 
-    from .probe import client_for
+    from .probe import client_for, system_probe
 
-    if "postman" in settings.INSTALLED_APPS:
-        from .peer.probe import probe
-    else:
-        from .ours import probe
+    probe = system_probe()
     scenarios = {s.name: s for s in probe().scenarios if not s.together_with}
     names = ["floor"] + [
         name for name in scenarios if name != "floor" and any(n in name for n in args.names)
@@ -55,9 +51,6 @@ def main():
 
 
 if __name__ == "__main__":
-    from .generate import OURS_URL
+    from .probe import run_in_ours_by_default
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    os.environ.setdefault("DATABASE_URL", OURS_URL)  # the peer's settings read their own
-    os.environ.setdefault("DEBUG", "0")
-    main()
+    run_in_ours_by_default(main)

@@ -141,15 +141,32 @@ def timed(fn, *, budget: float = 1.0, least: int = 3) -> dict:
     }
 
 
-def main():
-    django.setup()
+def system_probe():
+    """The probe of the system whose settings are active: postman's or ours."""
     from django.conf import settings
 
     if "postman" in settings.INSTALLED_APPS:
         from .peer.probe import probe
     else:
         from .ours import probe
-    result: Probe = probe()
+    return probe
+
+
+def run_in_ours_by_default(main) -> None:
+    """Run a benchmark's ``main`` in ours' settings unless DJANGO_SETTINGS_MODULE names
+    others (the peer's settings read their own database)."""
+    from .generate import OURS_URL
+
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
+    os.environ.setdefault("DATABASE_URL", OURS_URL)
+    os.environ.setdefault("DEBUG", "0")
+    main()
+
+
+def main():
+    django.setup()
+
+    result: Probe = system_probe()()
     concurrent = {s.together_with for s in result.scenarios} - {""}
     for scenario in result.scenarios:
         if not scenario.together_with and scenario.name not in concurrent:

@@ -16,7 +16,6 @@ hooks.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
 import time
 from collections import defaultdict
@@ -34,12 +33,9 @@ def main():
     from django.conf import settings
     from django.db import connection
 
-    from .probe import client_for
+    from .probe import client_for, system_probe
 
-    if "postman" in settings.INSTALLED_APPS:
-        from .peer.probe import probe
-    else:
-        from .ours import probe
+    probe = system_probe()
     scenario = next(s for s in probe().scenarios if s.name == args.scenario)
     send = client_for(scenario.requests[-1])  # a poster the probe's own timings left alone
     send()
@@ -73,9 +69,6 @@ def main():
 
 
 if __name__ == "__main__":
-    from .generate import OURS_URL
+    from .probe import run_in_ours_by_default
 
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "bench.settings")
-    os.environ.setdefault("DATABASE_URL", OURS_URL)  # the peer's settings read their own
-    os.environ.setdefault("DEBUG", "0")
-    main()
+    run_in_ours_by_default(main)
