@@ -1,7 +1,10 @@
 """The write paths: post_message, mark_read, open_dispute, close_dispute, and the signals
 they send after commit."""
 
+import datetime as dt
+
 import pytest
+import time_machine
 from django.db import transaction
 
 from order_messages import actions, signals
@@ -134,6 +137,24 @@ def test_sequence_numbers_are_gapless_from_one(post):
     assert seqs == [1, 2, 3, 4, 5, 6, 7]
     assert conversation.last_seq == 7
     assert conversation.last_message_excerpt == "Message 6"
+
+
+def test_a_message_and_its_conversation_keep_one_moment(post):
+    """What the conversation says of its last message and of the customer's wait is the
+    message's own time, to the microsecond: a post reads the clock once."""
+    with time_machine.travel(dt.datetime(2026, 3, 1, 9, 0, tzinfo=dt.UTC), tick=True):
+        asked = post("alice", "1002", "bobs-bikes", "Where is my bike?")
+    conversation = conversation_of("1002", "bobs-bikes")
+    assert Message.objects.get(pk=asked.pk).created_at == asked.created_at
+    assert conversation.awaiting_since == conversation.last_message_at == asked.created_at
+
+    answer = post("bob", "1002", "bobs-bikes", "It left today.")
+
+    conversation.refresh_from_db()
+    assert conversation.last_message_at == answer.created_at
+    assert Message.objects.get(pk=answer.pk).response_seconds == int(
+        (answer.created_at - asked.created_at).total_seconds()
+    )
 
 
 def test_sequences_are_per_conversation(post):

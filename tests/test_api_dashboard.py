@@ -123,3 +123,18 @@ def test_bad_input_is_a_validation_error(talk, api_as):
     assert invalid_fields(api_as("admin").get(BOARD, sort="price")) == {"query.sort"}
     bad_time = api_as("bob").post(f"{BOARD}/seen", {"as_of": "yesterday"})
     assert invalid_fields(bad_time) == {"body.payload.as_of"}
+
+
+def test_a_seen_time_in_any_zone_is_kept_as_its_moment(talk, api_as):
+    """Offsets beyond the database's (±16 hours) are valid ISO times: the moment counts."""
+    bob = api_as("bob")
+
+    far = bob.post(f"{BOARD}/seen", {"as_of": "2026-01-01T00:00:00-21:35"})
+    beyond = bob.post(f"{BOARD}/seen", {"as_of": "0001-01-01T00:00:00+05:00"})
+
+    assert far.status_code == 200
+    assert DashboardSeen.objects.get(pk=talk["bob"].pk).disputes_seen_at == dt.datetime(
+        2026, 1, 1, 21, 35, tzinfo=dt.UTC
+    )
+    assert beyond.status_code == 422
+    assert {field.rsplit(".", 1)[-1] for field in invalid_fields(beyond)} == {"as_of"}

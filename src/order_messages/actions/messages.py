@@ -252,6 +252,7 @@ def append_message(
         author_name=actor.name[:NAME_LENGTH],
         body=body,
         dispute=dispute,
+        created_at=now,
         **response,
     )
     message.files = claim_attachments(

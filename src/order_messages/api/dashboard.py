@@ -10,7 +10,7 @@ from typing import Annotated, Literal
 
 from django.http import Http404
 from ninja import Field, Path, Query, Router, Schema
-from pydantic import AwareDatetime
+from pydantic import AwareDatetime, field_validator
 
 from .. import actions, queries
 from ..queries.dashboard import excerpt
@@ -129,6 +129,18 @@ class SeenIn(Schema):
         "Never moves back: an older time than the one recorded changes nothing; nor past "
         "now: a later time counts as now.",
     )
+
+    @field_validator("as_of")
+    @classmethod
+    def in_utc(cls, value: dt.datetime | None) -> dt.datetime | None:
+        # Any offset parses, but databases keep theirs within about ±16 hours: the moment
+        # is kept, in UTC.
+        if value is None:
+            return None
+        try:
+            return value.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValueError("is outside the years 1 to 9999 in UTC") from None
 
 
 class SeenOut(Schema):

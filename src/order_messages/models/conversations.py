@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 
@@ -197,7 +198,8 @@ class Message(models.Model):
     response_seconds = models.PositiveIntegerField(null=True, blank=True)
     answered = models.PositiveIntegerField(default=0)
     answered_within_day = models.PositiveIntegerField(default=0)
-    created_at = models.DateTimeField(auto_now_add=True)
+    # The moment the post took for the conversation's last_message_at and awaiting_since.
+    created_at = models.DateTimeField(default=timezone.now, editable=False, blank=True)
 
     class Meta:
         constraints = [
