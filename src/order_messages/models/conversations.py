@@ -4,6 +4,8 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from ..links import thread_url
+
 
 class Role(models.TextChoices):
     CUSTOMER = "customer", _("Customer")
@@ -95,6 +97,10 @@ class Conversation(models.Model):
 
     def __str__(self):
         return str(self.title)
+
+    def get_absolute_url(self) -> str:
+        """Its page, where the access policy decides who may read it."""
+        return thread_url(self.order_number, self.vendor_key)
 
     @property
     def title(self):

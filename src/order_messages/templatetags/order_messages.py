@@ -1,15 +1,17 @@
 import html
+import unicodedata
 from functools import lru_cache
 
 from django import template
-from django.template.defaultfilters import linebreaksbr
+from django.template.defaultfilters import linebreaksbr, truncatechars
 from django.template.loader import render_to_string
-from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
+from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import Urlizer, escape, format_html, strip_tags
 from django.utils.safestring import SafeData, mark_safe
 from django.utils.translation import get_language, ngettext
 
+from .. import links
 from ..adapter import STORE, get_adapter
 from ..conf import app_settings
 from ..disputes import format_deadline
@@ -64,32 +66,10 @@ def icon_html(request) -> str:
         label=label % {"counter": shown},
         count=count,
         poll=app_settings.POLL_INTERVAL,
-        **_icon_urls(),
+        inbox=links.url("order_messages:inbox"),
+        badge=links.url("order_messages:badge"),
+        live=links.url("order_messages:live"),
     )
-
-
-# The icon's addresses, by URL configuration, script prefix and language (at most this many
-# kept).
-ICON_URLS: dict[tuple, dict] = {}
-ICON_URLS_KEPT = 64
-
-
-def _icon_urls() -> dict:
-    """Reversing the icon's three addresses cost more than writing it, on every page and
-    every poll: they are worked out once per URL configuration (Django's resolver, new
-    whenever the URLs change), script prefix and language (``i18n_patterns`` puts it in the
-    path)."""
-    key = (get_resolver(get_urlconf()), get_script_prefix(), get_language())
-    urls = ICON_URLS.get(key)
-    if urls is None:
-        if len(ICON_URLS) >= ICON_URLS_KEPT:
-            ICON_URLS.clear()
-        urls = ICON_URLS[key] = {
-            "inbox": reverse("order_messages:inbox"),
-            "badge": reverse("order_messages:badge"),
-            "live": reverse("order_messages:live"),
-        }
-    return urls
 
 
 @register.simple_tag(takes_context=True)
@@ -237,6 +217,16 @@ def _made_of(form):
             choices,
             repr(form.get_initial_for_field(field, name)),
         )
+
+
+@register.filter(is_safe=True)
+def shortened(value, length):
+    """``truncatechars``, without walking every character of a text that fits already
+    (every row of a list shows an excerpt, most of them short)."""
+    text = str(value)
+    if 0 < int(length) and len(text) <= int(length):
+        return unicodedata.normalize("NFC", text)  # as truncatechars gives it back
+    return truncatechars(value, length)
 
 
 @register.filter
