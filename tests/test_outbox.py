@@ -12,14 +12,16 @@ from unittest import mock
 from urllib.parse import urlsplit
 
 import pytest
+import time_machine
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import order_messages
-from order_messages import actions, queue
+from order_messages import actions
 from order_messages.conf import app_settings
 from order_messages.guest import read_guest_token
 from order_messages.models import Mute, Notification, NotificationSettings
@@ -857,27 +859,68 @@ def test_a_mail_server_refusing_the_login_fails_no_e_mail_for_good(post, setting
     assert "Authentication failed" in row.last_error
 
 
-def test_rows_another_worker_took_over_are_not_sent_again(post, smtp):
-    """A slow mail server let the first worker's claim lapse; a second worker claimed the
-    rows. The first must not send them too."""
-    post("alice", "1002", "bobs-bikes", "Only once, please")
-    row = Notification.objects.get(email=BOB)
+def test_rows_another_worker_took_over_are_not_sent_again(post, smtp, settings):
+    """A slow mail server let the first worker's claim lapse while it sent its round's first
+    e-mail; a second worker claimed the rest. The first must not send them too."""
+    settings.ORDER_MESSAGES_EMAIL_CLAIM_SECONDS = 300
+    post("alice", "1001", "bobs-bikes", "To Bob")
+    post("alice", "1001", "daves-outdoor", "To Dave")
+    taken = {}
 
-    class Overtaken(SMTPBackend):
+    class Slow(SMTPBackend):
         def send_messages(self, email_messages):
-            raise AssertionError("sent by a worker whose claim was taken over")
+            sent = super().send_messages(email_messages)
+            if not taken:  # the first e-mail took 301 seconds, and meanwhile…
+                clock.shift(timedelta(seconds=301))
+                taken["claim"], taken["ids"] = claim_due(limit=10, now=timezone.now())
+            return sent
 
-    original = queue.renew
+    with time_machine.travel(after_delay(), tick=False) as clock:
+        report = deliver_due(connection=Slow())
 
-    def taken_over(channel, batch, claim, now):
-        Notification.objects.filter(pk=row.pk).update(claim="another-worker")
-        return original(channel, batch, claim, now)
+    assert len(smtp.received) == 1  # the second e-mail was left to the second worker
+    rows = Notification.objects.filter(pk__in=taken["ids"])
+    assert {(row.status, row.claim) for row in rows} == {(Status.SENDING, taken["claim"])}
+    assert len(rows) == 2  # the first too: the second worker sends it again, same Message-ID
+    assert report.sent == 0  # nothing written over the second worker's claim
 
-    with mock.patch.object(queue, "renew", taken_over):
-        report = deliver_due(now=after_delay(), connection=Overtaken())
 
-    assert report.sent == 0 and smtp.received == []
-    assert Notification.objects.get(pk=row.pk).status == Status.SENDING  # the other's now
+def test_a_round_past_half_its_claims_time_renews_it_before_each_email(post, smtp, settings):
+    settings.ORDER_MESSAGES_EMAIL_CLAIM_SECONDS = 300
+
+    class Slow(SMTPBackend):
+        def send_messages(self, email_messages):
+            clock.shift(timedelta(seconds=200))
+            return super().send_messages(email_messages)
+
+    post("alice", "1001", "bobs-bikes", "To Bob")
+    post("alice", "1001", "daves-outdoor", "To Dave")
+
+    with (
+        time_machine.travel(after_delay(), tick=False) as clock,
+        CaptureQueriesContext(connection) as written,
+    ):
+        report = deliver_due(connection=Slow())
+
+    assert report.sent == 2 and len(smtp.received) == 2
+    updates = [q["sql"] for q in written.captured_queries if q["sql"].startswith("UPDATE")]
+    # The claim; the first e-mail's outcome; the second's claim renewed, then its outcome.
+    assert len(updates) == 4
+
+
+def test_a_round_that_keeps_its_claim_writes_once_per_email(post, smtp, settings):
+    """Within the first half of the claim's time no other worker can have taken the rows:
+    each e-mail is sent without asking first, and its outcome is its one write."""
+    settings.ORDER_MESSAGES_EMAIL_CLAIM_SECONDS = 300
+    post("alice", "1001", "bobs-bikes", "To Bob")
+    post("alice", "1001", "daves-outdoor", "To Dave")
+
+    with CaptureQueriesContext(connection) as written:
+        report = deliver_due(now=after_delay())
+
+    assert report.sent == 2
+    updates = [q["sql"] for q in written.captured_queries if q["sql"].startswith("UPDATE")]
+    assert len(updates) == 1 + 2  # the claim, then one per e-mail
 
 
 def test_a_broken_digest_template_fails_its_rows_and_not_the_worker(demo, post, smtp, settings):
