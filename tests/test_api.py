@@ -396,8 +396,8 @@ def test_a_page_of_messages_reads_only_the_rows_it_returns(
     loaded = []
     from_db = Message.from_db.__func__
 
-    def counting(cls, db, field_names, values):
-        instance = from_db(cls, db, field_names, values)
+    def counting(cls, db, field_names, values, **more):  # Django 6.1: fetch_mode
+        instance = from_db(cls, db, field_names, values, **more)
         loaded.append(instance.seq)
         return instance
 

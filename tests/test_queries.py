@@ -521,9 +521,9 @@ def test_a_thread_with_thousands_unread_reads_only_what_it_shows(demo, post, mon
         loaded = []
         from_db = Message.from_db.__func__
 
-        def counting(cls, db, field_names, values):
+        def counting(cls, db, field_names, values, **more):  # Django 6.1: fetch_mode
             loaded.append(values)
-            return from_db(cls, db, field_names, values)
+            return from_db(cls, db, field_names, values, **more)
 
         monkeypatch.setattr(Message, "from_db", classmethod(counting))
         page = thread_for("alice", demo)
