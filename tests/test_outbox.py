@@ -17,7 +17,6 @@ from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 import order_messages
@@ -883,44 +882,6 @@ def test_rows_another_worker_took_over_are_not_sent_again(post, smtp, settings):
     assert {(row.status, row.claim) for row in rows} == {(Status.SENDING, taken["claim"])}
     assert len(rows) == 2  # the first too: the second worker sends it again, same Message-ID
     assert report.sent == 0  # nothing written over the second worker's claim
-
-
-def test_a_round_past_half_its_claims_time_renews_it_before_each_email(post, smtp, settings):
-    settings.ORDER_MESSAGES_EMAIL_CLAIM_SECONDS = 300
-
-    class Slow(SMTPBackend):
-        def send_messages(self, email_messages):
-            clock.shift(timedelta(seconds=200))
-            return super().send_messages(email_messages)
-
-    post("alice", "1001", "bobs-bikes", "To Bob")
-    post("alice", "1001", "daves-outdoor", "To Dave")
-
-    with (
-        time_machine.travel(after_delay(), tick=False) as clock,
-        CaptureQueriesContext(connection) as written,
-    ):
-        report = deliver_due(connection=Slow())
-
-    assert report.sent == 2 and len(smtp.received) == 2
-    updates = [q["sql"] for q in written.captured_queries if q["sql"].startswith("UPDATE")]
-    # The claim; the first e-mail's outcome; the second's claim renewed, then its outcome.
-    assert len(updates) == 4
-
-
-def test_a_round_that_keeps_its_claim_writes_once_per_email(post, smtp, settings):
-    """Within the first half of the claim's time no other worker can have taken the rows:
-    each e-mail is sent without asking first, and its outcome is its one write."""
-    settings.ORDER_MESSAGES_EMAIL_CLAIM_SECONDS = 300
-    post("alice", "1001", "bobs-bikes", "To Bob")
-    post("alice", "1001", "daves-outdoor", "To Dave")
-
-    with CaptureQueriesContext(connection) as written:
-        report = deliver_due(now=after_delay())
-
-    assert report.sent == 2
-    updates = [q["sql"] for q in written.captured_queries if q["sql"].startswith("UPDATE")]
-    assert len(updates) == 1 + 2  # the claim, then one per e-mail
 
 
 def test_a_broken_digest_template_fails_its_rows_and_not_the_worker(demo, post, smtp, settings):

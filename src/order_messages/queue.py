@@ -146,9 +146,8 @@ def hold_until(now: datetime, seconds: int) -> datetime:
 
 
 def renew(channel: Channel, batch: list, claim: str, now: datetime) -> bool:
-    """Renew the claim on the batch just before sending it, once half the claim's time has
-    passed (``deliver_due``). False if it lapsed and another worker took any of its rows
-    meanwhile: then they are that worker's to send."""
+    """Renew the claim on the batch just before sending it. False if it lapsed and another
+    worker took any of its rows meanwhile: then they are that worker's to send."""
     renewed = channel.model.objects.filter(
         pk__in=[row.pk for row in batch], claim=claim, status=SENDING
     ).update(due_at=hold_until(now, channel.setting("CLAIM_SECONDS")))
@@ -221,8 +220,9 @@ def deliver_due(channel: Channel, *, limit: int = 100, now: datetime | None = No
     """Send what is due on the channel, up to ``limit`` rows. Returns what happened."""
     now = now or timezone.now()
     report = Report()
-    hold = channel.setting("CLAIM_SECONDS")
-    claim, ids = claim_due(channel.model, limit=limit, now=now, hold_seconds=hold)
+    claim, ids = claim_due(
+        channel.model, limit=limit, now=now, hold_seconds=channel.setting("CLAIM_SECONDS")
+    )
     if not ids:
         return report
     channel.claim_more(claim=claim, ids=ids, now=now)
@@ -235,14 +235,9 @@ def deliver_due(channel: Channel, *, limit: int = 100, now: datetime | None = No
         for batch in batches:
             record(channel, batch, claim, Outcome(RETRY, error_text(error)), report)
         return report
-    # No other worker takes the rows before ``now + hold``, so the first half of that time
-    # sends without asking; after it (a slow mail server), each batch's claim is renewed just
-    # before it is sent, and a batch another worker took once its claim lapsed is left to it.
-    # (Workers' clocks must agree to within half the claim's time.)
-    renew_from = now + timedelta(seconds=hold / 2)
     try:
         for batch in batches:
-            if timezone.now() >= renew_from and not renew(channel, batch, claim, now):
+            if not renew(channel, batch, claim, now):
                 continue
             try:
                 outcome = channel.send(batch)
