@@ -77,11 +77,26 @@ def test_a_conversation_links_to_its_page():
     assert conversation.get_absolute_url() == "/messages/orders/1002/store/"
 
 
+# Characters whose NFC form is longer than themselves (U+0F43 "GHA" becomes two), and
+# combining marks, which truncatechars does not count.
+GROWING = "\u0f43\u0f4d\u0f52\u0f57\u0f5c\u0f69\u0f73\u0f75\u0f76\u0f78\u0f81\u0301"
+
+
 @settings(max_examples=300, deadline=None)
-@given(text=st.text(max_size=160), length=st.integers(min_value=-2, max_value=140))
+@given(
+    text=st.text(st.one_of(st.sampled_from(GROWING), st.characters()), max_size=160),
+    length=st.integers(min_value=-2, max_value=140),
+)
 def test_an_excerpt_is_shortened_as_truncatechars_shortens_it(text, length):
     from django.template.defaultfilters import truncatechars
 
     from order_messages.templatetags.order_messages import shortened
 
     assert shortened(text, length) == truncatechars(text, length)
+
+
+def test_a_text_that_grows_when_normalised_is_shortened_too():
+    from order_messages.templatetags.order_messages import shortened
+
+    assert shortened("\u0f43" * 3, 3) == "\u0f42\u0fb7…"
+    assert shortened("abc", "not a number") == "abc"

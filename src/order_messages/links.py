@@ -22,6 +22,7 @@ _KNOWN: dict[tuple, dict] = {}
 KEPT = 64
 
 NUMBER, VENDOR = "om-number-of-the-order", "om-key-of-the-vendor"
+THREAD = ("thread",)  # where the thread's address is kept, apart from the URL names
 # What the thread's <str:…> converters accept: one path segment, not empty.
 _SEGMENT = _lazy_re_compile(r"[^/]+\Z")
 
@@ -52,11 +53,11 @@ def thread_url(number: str, vendor_key: str) -> str:
         # reverse() says what is wrong (NoReverseMatch)
         return reverse("order_messages:thread", args=[number, vendor_key])
     known = _known()
-    parts = known.get("thread")
+    parts = known.get(THREAD)
     if parts is None:
         written = reverse("order_messages:thread", args=[NUMBER, VENDOR])
         before, rest = written.split(NUMBER)
         between, after = rest.split(VENDOR)
-        parts = known["thread"] = (before, between, after)
+        parts = known[THREAD] = (before, between, after)
     before, between, after = parts
     return f"{before}{quote(number, safe=SAFE)}{between}{quote(vendor_key, safe=SAFE)}{after}"

@@ -8,7 +8,9 @@ same transaction as the counts it adds.
 Ids are handed out when a row is inserted, not when it commits, so a message with a lower
 id can become visible after one with a higher id. A round therefore stops at the first
 message younger than ``LAG``: a transaction still open after that long would be passed
-over (posting commits within milliseconds).
+over. A message's time is read as its post begins, before it waits for the conversation's
+row lock, so that wait counts too: posting commits within milliseconds, and a lock is
+held no longer than one post.
 """
 
 from __future__ import annotations

@@ -223,9 +223,13 @@ def _made_of(form):
 def shortened(value, length):
     """``truncatechars``, without walking every character of a text that fits already
     (every row of a list shows an excerpt, most of them short)."""
-    text = str(value)
-    if 0 < int(length) and len(text) <= int(length):
-        return unicodedata.normalize("NFC", text)  # as truncatechars gives it back
+    try:
+        limit = int(length)
+    except ValueError:
+        return value  # as truncatechars does
+    text = unicodedata.normalize("NFC", str(value))  # what truncatechars counts and gives
+    if 0 < limit and len(text) <= limit:
+        return text
     return truncatechars(value, length)
 
 
