@@ -7,11 +7,11 @@ in their places, quoted as ``reverse`` quotes them."""
 
 from __future__ import annotations
 
+import re
 from urllib.parse import quote
 
 from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils.http import RFC3986_SUBDELIMS
-from django.utils.regex_helper import _lazy_re_compile
 from django.utils.translation import get_language
 
 # What reverse() leaves unquoted in a path (django.urls.resolvers).
@@ -24,7 +24,7 @@ KEPT = 64
 NUMBER, VENDOR = "om-number-of-the-order", "om-key-of-the-vendor"
 THREAD = ("thread",)  # where the thread's address is kept, apart from the URL names
 # What the thread's <str:…> converters accept: one path segment, not empty.
-_SEGMENT = _lazy_re_compile(r"[^/]+\Z")
+_SEGMENT = re.compile(r"[^/]+\Z")
 
 
 def _known() -> dict:
