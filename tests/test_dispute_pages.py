@@ -288,6 +288,23 @@ def test_an_escalated_dispute_is_told_in_the_banner_and_the_thread(dispute, clie
     assert event.author_role == "system" and event.dispute == opened
 
 
+def test_a_list_row_tells_a_dispute_event_without_text(dispute, client_for):
+    """An escalation has no text, nor has a dispute closed without a note: the rows of the
+    lists say what happened rather than nothing."""
+    dispute.open("alice", "1002", "bobs-bikes", "Cracked", requested="refund")
+    escalate(Dispute.objects.get())
+    rows = {who: text(client_for(who).get("/messages/")) for who in ("alice", "bob", "admin")}
+    assert all("Dispute escalated" in page for page in rows.values())
+
+    dispute.close("admin", "1002", "bobs-bikes", outcome="rejected")
+    for who in ("alice", "bob", "admin"):
+        assert "Dispute closed" in text(client_for(who).get("/messages/"))
+
+    dispute.open("alice", "1002", "bobs-bikes", "Cracked again")  # a text of its own again
+    page = text(client_for("bob").get("/messages/"))
+    assert "Cracked again" in page and "Dispute closed" not in page
+
+
 # -- closing and resolving ---------------------------------------------------------------------
 
 
@@ -413,8 +430,8 @@ def test_the_thread_lists_every_dispute_of_the_conversation(dispute, client_for,
         for item in re.findall(r"<li>(.*?)</li>", history.group(0), re.S)
     ]
     assert len(items) == 3
-    assert "Wrong item" in items[0] and "Open" in items[0] and "resolved on" not in items[0]
-    assert "Damaged" in items[1] and "Refunded" in items[1] and "resolved on" in items[1]
+    assert "Wrong item" in items[0] and "Open" in items[0] and "closed on" not in items[0]
+    assert "Damaged" in items[1] and "Refunded" in items[1] and "closed on" in items[1]
     assert "Not received" in items[2] and "Withdrawn by the customer" in items[2]
     assert [d.pk for d in queries_history("1002")] == list(
         Dispute.objects.order_by("-pk").values_list("pk", flat=True)

@@ -376,7 +376,7 @@ def test_the_dashboard_in_german(client_for, dispute):
         page,
         present=[
             "<h1>Übersicht</h1>",
-            "Alle Unterhaltungen des Shops und seiner Verkäufer.",
+            "Wie der Shop und seine Verkäufer ihren Kunden antworten.",
             "1 neuer Streitfall seit Ihrem letzten Besuch",
             "eröffnet von Alice Archer",
             "Ungelesene Nachrichten",

@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from ..links import thread_url
@@ -110,6 +111,18 @@ class Conversation(models.Model):
                 "vendor": self.vendor_name,
             }
         return _("Order #%(number)s") % {"number": self.order_number}
+
+    @property
+    def preview(self) -> str:
+        """What a list shows of its last message: the excerpt, or what happened where the
+        last message has no text (a dispute escalated, or closed without a note)."""
+        if self.last_message_excerpt:
+            return self.last_message_excerpt
+        if self.escalated:
+            return gettext("Dispute escalated")
+        if self.dispute_count and self.open_dispute_id is None:
+            return gettext("Dispute closed")
+        return ""
 
     @property
     def has_open_dispute(self):
