@@ -108,6 +108,22 @@ def test_open_close_again_and_again_is_one_email_now_and_one_folded_later(talk, 
     assert Notification.objects.filter(email=BOB, status=Status.PENDING).count() == 0
 
 
+def test_an_opening_told_after_the_dispute_was_closed_gives_no_deadline(talk, smtp):
+    """The store closed the dispute before its e-mail about the opening went out: that
+    e-mail still tells of the opening, but not of a deadline that no longer runs."""
+    talk.open()
+    talk.close()  # by the store, before the worker came
+
+    deliver_due()
+
+    (opened,) = dispute_mail(smtp, ADMIN)
+    assert opened["Subject"] == "Order #1002: dispute opened"
+    for part in (text_of(opened), html_of(opened)):
+        assert "Alice Archer opened a dispute" in part and "must answer by" not in part
+    (told,) = dispute_mail(smtp, BOB)  # Bob hears of both, in one e-mail
+    assert "must answer by" not in text_of(told) and "resolved the dispute" in text_of(told)
+
+
 def test_every_recipient_gets_at_most_two_and_misses_no_event(talk, smtp, demo):
     talk.open()
     deliver_due()
