@@ -37,12 +37,15 @@ def _known() -> dict:
     return known
 
 
-def url(name: str) -> str:
-    """``reverse(name)`` for a URL without arguments."""
+def urls(*names: str) -> list[str]:
+    """``reverse(name)`` of each of these URLs without arguments."""
     known = _known()
-    found = known.get(name)
-    if found is None:
-        found = known[name] = reverse(name)
+    found = []
+    for name in names:
+        address = known.get(name)
+        if address is None:
+            address = known[name] = reverse(name)
+        found.append(address)
     return found
 
 

@@ -60,15 +60,18 @@ def icon_html(request) -> str:
         if unread
         else ""
     )
+    inbox, badge, live = links.urls(
+        "order_messages:inbox", "order_messages:badge", "order_messages:live"
+    )
     return format_html(
         ICON,
         modifier=" om-icon--unread" if unread else "",
         label=label % {"counter": shown},
         count=count,
         poll=app_settings.POLL_INTERVAL,
-        inbox=links.url("order_messages:inbox"),
-        badge=links.url("order_messages:badge"),
-        live=links.url("order_messages:live"),
+        inbox=inbox,
+        badge=badge,
+        live=live,
     )
 
 
