@@ -22,7 +22,7 @@ STORE_INBOX = "orders@marketplace.example"
 ALICE, BOB = "alice@customers.example", "bob@bobs-bikes.example"
 ADMIN = "admin@marketplace.example"
 DISPUTE_SUBJECT = re.compile(
-    r"^Order #1002: (dispute (opened|resolved|withdrawn|escalated to the store)"
+    r"^Order #1002: (dispute (opened|resolved|withdrawn|escalated to the store)(, since closed)?"
     r"|\d+ dispute updates)$"
 )
 Status = Notification.Status
@@ -108,20 +108,55 @@ def test_open_close_again_and_again_is_one_email_now_and_one_folded_later(talk, 
     assert Notification.objects.filter(email=BOB, status=Status.PENDING).count() == 0
 
 
-def test_an_opening_told_after_the_dispute_was_closed_gives_no_deadline(talk, smtp):
-    """The store closed the dispute before its e-mail about the opening went out: that
-    e-mail still tells of the opening, but not of a deadline that no longer runs."""
+def test_an_opening_told_after_the_dispute_was_closed_says_how_it_stands(talk, smtp):
+    """The store closed the dispute before its e-mail about the opening went out. The one
+    who closed it and the store's address are not told of the closing, so that e-mail
+    tells of the opening and of the closing since, and of no deadline that has stopped."""
     talk.open()
     talk.close()  # by the store, before the worker came
 
     deliver_due()
 
-    (opened,) = dispute_mail(smtp, ADMIN)
-    assert opened["Subject"] == "Order #1002: dispute opened"
-    for part in (text_of(opened), html_of(opened)):
-        assert "Alice Archer opened a dispute" in part and "must answer by" not in part
-    (told,) = dispute_mail(smtp, BOB)  # Bob hears of both, in one e-mail
+    for address in (ADMIN, STORE_INBOX):
+        (opened,) = dispute_mail(smtp, address)
+        assert opened["Subject"] == "Order #1002: dispute opened, since closed"
+        for part in (text_of(opened), html_of(opened)):
+            assert "Alice Archer opened a dispute" in part and "must answer by" not in part
+            assert "Since then, on " in part
+            assert "Admin resolved the dispute: Rejected." in part
+            assert "Not a fault." in part
+    (told,) = dispute_mail(smtp, BOB)  # Bob hears of both, in one e-mail, and no "since"
     assert "must answer by" not in text_of(told) and "resolved the dispute" in text_of(told)
+    assert "Since then" not in text_of(told)
+
+
+def test_an_opening_told_while_the_dispute_is_open_says_nothing_of_since(talk, smtp):
+    talk.open()
+
+    deliver_due()
+
+    (opened,) = dispute_mail(smtp, STORE_INBOX)
+    assert opened["Subject"] == "Order #1002: dispute opened"
+    assert "Since then" not in text_of(opened) and "must answer by" in text_of(opened)
+
+
+def test_a_reopening_told_after_it_was_closed_again_says_so(talk, smtp):
+    """Opened, closed and reopened within the fold window, then closed by the store: the
+    store's address, told of the reopening last, hears that it was closed since."""
+    talk.open()
+    deliver_due()  # the opening, at once
+    talk.close()
+    talk.open("Still broken.")
+    talk.close()
+
+    deliver_due(now=later())
+
+    (first, second) = dispute_mail(smtp, STORE_INBOX)
+    assert "Since then" not in text_of(first)
+    assert second["Subject"] == "Order #1002: dispute opened, since closed"
+    text = text_of(second)
+    assert "Alice Archer opened a dispute" in text and "Still broken." in text
+    assert "Since then, on " in text and "Admin resolved the dispute: Rejected." in text
 
 
 def test_every_recipient_gets_at_most_two_and_misses_no_event(talk, smtp, demo):
@@ -237,3 +272,18 @@ def test_a_folded_email_in_german(talk, smtp, demo):
 
 def dispute_mail_de(smtp, to):
     return [m for m in smtp.messages(to) if "Streitfall" in m["Subject"]]
+
+
+def test_an_escalation_told_after_the_store_closed_the_dispute_says_so(talk, smtp):
+    talk.open()
+    deliver_due()
+    assert actions.escalate_overdue_disputes(now=later(49 * 3600)) == 1
+    talk.close()  # by the store, before the worker came
+
+    deliver_due(now=later(49 * 3600))
+
+    escalated = dispute_mail(smtp, STORE_INBOX)[-1]
+    assert escalated["Subject"] == "Order #1002: dispute escalated to the store, since closed"
+    for part in (text_of(escalated), html_of(escalated)):
+        assert "was escalated to the store" in part
+        assert "Admin resolved the dispute: Rejected." in part

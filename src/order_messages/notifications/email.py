@@ -188,6 +188,29 @@ def dispute_events(notification: Notification) -> list[Message]:
     return events
 
 
+def closed_since(events: Sequence[Message]) -> Message | None:
+    """The closing of the dispute an e-mail's last event is about, when it came after that
+    event: the e-mail then says how the dispute stands. The one who closed a dispute is
+    not e-mailed of it, nor is the store's address when staff closed it, so an e-mail about
+    an opening that went out after the closing (held back by folding, or by a worker
+    behind) would otherwise leave them with a dispute that looks open."""
+    last = events[-1]
+    dispute = last.dispute
+    if last.kind == Message.Kind.DISPUTE_CLOSED or dispute is None or dispute.is_active:
+        return None
+    return (
+        Message.objects.filter(
+            conversation_id=last.conversation_id,
+            dispute=dispute,
+            kind=Message.Kind.DISPUTE_CLOSED,
+            seq__gt=last.seq,
+        )
+        .select_related("dispute")
+        .order_by("seq")
+        .first()
+    )
+
+
 def reminded_dispute(notification: Notification) -> Dispute | None:
     """The dispute a reminder is about, if it still waits for the seller's first answer:
     the conversation's open dispute that was reminded of. None when the seller answered
@@ -337,7 +360,7 @@ def prepare(notification: Notification) -> Prepared:
     order = order_of(notification)
     if not may_still_read(notification, order=order):
         return Prepared(None, "no longer allowed to read the conversation")
-    messages, events, event, dispute = [], [], None, None
+    messages, events, event, dispute, closing = [], [], None, None, None
     if notification.kind == Notification.Kind.MESSAGE:
         if not wants_message_emails(notification):
             return Prepared(None, "muted or switched off")
@@ -359,6 +382,7 @@ def prepare(notification: Notification) -> Prepared:
         dispute = event.dispute
         # Several events folded into one e-mail have a template of their own.
         template = "dispute_events" if len(events) > 1 else event.kind
+        closing = closed_since(events)
     list_files([(notification, m) for m in messages or events])
     reply_to = ""
     if notification.audience != Audience.STORE:
@@ -386,6 +410,7 @@ def prepare(notification: Notification) -> Prepared:
             "event": event,
             "events": events,
             "dispute": dispute,
+            "closed_since": closing,
             # Who must answer a dispute: the vendor, or the store in its own conversation.
             "seller": conversation.vendor_name,
             "store_name": adapter.get_store_name(),
