@@ -67,3 +67,46 @@ def test_the_header_count_follows_a_dispute_and_falls_back_to_polling(
     # Without the stream the icon polls the server instead.
     bob.evaluate("window.omLiveOpen = false")
     assert bob.get_by_test_id("messages-icon").get_attribute("hx-trigger").startswith("every ")
+
+
+def test_the_lists_of_conversations_follow_without_reload(demo, live_page_for, post, screenshot):
+    """Bob's back office and Alice's Messages tab show a new message as it comes, without
+    a reload; while Bob has rows ticked for a bulk action his list waits, and follows once
+    he unticks them."""
+    from playwright.sync_api import expect
+
+    bob = live_page_for("bob")
+    bob.goto("/messages/")
+    alice = live_page_for("alice")
+    alice.goto("/messages/")
+    for page in (bob, alice):
+        page.wait_for_function("() => window.omLiveOpen === true")
+        page.evaluate("window.notReloaded = true")
+
+    post("alice", "1002", "bobs-bikes", "Does it come with lights?")
+    row = bob.locator("#om-bo-list li", has_text="Does it come with lights?")
+    expect(row).to_have_count(1, timeout=3000)
+    expect(row).to_have_class("om-inbox__row om-inbox__row--unread")
+    assert bob.evaluate("window.notReloaded") is True
+
+    # A row ticked: the list stays as it is, and the bulk buttons with it.
+    row.get_by_role("checkbox").check()
+    expect(bob.get_by_role("button", name="Mark as read", exact=True)).to_be_enabled()
+    post("alice", "1002", "bobs-bikes", "And a bell?")
+    bob.wait_for_timeout(1000)
+    expect(bob.locator("#om-bo-list")).not_to_contain_text("And a bell?")
+    expect(row.get_by_role("checkbox")).to_be_checked()
+    # Unticked, it follows; the buttons wait for a selection again.
+    row.get_by_role("checkbox").uncheck()
+    expect(bob.locator("#om-bo-list")).to_contain_text("And a bell?", timeout=3000)
+    expect(bob.get_by_role("button", name="Mark as read", exact=True)).to_be_disabled()
+    assert bob.evaluate("window.notReloaded") is True
+    screenshot(bob, "bob-back-office-live")
+
+    # Bob answers; Alice's Messages tab shows it, unread, without a reload.
+    post("bob", "1002", "bobs-bikes", "Lights yes, bell no.")
+    mine = alice.locator(".om-inbox li", has_text="Lights yes, bell no.")
+    expect(mine).to_have_count(1, timeout=3000)
+    expect(mine).to_contain_text("1 unread")
+    assert alice.evaluate("window.notReloaded") is True
+    screenshot(alice, "alice-messages-tab-live")

@@ -155,13 +155,64 @@ document.addEventListener("htmx:confirm", function (event) {
     if (data.vendor_key === conversation.dataset.vendor) reloadConversation();
     else reloadTabs();
   }
+  // A list of conversations (the Messages tab, the back office) follows too: the page is
+  // asked for again, as a live update, and its list put in place of the one shown. Not
+  // while rows are ticked for a bulk action (it follows once none is), nor while the tab
+  // is hidden (it follows once it is shown); events that come together are one request.
+  var listPending = false;
+  var listTimer = null;
+  function listBusy(list) {
+    return list.querySelector("input[type=checkbox]:checked") || document.visibilityState === "hidden";
+  }
+  function reloadList() {
+    var list = document.querySelector("[data-live-list]");
+    if (!list) return;
+    listPending = true;
+    if (listBusy(list)) return;
+    clearTimeout(listTimer);
+    listTimer = setTimeout(function () {
+      listPending = false;
+      fetch(window.location.href, {
+        credentials: "same-origin", headers: { "X-Order-Messages-Live": "1" },
+      }).then(function (response) {
+        return response.ok ? response.text() : "";
+      }).then(function (html) {
+        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-live-list]");
+        var current = document.querySelector("[data-live-list]");
+        if (!fresh || !current) return;
+        if (listBusy(current)) { listPending = true; return; }
+        // Keyboard focus stays on the row it was on, wherever that row is now.
+        var focused = current.contains(document.activeElement) && document.activeElement.getAttribute("href");
+        current.replaceWith(fresh);
+        if (focused) {
+          var again = fresh.querySelector('[href="' + CSS.escape(focused) + '"]');
+          if (again) again.focus();
+        }
+        document.dispatchEvent(new CustomEvent("om:list-updated"));
+      }).catch(function () {
+        listPending = true; // the next event, or showing the tab, tries again
+      });
+    }, 250);
+  }
+  document.addEventListener("change", function (event) {
+    var list = event.target.closest && event.target.closest("[data-live-list]");
+    // After the other handlers of this change: "Select all" follows the rows' ticks.
+    if (list && listPending) setTimeout(function () { if (!listBusy(list)) reloadList(); });
+  });
+  document.addEventListener("visibilitychange", function () {
+    if (listPending && document.visibilityState === "visible") reloadList();
+  });
+
   ["message.posted", "dispute.opened", "dispute.escalated", "dispute.closed"].forEach(function (type) {
     source.addEventListener(type, onConversationEvent);
+    source.addEventListener(type, reloadList);
   });
   source.addEventListener("unread.changed", refreshBadge);
+  source.addEventListener("unread.changed", reloadList);
   source.addEventListener("refresh", function () {
     refreshBadge();
     reloadConversation();
+    reloadList();
   });
 })();
 
@@ -516,6 +567,7 @@ document.addEventListener("visibilitychange", function () {
   });
   // A page restored from the back-forward cache keeps its ticks: the buttons follow them.
   window.addEventListener("pageshow", start);
+  document.addEventListener("om:list-updated", start);
   if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
   else start();
 })();
