@@ -53,17 +53,11 @@ class DisputeForm(forms.Form):
         return self.cleaned_data["requested"] or Dispute.Request.OTHER
 
 
-# The outcome that gives the customer what they asked for, offered first to staff.
-OUTCOME_FOR_REQUEST = {
-    Dispute.Request.REFUND: Dispute.Outcome.REFUNDED,
-    Dispute.Request.REPLACEMENT: Dispute.Outcome.REPLACED,
-    Dispute.Request.RETURN: Dispute.Outcome.RETURNED,
-}
-
-
 class CloseDisputeForm(forms.Form):
     """Store staff resolve a dispute with an outcome and a note for the customer; a
-    customer closing their own posts neither (the action records "withdrawn")."""
+    customer closing their own posts neither (the action records "withdrawn"). No outcome
+    is chosen for staff, not even the one the customer asked for: they pick one, and the
+    form shows what the customer asked for beside it."""
 
     outcome = forms.ChoiceField(
         label=_("Outcome"),
@@ -76,11 +70,7 @@ class CloseDisputeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 3}),
     )
 
-    def __init__(self, *args, dispute: Dispute | None = None, **kwargs):
-        if dispute is not None:
-            kwargs.setdefault(
-                "initial", {"outcome": OUTCOME_FOR_REQUEST.get(dispute.requested, "")}
-            )
+    def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["outcome"].widget.attrs["required"] = True
         limit = app_settings.MAX_REASON_LENGTH

@@ -93,8 +93,11 @@ def test_dispute_story(demo, post, page_for, screenshot, mailoutbox):
     admin.locator(".om-dispute-banner").get_by_role("link", name="Close dispute").click()
     resolve = admin.locator("#close-dispute-dialog")
     expect(resolve).to_be_visible()
-    # What alice asked for is the suggestion.
-    expect(resolve.get_by_label("Outcome")).to_have_value("replaced")
+    # What alice asked for is shown beside the outcome, which the administrator picks.
+    expect(resolve).to_contain_text("asks for a replacement")
+    expect(resolve.get_by_label("Outcome")).to_have_value("")
+    resolve.get_by_label("Outcome").select_option("replaced")
+    screenshot(admin, "admin-resolve-dialog")
     resolve.get_by_label("Note to the customer").fill(NOTE)
     resolve.get_by_role("button", name="Close dispute").click()
     expect(admin.get_by_text("The dispute has been resolved.")).to_be_visible()

@@ -152,9 +152,7 @@ def thread(request, number, vendor_key):
         "pending": pending,
         "attach": attachment_rules(),
         "dispute_form": DisputeForm(auto_id="dispute-%s"),
-        "close_form": CloseDisputeForm(
-            auto_id="close-%s", dispute=tab.conversation and tab.conversation.open_dispute
-        ),
+        "close_form": CloseDisputeForm(auto_id="close-%s"),
         "disputes": dispute_history(conversation=tab.conversation),
         "role": access.role_in(sub_order),
         "may_handle_disputes": access.may_handle_disputes(sub_order),
@@ -291,9 +289,7 @@ def close_dispute(request, number, vendor_key):
     tab = next(t for t in queries.order_tabs(access=access) if t.vendor_key == vendor_key)
     dispute = tab.conversation and tab.conversation.open_dispute
     resolves = access.may_resolve_disputes(sub_order)
-    form = CloseDisputeForm(
-        request.POST if request.method == "POST" else None, auto_id="close-%s", dispute=dispute
-    )
+    form = CloseDisputeForm(request.POST if request.method == "POST" else None, auto_id="close-%s")
     status, retry_after = 200, None
     if request.method == "POST" and form.is_valid():
         try:

@@ -6,10 +6,18 @@ document.addEventListener("click", function (event) {
     var dialog = document.getElementById(opener.dataset.dialog);
     if (dialog && dialog.showModal) {
       event.preventDefault();
-      // The outcome the customer asked for, from the banner (reloaded live, unlike the
-      // dialog: the dispute may be a newer one than when the page was loaded).
+      // What went wrong and what the customer asks for, from the banner (reloaded live,
+      // unlike the dialog: the dispute may be a newer one than when the page was loaded).
+      // No outcome is chosen for staff, not even the one asked for: they pick one.
+      var summary = dialog.querySelector("[data-dispute-summary]");
+      var banner = opener.closest(".om-dispute-banner");
+      var ask = banner && banner.querySelector(".om-dispute-banner__ask");
+      if (summary) {
+        summary.textContent = ask ? ask.textContent : "";
+        summary.hidden = !ask;
+      }
       var outcome = dialog.querySelector("select[name=outcome]");
-      if (outcome && opener.dataset.outcome !== undefined) outcome.value = opener.dataset.outcome;
+      if (outcome) outcome.value = "";
       dialog.showModal();
       // The first field, in the order the form shows them (a dispute's lists come first).
       var field = dialog.querySelector("select, textarea, input:not([type=hidden]), button[type=submit]");
