@@ -718,3 +718,13 @@ def test_a_backlog_longer_than_the_window_is_read_a_page_at_a_time(
     assert 'id="m-12"' in rest and "newer message" not in rest
     mine.refresh_from_db()
     assert (mine.unread_count, mine.last_read_seq) == (0, 12)
+
+
+def test_an_order_line_shows_what_its_whole_quantity_costs(demo, client_for):
+    """Two sleeping bags at €119.00: the line says €238.00, on the shop's order page and
+    beside the conversation, as the order's total adds it up."""
+    alice = client_for("alice")
+    for url in ("/orders/1003/", "/messages/orders/1003/daves-outdoor/"):
+        page = html(alice.get(url))
+        assert "× 2" in page
+        assert "€238.00" in page and "€119.00" not in page, url

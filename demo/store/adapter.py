@@ -56,7 +56,8 @@ class DemoStoreAdapter(StoreAdapter):
             key = item.vendor.slug if item.vendor else STORE
             names[key] = item.vendor.name if item.vendor else STORE_NAME
             groups.setdefault(key, []).append(
-                Item(name=item.name, quantity=item.quantity, price=money(item.price))
+                # The line's price: its whole quantity, as the order's total adds it up.
+                Item(item.name, item.quantity, price=money(item.price * item.quantity))
             )
         # Vendors first, in the order their items were added; the store's own items last.
         keys = sorted(groups, key=lambda k: k == STORE)

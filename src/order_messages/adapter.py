@@ -25,7 +25,8 @@ STORE = "store"
 class Item:
     name: str
     quantity: int
-    price: str = ""  # formatted by the store, with its currency
+    # The line's price (its whole quantity), formatted by the store with its currency.
+    price: str = ""
     url: str = ""
 
 
