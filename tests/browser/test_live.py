@@ -79,7 +79,9 @@ def test_the_lists_of_conversations_follow_without_reload(demo, live_page_for, p
     bob.goto("/messages/")
     alice = live_page_for("alice")
     alice.goto("/messages/")
-    for page in (bob, alice):
+    orders = live_page_for("alice")
+    orders.goto("/orders/")
+    for page in (bob, alice, orders):
         page.wait_for_function("() => window.omLiveOpen === true")
         page.evaluate("window.notReloaded = true")
 
@@ -103,10 +105,19 @@ def test_the_lists_of_conversations_follow_without_reload(demo, live_page_for, p
     assert bob.evaluate("window.notReloaded") is True
     screenshot(bob, "bob-back-office-live")
 
-    # Bob answers; Alice's Messages tab shows it, unread, without a reload.
+    # Bob answers; Alice's Messages tab shows it, unread, and her orders say so, without
+    # a reload. An open "Contact seller" menu keeps the orders as they are until closed.
+    menu = orders.locator("tr[data-order='1001'] details")
+    menu.locator("summary").click()
     post("bob", "1002", "bobs-bikes", "Lights yes, bell no.")
     mine = alice.locator(".om-inbox li", has_text="Lights yes, bell no.")
     expect(mine).to_have_count(1, timeout=3000)
     expect(mine).to_contain_text("1 unread")
     assert alice.evaluate("window.notReloaded") is True
     screenshot(alice, "alice-messages-tab-live")
+    order = orders.locator("tr[data-order='1002']")
+    orders.wait_for_timeout(1000)
+    expect(order).not_to_contain_text("1 unread message")
+    menu.locator("summary").click()
+    expect(order).to_contain_text("1 unread message", timeout=3000)
+    assert orders.evaluate("window.notReloaded") is True

@@ -163,14 +163,16 @@ document.addEventListener("htmx:confirm", function (event) {
     if (data.vendor_key === conversation.dataset.vendor) reloadConversation();
     else reloadTabs();
   }
-  // A list of conversations (the Messages tab, the back office) follows too: the page is
-  // asked for again, as a live update, and its list put in place of the one shown. Not
-  // while rows are ticked for a bulk action (it follows once none is), nor while the tab
-  // is hidden (it follows once it is shown); events that come together are one request.
+  // A list (the Messages tab, the back office, a shop's orders with their unread counts)
+  // follows too: the page is asked for again, as a live update, and its [data-live-list]
+  // put in place of the one shown. Not while rows are ticked for a bulk action or a menu
+  // in it is open (it follows once none is), nor while the tab is hidden (it follows once
+  // it is shown); events that come together are one request.
   var listPending = false;
   var listTimer = null;
   function listBusy(list) {
-    return list.querySelector("input[type=checkbox]:checked") || document.visibilityState === "hidden";
+    return list.querySelector("input[type=checkbox]:checked, details[open]") ||
+      document.visibilityState === "hidden";
   }
   function reloadList() {
     var list = document.querySelector("[data-live-list]");
@@ -202,11 +204,13 @@ document.addEventListener("htmx:confirm", function (event) {
       });
     }, 250);
   }
-  document.addEventListener("change", function (event) {
+  function settled(event) {
     var list = event.target.closest && event.target.closest("[data-live-list]");
     // After the other handlers of this change: "Select all" follows the rows' ticks.
     if (list && listPending) setTimeout(function () { if (!listBusy(list)) reloadList(); });
-  });
+  }
+  document.addEventListener("change", settled);
+  document.addEventListener("toggle", settled, true); // a menu closed (toggle does not bubble)
   document.addEventListener("visibilitychange", function () {
     if (listPending && document.visibilityState === "visible") reloadList();
   });
