@@ -170,6 +170,7 @@ document.addEventListener("htmx:confirm", function (event) {
   // it is shown); events that come together are one request.
   var listPending = false;
   var listTimer = null;
+  var listAsked = 0; // the newest request's number: an older answer arriving late is dropped
   function listBusy(list) {
     return list.querySelector("input[type=checkbox]:checked, details[open]") ||
       document.visibilityState === "hidden";
@@ -182,6 +183,7 @@ document.addEventListener("htmx:confirm", function (event) {
     clearTimeout(listTimer);
     listTimer = setTimeout(function () {
       listPending = false;
+      var asked = ++listAsked;
       fetch(window.location.href, {
         credentials: "same-origin", headers: { "X-Order-Messages-Live": "1" },
       }).then(function (response) {
@@ -189,7 +191,7 @@ document.addEventListener("htmx:confirm", function (event) {
       }).then(function (html) {
         var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-live-list]");
         var current = document.querySelector("[data-live-list]");
-        if (!fresh || !current) return;
+        if (!fresh || !current || asked !== listAsked) return;
         if (listBusy(current)) { listPending = true; return; }
         // Keyboard focus stays on the row it was on, wherever that row is now.
         var focused = current.contains(document.activeElement) && document.activeElement.getAttribute("href");
