@@ -100,3 +100,38 @@ def test_a_text_that_grows_when_normalised_is_shortened_too():
 
     assert shortened("\u0f43" * 3, 3) == "\u0f42\u0fb7…"
     assert shortened("abc", "not a number") == "abc"
+
+
+AS_BLOCKTRANSLATE_WRITES_THEM = (
+    "{% load i18n %}"
+    "{% blocktranslate with number=c.number %}Order #{{ number }}{% endblocktranslate %}|"
+    "{% blocktranslate with title=c.title %}Select {{ title }}{% endblocktranslate %}|"
+    "{% blocktranslate count counter=c.n %}{{ counter }} unread{% plural %}"
+    "{{ counter }} unread{% endblocktranslate %}"
+)
+AS_THE_ROWS_WRITE_THEM = (
+    "{% load order_messages %}"
+    "{{ c.number|order_label }}|{{ c.title|select_label }}|{{ c.n|unread_label }}"
+)
+
+
+@settings(max_examples=200, deadline=None)
+@given(number=text, title=text, n=st.integers(min_value=0, max_value=10**6))
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_rows_labels_are_what_blocktranslate_writes(language, number, title, n):
+    from django.template import engines
+
+    engine = engines["django"]
+    row = {"c": {"number": number, "title": title, "n": n}}
+    with translation.override(language):
+        written = engine.from_string(AS_THE_ROWS_WRITE_THEM).render(row)
+        assert written == engine.from_string(AS_BLOCKTRANSLATE_WRITES_THEM).render(row)
+
+
+def test_a_rows_labels_in_german():
+    from order_messages.templatetags.order_messages import order_label, select_label, unread_label
+
+    with translation.override("de"):
+        assert order_label("1002") == "Bestellung #1002"
+        assert select_label("Bestellung #1002") == "Bestellung #1002 auswählen"
+        assert unread_label(2) == "2 ungelesen"

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils.formats import localize
 from django.utils.html import Urlizer, escape, format_html, strip_tags
 from django.utils.safestring import SafeData, mark_safe
-from django.utils.translation import get_language, ngettext
+from django.utils.translation import get_language, gettext, ngettext
 
 from .. import links
 from ..adapter import STORE, get_adapter
@@ -234,6 +234,26 @@ def shortened(value, length):
     if 0 < limit and len(text) <= limit:
         return text
     return truncatechars(value, length)
+
+
+# A list's rows say these in every row: as {% blocktranslate %} writes them (the same
+# messages, the same HTML), without its cost, a quarter of a millisecond a page each.
+@register.filter
+def order_label(number):
+    """``{{ c.order_number|order_label }}``: "Order #1002"."""
+    return gettext("Order #%(number)s") % {"number": number}
+
+
+@register.filter
+def select_label(title):
+    """``{{ c.title|select_label }}``: "Select Order #1002", a row's checkbox's name."""
+    return gettext("Select %(title)s") % {"title": title}
+
+
+@register.filter
+def unread_label(count):
+    """``{{ c.my_unread|unread_label }}``: "3 unread"."""
+    return ngettext("%(counter)s unread", "%(counter)s unread", count) % {"counter": count}
 
 
 @register.filter
