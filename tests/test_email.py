@@ -75,6 +75,16 @@ def test_a_message_emails_the_other_participants_but_not_the_author(post, sent):
     assert f'href="{SITE}/messages/orders/1002/bobs-bikes/"' in html
 
 
+def test_the_html_part_names_the_language_it_is_written_in(demo, post, sent):
+    actions.save_email_preferences(user=demo["bob"], frequency="each", language="de")
+    to_bob = sent(post, "alice", "1002", "bobs-bikes", "Frage")[BOB]
+    to_alice = sent(post, "bob", "1002", "bobs-bikes", "Answer")[ALICE]
+
+    assert to_bob.subject == "Bestellung #1002: neue Nachricht"
+    assert '<html lang="de">' in html_part(to_bob)
+    assert '<html lang="en">' in html_part(to_alice)
+
+
 def test_the_customer_gets_a_link_to_the_order_and_others_do_not(post, sent):
     to_bob = sent(post, "alice", "1002", "bobs-bikes", "Question")[BOB]
     to_alice = sent(post, "bob", "1002", "bobs-bikes", "Answer")[ALICE]
