@@ -24,7 +24,7 @@ DAVE, ALICE, ADMIN = (
 START = dt.datetime(2026, 12, 7, 9, 0, tzinfo=dt.UTC)  # a Monday; the deadline is Wed 09:00
 HOURS = dt.timedelta(hours=1)
 REMIND_AT = START + 37 * HOURS  # within DISPUTE_REMINDER_HOURS (12) of the deadline
-SUBJECT = "Reminder: answer the dispute about order #1001 by Wed 09:00"
+SUBJECT = "Reminder: answer the dispute about order #1001 by Wed 9 Dec 09:00 UTC"
 Status = Notification.Status
 
 
@@ -80,7 +80,7 @@ def test_the_sellers_staff_are_reminded_of_the_deadline(opened, smtp):
     assert "Hello Dave Dawson," in text
     assert (
         "The dispute Alice Archer opened about Order #1001 — Dave's Outdoor is waiting for an "
-        "answer. Dave's Outdoor must answer by Wed 09:00; if no one does, it is escalated to "
+        "answer. Dave's Outdoor must answer by Wed 9 Dec 09:00 UTC; if no one does, it is escalated to "
         "the store." in " ".join(text.split())
     )
     assert "Reason: Not as described" in text
@@ -142,7 +142,7 @@ def test_no_reminder_is_sent_once_the_dispute_was_escalated(opened, smtp):
     assert told["Subject"] == "Order #1001: 2 dispute updates"
     assert (
         "The dispute was escalated to the store: Dave's Outdoor did not answer by "
-        "Wed 9 Dec 09:00." in text_of(told)
+        "Wed 9 Dec 09:00 UTC." in text_of(told)
     )
 
 
@@ -177,7 +177,7 @@ def test_in_the_store_conversation_the_store_staff_are_reminded(demo, dispute, p
 
     assert (row.email, row.audience) == (ADMIN, "staff")
     (email,) = reminders_in(smtp)
-    assert email["Subject"] == "Reminder: answer the dispute about order #1004 by Wed 09:00"
+    assert email["Subject"] == "Reminder: answer the dispute about order #1004 by Wed 9 Dec 09:00 UTC"
     assert "Reason: Not received" in text_of(email)
 
 
@@ -187,7 +187,7 @@ def test_the_deadline_is_in_the_sites_time_zone(opened, smtp, settings):
     remind_and_deliver()
 
     (email,) = reminders_in(smtp)
-    assert email["Subject"] == "Reminder: answer the dispute about order #1001 by Wed 04:00"
+    assert email["Subject"] == "Reminder: answer the dispute about order #1001 by Wed 9 Dec 04:00 EST"
 
 
 def test_someone_who_left_the_vendor_is_not_reminded(demo, opened, smtp):

@@ -155,10 +155,10 @@ def test_an_opened_dispute_emails_the_vendor_the_store_staff_and_the_orders_addr
         assert "Alice Archer opened a dispute about Order #1002." in email.body
         assert "Reason: Damaged\nAsks for: Replacement\nDetails: The wheel is bent." in email.body
         # 48 hours, in the store's time zone (UTC in the demo).
-        assert "Bob's Bikes must answer by Wed 09:00." in email.body
+        assert "Bob's Bikes must answer by Wed 9 Dec 09:00 UTC." in email.body
         html = html_part(email)
         assert "The wheel is bent." in html and "Damaged" in html and "Replacement" in html
-        assert "Bob&#x27;s Bikes must answer by Wed 09:00." in html
+        assert "Bob&#x27;s Bikes must answer by Wed 9 Dec 09:00 UTC." in html
 
 
 def test_the_deadline_is_shown_in_the_sites_time_zone(post, dispute, sent, settings):
@@ -168,7 +168,7 @@ def test_the_deadline_is_shown_in_the_sites_time_zone(post, dispute, sent, setti
     with time_machine.travel(MONDAY_9AM, tick=False):
         emails = sent(dispute.open, "alice", "1002", "bobs-bikes", "The wheel is bent.")
 
-    assert "Bob's Bikes must answer by Wed 10:00." in emails[BOB].body  # 09:00 UTC
+    assert "Bob's Bikes must answer by Wed 9 Dec 10:00 CET." in emails[BOB].body  # 09:00 UTC
 
 
 def test_without_a_deadline_the_opened_email_names_none(post, dispute, sent, settings):
@@ -238,7 +238,7 @@ def test_an_escalated_dispute_emails_everyone_the_store_staff_too(demo, post, di
         assert email.subject == "Order #1002: dispute escalated to the store"
         assert (
             "The dispute about order #1002 was escalated to the store: Bob's Bikes did not "
-            "answer by Wed 9 Dec 09:00." in email.body
+            "answer by Wed 9 Dec 09:00 UTC." in email.body
         )
         assert "Reason: Damaged" in email.body and "The wheel is bent." in email.body
         assert "escalated to the store" in html_part(email)

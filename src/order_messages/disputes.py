@@ -87,13 +87,18 @@ def response_deadline(opened_at: dt.datetime) -> dt.datetime | None:
     return BusinessHours(config, store_zone()).add(opened_at, hours).astimezone(dt.UTC)
 
 
-def format_deadline(value: dt.datetime, *, now: dt.datetime | None = None) -> str:
+def format_deadline(
+    value: dt.datetime, *, now: dt.datetime | None = None, in_full: bool = False
+) -> str:
     """A deadline as people read it, in the active language and time zone (that of every
-    other time on the page or in the e-mail): "Tue 14:00" within the coming week,
-    "Tue 15 Dec 14:00" beyond it or once past."""
+    other time on the page): "Tue 14:00" within the coming week, "Tue 15 Dec 14:00" beyond
+    it or once past. ``in_full``, for an e-mail, read some other day and anywhere: always
+    with its date and its time zone, "Tue 15 Dec 14:00 CET"."""
     from django.utils import dateformat, timezone
 
     now = now or timezone.now()
     local = timezone.localtime(value)
+    if in_full:
+        return dateformat.format(local, "D j M H:i T")
     soon = dt.timedelta(0) <= value - now < dt.timedelta(days=6)
     return dateformat.format(local, "D H:i" if soon else "D j M H:i")

@@ -263,6 +263,13 @@ def deadline(value):
     return format_deadline(value) if value else ""
 
 
+@register.filter
+def deadline_in_full(value):
+    """A dispute's deadline in an e-mail: with its date and time zone whenever the e-mail
+    is read, "Tue 15 Dec 14:00 CET" (``disputes.format_deadline``)."""
+    return format_deadline(value, in_full=True) if value else ""
+
+
 @register.inclusion_tag("order_messages/partials/saved_replies_menu.html", takes_context=True)
 def saved_replies_menu(context):
     """The composer's "Saved replies" menu, for those who answer in this conversation (a
