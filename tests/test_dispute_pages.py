@@ -439,8 +439,8 @@ def test_the_thread_lists_every_dispute_of_the_conversation(dispute, client_for,
         for item in re.findall(r"<li>(.*?)</li>", history.group(0), re.S)
     ]
     assert len(items) == 3
-    assert "Wrong item" in items[0] and "Open" in items[0] and "closed on" not in items[0]
-    assert "Damaged" in items[1] and "Refunded" in items[1] and "closed on" in items[1]
+    assert "Wrong item" in items[0] and "Open" in items[0] and "Closed on" not in items[0]
+    assert "Damaged" in items[1] and "Refunded" in items[1] and "Closed on" in items[1]
     assert "Not received" in items[2] and "Withdrawn by the customer" in items[2]
     assert [d.pk for d in queries_history("1002")] == list(
         Dispute.objects.order_by("-pk").values_list("pk", flat=True)

@@ -348,6 +348,43 @@ def test_a_stream_ends_when_its_token_is_revoked(asgi_server, demo, broker, sett
     assert ended.wait(timeout=3), "the stream went on after the token was revoked"
 
 
+def test_after_a_logout_a_busy_stream_sends_nothing_more_and_ends(
+    asgi_server, demo, broker, settings
+):
+    """Events keep coming, so no heartbeat is due: the session is asked before each event
+    all the same, and the first one after the logout ends the stream unsent."""
+    settings.ORDER_MESSAGES_LIVE_HEARTBEAT = 60
+    bob = login(asgi_server, "bob")
+    alice = login(asgi_server, "alice")
+    received, ended = [], threading.Event()
+
+    def listen():
+        with bob.stream("GET", "/messages/live/", timeout=20) as response:
+            for line in response.iter_lines():
+                if line.startswith("data:"):
+                    received.append(json.loads(line.partition(":")[2]))
+        ended.set()
+
+    threading.Thread(target=listen, daemon=True).start()
+    time.sleep(0.5)
+    post_message(alice, "Before the logout")
+    deadline = time.monotonic() + 5
+    while not any(e.get("excerpt") == "Before the logout" for e in received):
+        assert time.monotonic() < deadline, received
+        time.sleep(0.05)
+    # Bob logs out in another tab: the same session, ended.
+    session = {name: bob.cookies[name] for name in ("sessionid", "csrftoken")}
+    other_tab = httpx.Client(base_url=asgi_server, cookies=session, timeout=10)
+    response = other_tab.post(
+        "/accounts/logout/", data={"csrfmiddlewaretoken": session["csrftoken"]}
+    )
+    assert response.status_code == 302
+    post_message(alice, "Your replacement code is 4711.")
+
+    assert ended.wait(timeout=5), "the stream went on after the logout"
+    assert not any("4711" in json.dumps(e) for e in received)
+
+
 def test_a_redis_url_without_the_redis_package_fails_the_system_check(settings, monkeypatch):
     """Redis is an extra: a store that sets REDIS_URL without it is told at `check`, and
     the broker says what to install rather than failing at the first message."""

@@ -121,3 +121,26 @@ def test_the_lists_of_conversations_follow_without_reload(demo, live_page_for, p
     menu.locator("summary").click()
     expect(order).to_contain_text("1 unread message", timeout=3000)
     assert orders.evaluate("window.notReloaded") is True
+
+
+def test_the_dispute_history_beside_a_conversation_follows(demo, live_page_for, post, dispute):
+    """Bob has the conversation open while Alice opens a dispute and withdraws it: the
+    banner and the history beside the conversation follow, without a reload."""
+    from playwright.sync_api import expect
+
+    post("alice", "1002", "bobs-bikes", "The bell is missing.")
+    bob = live_page_for("bob")
+    bob.goto(THREAD)
+    bob.wait_for_function("() => window.omLiveOpen === true")
+    bob.evaluate("window.notReloaded = true")
+
+    dispute.open("alice", "1002", "bobs-bikes", "No bell in the box.")
+    history = bob.locator(".om-history")
+    expect(history).to_contain_text("Open", timeout=3000)
+    expect(bob.locator(".om-dispute-banner")).to_be_visible()
+
+    dispute.close("alice", "1002", "bobs-bikes")
+    expect(history.locator("li").first).to_contain_text("Withdrawn", timeout=3000)
+    expect(history.locator("li").first).to_contain_text("Closed on")
+    expect(bob.locator(".om-dispute-banner")).to_have_count(0)
+    assert bob.evaluate("window.notReloaded") is True

@@ -46,35 +46,43 @@ async def _user(request):
     return user if user.is_authenticated else None
 
 
-def _still_allowed(request, user) -> bool:
-    """Checked on each heartbeat: access given at the start is not given for good. A
-    revoked token, a deactivated account, a logout or a password change (the session's
-    auth hash, as Django checks it on every request) ends the stream."""
+def _signed_in_now(request, user):
+    """The account as it is now, if the stream may go on: access given at the start is not
+    given for good. A revoked token, a deactivated account, a logout or a password change
+    (the session's auth hash, as Django checks it on every request) end the stream: None.
+    Asked before every event and on each heartbeat, so that a logout stops the events of
+    a busy conversation too, not only those of an idle one."""
     scheme, _, token = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer":
-        return user_for_token(token.strip()) is not None
+        current = user_for_token(token.strip())
+        return current if current is not None and current.pk == user.pk else None
     session_key = request.session.session_key
     if session_key is None or not request.session.exists(session_key):
-        return False
+        return None
+    # A stream lives longer than anything a store remembers on the user for one request.
     current = type(user).objects.filter(pk=user.pk, is_active=True).first()
     if current is None:
-        return False
+        return None
     stored = request.session.get(HASH_SESSION_KEY) or ""
-    return constant_time_compare(stored, current.get_session_auth_hash())
+    return current if constant_time_compare(stored, current.get_session_auth_hash()) else None
 
 
-def _may_hear(user, event: Event) -> bool:
-    """The policy, asked again for each event about a conversation: the store may have
-    taken the conversation away since the event was published."""
+END, SKIP, SEND = "end", "skip", "send"
+
+
+def _verdict(request, user, event: Event) -> str:
+    """Whether to send an event: END when the person may no longer listen at all, SKIP
+    when the policy, asked again with the store's data of now, no longer lets them read
+    the conversation it is about (the store may have taken it away since it was
+    published), SEND otherwise."""
+    current = _signed_in_now(request, user)
+    if current is None:
+        return END
     conversation = event.data.get("conversation") if isinstance(event.data, dict) else None
     if not isinstance(conversation, int):
-        return True  # about the user's own counts
-    # The account as it is now: a stream lives longer than anything a store remembers on
-    # the user object for one request.
-    current = type(user).objects.filter(pk=user.pk, is_active=True).first()
-    return current is not None and conversation in policy.may_read_conversations(
-        user=current, conversation_ids=[conversation]
-    )
+        return SEND  # about the user's own counts
+    readable = policy.may_read_conversations(user=current, conversation_ids=[conversation])
+    return SEND if conversation in readable else SKIP
 
 
 async def stream(request):
@@ -108,19 +116,25 @@ async def stream(request):
                     yield format_event(Event(latest, REFRESH, {}))
                     last = replayed_up_to = latest
                 for event in missed or ():
-                    if await sync_to_async(_may_hear)(user, event):
+                    verdict = await sync_to_async(_verdict)(request, user, event)
+                    if verdict == END:
+                        return
+                    if verdict == SEND:
                         yield format_event(event)
                     last = replayed_up_to = event.id
             while True:
                 event = await subscription.get(timeout=app_settings.LIVE_HEARTBEAT)
                 if event is None:
-                    if not await sync_to_async(_still_allowed)(request, user):
+                    if await sync_to_async(_signed_in_now)(request, user) is None:
                         return  # revoked token, deactivated user or ended session
                     yield ": heartbeat\n\n"
                 elif replayed_up_to is None or event.id > replayed_up_to:
                     # Only what the replay already sent is skipped: with several
                     # processes publishing, ids may arrive slightly out of order.
-                    if await sync_to_async(_may_hear)(user, event):
+                    verdict = await sync_to_async(_verdict)(request, user, event)
+                    if verdict == END:
+                        return
+                    if verdict == SEND:
                         yield format_event(event)
         except BrokerUnavailable:
             # Ending the stream makes the browser reconnect after the retry delay, and

@@ -94,6 +94,16 @@ document.addEventListener("htmx:confirm", function (event) {
   }
 });
 
+// A live update that finds no conversation in the answer (signed out meanwhile, or no
+// longer allowed to read it) leaves the page as it is, with what the person was typing.
+document.addEventListener("htmx:beforeSwap", function (event) {
+  var config = event.detail.requestConfig;
+  var live = config && config.headers && config.headers["X-Order-Messages-Live"];
+  if (live && String(event.detail.serverResponse).indexOf('id="conversation"') < 0) {
+    event.detail.shouldSwap = false;
+  }
+});
+
 // Live updates (Server-Sent Events): the header count and an open conversation follow
 // what happens elsewhere without a reload. While the stream is down, the icon polls.
 (function () {
@@ -103,8 +113,27 @@ document.addEventListener("htmx:confirm", function (event) {
   source.onopen = function () { window.omLiveOpen = true; };
   source.onerror = function () { window.omLiveOpen = false; }; // it reconnects by itself
 
+  // The icon is asked for again; of answers that cross, only the newest asked for is put in
+  // place (a count read before the reader's "read" committed must not be the last word).
+  var badgeAsked = 0;
   function refreshBadge() {
-    document.body.dispatchEvent(new CustomEvent("om:unread"));
+    var current = document.querySelector("[data-live-url]");
+    if (!current) return;
+    var asked = ++badgeAsked;
+    fetch(current.getAttribute("hx-get"), {
+      credentials: "same-origin", headers: { "HX-Request": "true" },
+    }).then(function (response) {
+      return response.ok ? response.text() : "";
+    }).then(function (html) {
+      var shown = document.querySelector("[data-live-url]");
+      if (!html || !shown || asked !== badgeAsked) return;
+      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-live-url]");
+      if (!fresh) return; // signed out meanwhile: the stream ends and the icon polls
+      shown.replaceWith(fresh);
+      if (window.htmx) htmx.process(fresh); // its polling, for when the stream is down
+    }).catch(function () {
+      // The next event, or the icon's own polling, brings the count up to date.
+    });
   }
 
   function reloadConversation() {
@@ -137,21 +166,26 @@ document.addEventListener("htmx:confirm", function (event) {
     });
   }
 
-  // The order's other conversations: their tabs show what is unread in them. The whole
-  // page is asked for (an htmx request gets the conversation alone), as a live update, so
-  // that nothing is marked read by it.
-  function reloadTabs() {
-    if (!document.querySelector("nav.om-tabs")) return;
+  // What surrounds the conversation: the order's tabs (what is unread in its other
+  // conversations, which of them has a dispute) and the dispute history beside it. The
+  // whole page is asked for (an htmx request gets the conversation alone), as a live
+  // update, so that nothing is marked read by it.
+  var AROUND = ["nav.om-tabs", "[data-dispute-history]"];
+  function reloadAround() {
+    if (!AROUND.some(function (selector) { return document.querySelector(selector); })) return;
     fetch(window.location.pathname, {
       credentials: "same-origin", headers: { "X-Order-Messages-Live": "1" },
     }).then(function (response) {
       return response.ok ? response.text() : "";
     }).then(function (html) {
-      var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("nav.om-tabs");
-      var tabs = document.querySelector("nav.om-tabs");
-      if (fresh && tabs) tabs.replaceWith(fresh);
+      var page = new DOMParser().parseFromString(html, "text/html");
+      AROUND.forEach(function (selector) {
+        var fresh = page.querySelector(selector);
+        var shown = document.querySelector(selector);
+        if (fresh && shown) shown.replaceWith(fresh);
+      });
     }).catch(function () {
-      // The tabs stay as they were; the next event or a reload brings them up to date.
+      // They stay as they were; the next event or a reload brings them up to date.
     });
   }
 
@@ -160,14 +194,15 @@ document.addEventListener("htmx:confirm", function (event) {
     if (!conversation) return;
     var data = JSON.parse(event.data);
     if (data.order_number !== conversation.dataset.order) return;
-    if (data.vendor_key === conversation.dataset.vendor) reloadConversation();
-    else reloadTabs();
+    var here = data.vendor_key === conversation.dataset.vendor;
+    if (here) reloadConversation();
+    if (!here || event.type !== "message.posted") reloadAround();
   }
   // A list (the Messages tab, the back office, a shop's orders with their unread counts)
-  // follows too: the page is asked for again, as a live update, and its [data-live-list]
-  // put in place of the one shown. Not while rows are ticked for a bulk action or a menu
-  // in it is open (it follows once none is), nor while the tab is hidden (it follows once
-  // it is shown); events that come together are one request.
+  // follows too: the page is asked for again, as a live update, and each [data-live-list]
+  // of it put in place of the one with its id. Not while rows are ticked for a bulk action
+  // or a menu in it is open (it follows once none is), nor while the tab is hidden (it
+  // follows once it is shown); events that come together are one request.
   var listPending = false;
   var listTimer = null;
   var listAsked = 0; // the newest request's number: an older answer arriving late is dropped
@@ -175,11 +210,13 @@ document.addEventListener("htmx:confirm", function (event) {
     return list.querySelector("input[type=checkbox]:checked, details[open]") ||
       document.visibilityState === "hidden";
   }
+  function listsBusy() {
+    return Array.prototype.some.call(document.querySelectorAll("[data-live-list]"), listBusy);
+  }
   function reloadList() {
-    var list = document.querySelector("[data-live-list]");
-    if (!list) return;
+    if (!document.querySelector("[data-live-list]")) return;
     listPending = true;
-    if (listBusy(list)) return;
+    if (listsBusy()) return;
     clearTimeout(listTimer);
     listTimer = setTimeout(function () {
       listPending = false;
@@ -189,17 +226,20 @@ document.addEventListener("htmx:confirm", function (event) {
       }).then(function (response) {
         return response.ok ? response.text() : "";
       }).then(function (html) {
-        var fresh = new DOMParser().parseFromString(html, "text/html").querySelector("[data-live-list]");
-        var current = document.querySelector("[data-live-list]");
-        if (!fresh || !current || asked !== listAsked) return;
-        if (listBusy(current)) { listPending = true; return; }
-        // Keyboard focus stays on the row it was on, wherever that row is now.
-        var focused = current.contains(document.activeElement) && document.activeElement.getAttribute("href");
-        current.replaceWith(fresh);
-        if (focused) {
-          var again = fresh.querySelector('[href="' + CSS.escape(focused) + '"]');
-          if (again) again.focus();
-        }
+        if (!html || asked !== listAsked) return;
+        if (listsBusy()) { listPending = true; return; }
+        var page = new DOMParser().parseFromString(html, "text/html");
+        page.querySelectorAll("[data-live-list]").forEach(function (fresh) {
+          var current = fresh.id && document.getElementById(fresh.id);
+          if (!current) return;
+          // Keyboard focus stays on the row it was on, wherever that row is now.
+          var focused = current.contains(document.activeElement) && document.activeElement.getAttribute("href");
+          current.replaceWith(fresh);
+          if (focused) {
+            var again = fresh.querySelector('[href="' + CSS.escape(focused) + '"]');
+            if (again) again.focus();
+          }
+        });
         document.dispatchEvent(new CustomEvent("om:list-updated"));
       }).catch(function () {
         listPending = true; // the next event, or showing the tab, tries again
@@ -209,7 +249,7 @@ document.addEventListener("htmx:confirm", function (event) {
   function settled(event) {
     var list = event.target.closest && event.target.closest("[data-live-list]");
     // After the other handlers of this change: "Select all" follows the rows' ticks.
-    if (list && listPending) setTimeout(function () { if (!listBusy(list)) reloadList(); });
+    if (list && listPending) setTimeout(function () { if (!listsBusy()) reloadList(); });
   }
   document.addEventListener("change", settled);
   document.addEventListener("toggle", settled, true); // a menu closed (toggle does not bubble)
