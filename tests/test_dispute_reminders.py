@@ -80,8 +80,8 @@ def test_the_sellers_staff_are_reminded_of_the_deadline(opened, smtp):
     assert "Hello Dave Dawson," in text
     assert (
         "The dispute Alice Archer opened about Order #1001 — Dave's Outdoor is waiting for an "
-        "answer. Dave's Outdoor must answer by Wed 9 Dec 09:00 UTC; if no one does, it is escalated to "
-        "the store." in " ".join(text.split())
+        "answer. Dave's Outdoor must answer by Wed 9 Dec 09:00 UTC; if no one does, it is "
+        "escalated to the store." in " ".join(text.split())
     )
     assert "Reason: Not as described" in text
     assert "Asks for: Refund" in text
@@ -177,7 +177,9 @@ def test_in_the_store_conversation_the_store_staff_are_reminded(demo, dispute, p
 
     assert (row.email, row.audience) == (ADMIN, "staff")
     (email,) = reminders_in(smtp)
-    assert email["Subject"] == "Reminder: answer the dispute about order #1004 by Wed 9 Dec 09:00 UTC"
+    assert email["Subject"] == (
+        "Reminder: answer the dispute about order #1004 by Wed 9 Dec 09:00 UTC"
+    )
     assert "Reason: Not received" in text_of(email)
 
 
@@ -187,7 +189,9 @@ def test_the_deadline_is_in_the_sites_time_zone(opened, smtp, settings):
     remind_and_deliver()
 
     (email,) = reminders_in(smtp)
-    assert email["Subject"] == "Reminder: answer the dispute about order #1001 by Wed 9 Dec 04:00 EST"
+    assert email["Subject"] == (
+        "Reminder: answer the dispute about order #1001 by Wed 9 Dec 04:00 EST"
+    )
 
 
 def test_someone_who_left_the_vendor_is_not_reminded(demo, opened, smtp):
