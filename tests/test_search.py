@@ -48,6 +48,21 @@ def test_the_order_number_ranks_before_the_customer_and_the_text(shop, post):
     assert found("bob", shop, "carol") == [("1005", "bobs-bikes")]
 
 
+@pytest.mark.parametrize(
+    "text", ["1005", "#1005", "Order #1005", "order 1005", " ORDER #1005 ", "order#1005"]
+)
+def test_an_order_number_is_found_as_people_copy_it(shop, text):
+    """As the lists and the e-mails' subjects write it, or as typed."""
+    assert found("bob", shop, text)[0] == ("1005", "bobs-bikes")
+
+
+def test_an_order_number_is_found_as_a_german_page_writes_it(shop):
+    from django.utils import translation
+
+    with translation.override("de"):
+        assert found("bob", shop, "Bestellung #1005")[0] == ("1005", "bobs-bikes")
+
+
 def test_every_word_must_be_found(shop):
     assert found("bob", shop, "refund helmet") == [("1005", "bobs-bikes")]
     assert found("admin", shop, "refund poles") == []

@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 
 from django.db.models import Case, Exists, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import gettext
 
 from ..conf import app_settings
 from ..models import Conversation, Message, Participant
@@ -23,11 +24,20 @@ class BackofficePage:
     next_cursor: str | None = None
 
 
+def order_number_in(text: str) -> str:
+    """The order number a search names, written as people copy it from a list or an
+    e-mail: "1002", "#1002", "Order #1002", "order 1002" (and "Bestellung #1002" where the
+    page is in German). Anything else is taken as it is."""
+    word = gettext("Order #%(number)s").split("#")[0].strip()
+    words = "|".join(re.escape(w) for w in {"order", word.lower()} if w)
+    found = re.fullmatch(rf"(?:(?:{words})\s*)?#?\s*(\S+)", text.strip(), re.IGNORECASE)
+    return found.group(1) if found else text
+
+
 def contact_filter(*, scope: Scope, text: str) -> Q:
-    """Order number (with or without "#"), customer name, customer e-mail (where the scope
-    may see it)."""
-    number = re.sub(r"^#", "", text)
-    found = Q(order_number__iexact=number) | Q(customer_name__icontains=text)
+    """Order number (as ``order_number_in`` reads it), customer name, customer e-mail
+    (where the scope may see it)."""
+    found = Q(order_number__iexact=order_number_in(text)) | Q(customer_name__icontains=text)
     if scope.sees_contacts:
         found |= Q(customer_email__icontains=text)
     return found
@@ -125,7 +135,7 @@ def search_page(
     words = full_text.search_words(text)
     conversations = scoped_conversations(scope=scope, show=show)
     contact = contact_filter(scope=scope, text=text)
-    number = Q(order_number__iexact=re.sub(r"^#", "", text))
+    number = Q(order_number__iexact=order_number_in(text))
     found, hits = _matches(scope=scope, text=text)
     ranked = (
         conversations.filter(found)
