@@ -12,7 +12,7 @@ from django.test import Client
 from django.utils import timezone
 
 from order_messages.actions import create_token, revoke_token
-from order_messages.api import idempotency
+from order_messages.api import api, idempotency
 from order_messages.guest import SESSION_KEY
 from order_messages.models import (
     ApiToken,
@@ -21,7 +21,9 @@ from order_messages.models import (
     IdempotentRequest,
     Message,
     Participant,
+    WebhookEndpoint,
 )
+from order_messages.webhooks import signing
 from tests.conftest import (
     assert_counters_exact,
     conversation_of,
@@ -671,10 +673,73 @@ def test_keyset_pages_of_the_back_office_cover_everything_once(no_conversations,
     assert seen == [c.pk for c in made]  # newest first, each once
 
 
-def test_a_cursor_that_is_not_ours_starts_at_the_first_page(api_as):
+def lists_with_cursors() -> list[str]:
+    """The paths of the served document whose ``after`` is a cursor (not a message's seq)."""
+    return sorted(
+        path
+        for path, methods in api.get_openapi_schema()["paths"].items()
+        for operation in methods.values()
+        for parameter in operation.get("parameters", [])
+        if parameter["in"] == "query"
+        and parameter["name"] == "after"
+        and any(c.get("type") == "string" for c in parameter["schema"].get("anyOf", []))
+    )
+
+
+CURSOR_LISTS = lists_with_cursors()
+NOT_CURSORS = [
+    "garbage",
+    "u1772615522004000",  # cut short: no primary key
+    "x1772615522004000.1",  # no list's part
+    "s²",  # a search's position, but not a number
+    "p",  # a page of orders, without its number
+]
+INVALID_CURSOR = "This cursor is not valid: ask for the first page again."
+
+
+def test_the_lists_with_cursors_are_found():
+    assert {
+        f"{API}/conversations",
+        f"{API}/backoffice/conversations",
+        f"{API}/backoffice/orders",
+        f"{API}/webhook-endpoints/{{endpoint_id}}/deliveries",
+    } <= set(CURSOR_LISTS)
+    assert f"{API}/orders/{{number}}/conversations/{{vendor_key}}/messages" not in CURSOR_LISTS
+
+
+@pytest.mark.parametrize("cursor", NOT_CURSORS)
+@pytest.mark.parametrize("path", CURSOR_LISTS)
+def test_a_cursor_the_list_did_not_give_is_refused(api_as, path, cursor):
+    endpoint = WebhookEndpoint.objects.create(
+        url="https://hooks.shop.test/", secret=signing.new_secret(), events=["message.posted"]
+    )
+
+    response = api_as("admin").get(path.format(endpoint_id=endpoint.pk), after=cursor)
+
+    assert response.status_code == 422
+    assert error_of(response) == "invalid_cursor"
+    assert response.json()["error"]["message"] == INVALID_CURSOR
+
+
+def test_each_back_office_list_takes_only_its_own_cursors(talk, api_as):
+    dave = api_as("dave")
+    lists = {"newest": {}, "awaiting": {"show": "awaiting"}, "search": {"q": "the"}}
+    cursors = {
+        name: dave.get(f"{API}/backoffice/conversations", limit=1, **params).json()["next_cursor"]
+        for name, params in lists.items()
+    }
+    assert all(cursors.values())
+
+    for name, params in lists.items():
+        for given_by, cursor in cursors.items():
+            response = dave.get(f"{API}/backoffice/conversations", after=cursor, **params)
+            assert response.status_code == (200 if given_by == name else 422), (name, given_by)
+
+
+def test_an_empty_cursor_is_the_first_page(api_as):
     alice = api_as("alice")
 
-    assert alice.get(f"{API}/conversations", after="garbage").json() == (
+    assert alice.get(f"{API}/conversations", after="").json() == (
         alice.get(f"{API}/conversations").json()
     )
 
@@ -819,6 +884,80 @@ def test_every_error_has_one_shape(api_as):
         assert response.status_code == status
         assert response["Content-Type"].startswith("application/json")
         assert error_of(response) == code
+
+
+UNKNOWN_ID = 2**62
+
+
+@pytest.mark.parametrize(
+    "who, method, path, message",
+    [
+        ("alice", "get", f"{API}/orders/9999/conversations", "No such order or conversation."),
+        ("alice", "get", f"{API}/attachments/{UNKNOWN_ID}/content", "No such file."),
+        ("bob", "get", f"{API}/backoffice/dashboard/vendors/daves-outdoor", "No such vendor."),
+        ("bob", "delete", f"{API}/saved-replies/{UNKNOWN_ID}", "No such saved reply."),
+        (
+            "alice",
+            "delete",
+            f"{API}/me/muted-conversations/{UNKNOWN_ID}",
+            "No such muted conversation.",
+        ),
+        ("alice", "delete", f"{API}/me/tokens/{UNKNOWN_ID}", "No such API token."),
+        ("admin", "get", f"{API}/webhook-endpoints/{UNKNOWN_ID}", "No such webhook endpoint."),
+    ],
+)
+def test_a_404_says_what_was_not_found(api_as, who, method, path, message):
+    caller = api_as(who)
+
+    response = caller.client.generic(method.upper(), path, headers=caller.headers)
+
+    assert response.status_code == 404
+    assert error_of(response) == "not_found"
+    assert response.json()["error"]["message"] == message
+
+
+@pytest.mark.parametrize(
+    "method, path",
+    [
+        ("get", f"{API}/nonexistent"),
+        ("get", f"{API}/"),
+        ("get", f"{API}/conversations/"),  # the API's paths end without a slash
+        ("post", f"{API}/orders/1002"),
+        ("delete", f"{API}/me/no/such/thing"),
+    ],
+)
+@pytest.mark.parametrize("who", ["alice", "session", "anonymous"])
+def test_a_path_that_is_not_the_apis_is_a_404_in_the_error_shape(api_as, who, method, path):
+    client = Client(enforce_csrf_checks=True)
+    caller = api_as("alice", session=True, client=client) if who == "session" else api_as(who)
+
+    response = caller.client.generic(method.upper(), path, headers=caller.headers)
+
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("application/json")
+    assert error_of(response) == "not_found"
+    assert response.json()["error"]["message"] == "No such address in the API."
+
+
+@pytest.mark.parametrize(
+    "method, path, allowed",
+    [
+        ("delete", f"{API}/conversations", {"GET"}),
+        ("put", f"{BIKES}/messages", {"GET", "POST"}),
+        ("get", f"{API}/me/tokens/1", {"DELETE"}),
+    ],
+)
+def test_a_method_the_path_does_not_take_is_a_405_in_the_error_shape(api_as, method, path, allowed):
+    caller = api_as("alice")
+    before = snapshot()
+
+    response = caller.client.generic(method.upper(), path, headers=caller.headers)
+
+    assert response.status_code == 405
+    assert response["Content-Type"].startswith("application/json")
+    assert error_of(response) == "method_not_allowed"
+    assert set(response["Allow"].split(", ")) == allowed
+    assert snapshot() == before
 
 
 def test_error_messages_follow_the_language(api_as):

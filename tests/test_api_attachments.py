@@ -133,7 +133,12 @@ def test_a_pdf_has_no_size_in_pixels_and_no_thumbnail(api_as):
     assert pdf["content_type"] == "application/pdf"
     assert pdf["width"] is None and pdf["height"] is None
     assert pdf["thumbnail_url"] is None
-    assert file_of(alice, f"{API}/attachments/{pdf['id']}/thumbnail").status_code == 404
+    thumbnail = file_of(alice, f"{API}/attachments/{pdf['id']}/thumbnail")
+    assert thumbnail.status_code == 404
+    assert thumbnail.json()["error"] == {
+        "code": "not_found",
+        "message": "This file has no thumbnail.",
+    }
     served = file_of(alice, pdf["url"])
     assert served["Content-Type"] == "application/pdf"
     assert served["Content-Disposition"].startswith("attachment")

@@ -104,8 +104,13 @@ def test_one_sellers_figures_for_store_staff_and_the_vendor_himself(talk, api_as
 
 
 def test_another_vendors_figures_do_not_exist_for_a_vendor(talk, api_as):
-    assert error_of(api_as("bob").get(f"{BOARD}/vendors/daves-outdoor"), 404) == "not_found"
-    assert error_of(api_as("admin").get(f"{BOARD}/vendors/nobody"), 404) == "not_found"
+    hidden = api_as("bob").get(f"{BOARD}/vendors/daves-outdoor")
+    missing = api_as("admin").get(f"{BOARD}/vendors/nobody")
+
+    assert error_of(hidden, 404) == error_of(missing, 404) == "not_found"
+    # One answer for a vendor hidden from me and one that does not exist.
+    assert hidden.json() == missing.json()
+    assert hidden.json()["error"]["message"] == "No such vendor."
 
 
 @pytest.mark.parametrize("path", ["", "/vendors/bobs-bikes"], ids=["dashboard", "vendor figures"])

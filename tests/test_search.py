@@ -280,3 +280,11 @@ def test_a_migration_that_rebuilds_the_tables_keeps_sqlite_indexing(demo, post):
     assert found("bob", demo, "zeppelin") == [("1001", "bobs-bikes")]
     hidden.delete()
     assert found("bob", demo, "xylophone") == []
+
+
+@pytest.mark.parametrize("cursor", ["s²", "s١٢", "s-1", "s", "s123456789012"])
+def test_a_search_page_with_a_cursor_it_did_not_give_starts_at_the_first(shop, cursor):
+    assert found("bob", shop, "refund", cursor=cursor) == found("bob", shop, "refund")
+    page = Client()
+    page.force_login(shop["bob"])
+    assert page.get("/messages/", {"q": "refund", "after": cursor}).status_code == 200

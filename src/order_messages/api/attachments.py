@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from django.http import Http404
+from django.utils.translation import gettext_lazy as _
 from ninja import File, Path, Router, Status
 from ninja.files import UploadedFile
 
@@ -17,7 +17,7 @@ from ..conf import app_settings
 from . import present
 from .auth import guests_of
 from .conversations import Number, VendorKey, access_order
-from .errors import AttachmentPosted, documented
+from .errors import ApiError, AttachmentPosted, documented
 from .schemas import AttachmentOut
 
 router = Router(tags=["Attachments"])
@@ -178,5 +178,5 @@ def attachment_thumbnail(request, attachment_id: AttachmentId):
     its file. A file without one (a PDF) is 404."""
     attachment = access_attachment(request, attachment_id)
     if not attachment.thumbnail:
-        raise Http404("No thumbnail.")
+        raise ApiError(404, "not_found", _("This file has no thumbnail."))
     return file_response(attachment, thumbnail=True)

@@ -9,6 +9,7 @@ from ninja import Field, Path, Query, Router, Schema
 from .. import actions, queries
 from ..actions.bulk import MARK_ALL_LIMIT
 from . import present
+from .cursors import check_cursor, position_of
 from .errors import documented
 from .schemas import BackofficePage
 
@@ -49,11 +50,21 @@ def list_conversations(
     keyset-paginated. Customers and staff without the ``manage_conversations``
     permission get 403."""
     scope = queries.access_backoffice(user=request.auth)
+    _check_after(after, show=show, q=q)
     page = queries.backoffice_page(scope=scope, show=show, search=q, cursor=after, size=limit)
     return {
         "items": [_row(c, scope=scope) for c in page.rows],
         "next_cursor": page.next_cursor,
     }
+
+
+def _check_after(after: str | None, *, show: str, q: str) -> None:
+    """Refuse a cursor that the list asked for did not give: a search's are positions in
+    its results, the others' keyset cursors (see queries.backoffice_page)."""
+    if q.replace("\x00", "").strip():
+        position_of(after, letter="s")
+    else:
+        check_cursor(after, segments="a" if show == "awaiting" else "ec")
 
 
 def _row(row, *, scope) -> dict:

@@ -9,6 +9,7 @@ from ninja import Field, Query, Router, Schema
 
 from .. import queries
 from . import present
+from .cursors import position_of
 from .errors import documented
 from .schemas import DisputeOut, OrderOut
 
@@ -36,14 +37,6 @@ class BackofficeOrderPage(Schema):
     next_cursor: str | None = Field(
         description="Pass as ``after`` for the next page; null on the last page."
     )
-
-
-def _page_of(cursor: str | None) -> int:
-    """The page a cursor ("p<number>") names; the first for anything else. The store
-    lists its orders by position, so the cursor is one."""
-    if cursor and cursor[0] == "p" and cursor[1:].isdigit() and len(cursor) < 10:
-        return max(1, int(cursor[1:]))
-    return 1
 
 
 def _part(part) -> dict:
@@ -76,7 +69,8 @@ def list_orders(
     unread count in each. Customers and staff without the ``manage_conversations``
     permission get 403."""
     scope = queries.access_backoffice(user=request.auth)
-    page = queries.backoffice_orders(scope=scope, page=_page_of(after))
+    # The store lists its orders by position, so the cursor is a page number ("p2").
+    page = queries.backoffice_orders(scope=scope, page=position_of(after, letter="p") or 1)
     return {
         "items": [
             {

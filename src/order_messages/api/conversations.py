@@ -17,6 +17,7 @@ from ..queries.threads import dispute_history
 from ..ratelimit import limit_posting
 from . import present
 from .auth import guests_of
+from .cursors import check_cursor
 from .errors import documented
 from .idempotency import REPLAYED, REPLAYED_HEADER, IdempotencyKey, fingerprint, run_once
 from .schemas import (
@@ -84,6 +85,7 @@ def list_conversations(
     the Messages tab of My account). Keyset-paginated: follow ``next_cursor`` until it is
     null. Store staff see the conversations they joined here; all others are under
     ``/backoffice/conversations``."""
+    check_cursor(after, segments="ur")
     page = queries.inbox_page(user=request.auth, cursor=after, size=limit)
     for number in page.stale_orders:  # the store changed them without telling us
         actions.update_order_access(order_number=number)

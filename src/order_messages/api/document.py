@@ -1,18 +1,24 @@
-"""The OpenAPI document as served: django-ninja's own, completed with what holds for every
-operation (errors.complete_document) and made valid OpenAPI 3.1 where django-ninja's
-output depends on how a parameter's examples were given."""
+"""The API as served. Its OpenAPI document: django-ninja's own, completed with what holds
+for every operation (errors.complete_document) and made valid OpenAPI 3.1 where
+django-ninja's output depends on how a parameter's examples were given. Its URLs: every
+path under it answers in the error shape (errors.with_every_path_answered)."""
 
 from __future__ import annotations
 
 from ninja import NinjaAPI
 
-from .errors import complete_document
+from .errors import complete_document, with_every_path_answered
 
 
 class OrderMessagesAPI(NinjaAPI):
     def get_openapi_schema(self, *args, **kwargs):
         document = super().get_openapi_schema(*args, **kwargs)
         return complete_document(optional_bodies(single_examples(document)))
+
+    @property
+    def urls(self):
+        patterns, app_name, namespace = super().urls
+        return with_every_path_answered(self, patterns), app_name, namespace
 
 
 def single_examples(document: dict) -> dict:

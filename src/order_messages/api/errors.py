@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import copy
 from dataclasses import dataclass, field
+from functools import wraps
 
 from django.core.exceptions import (
     PermissionDenied,
@@ -15,11 +16,13 @@ from django.core.exceptions import (
     TooManyFilesSent,
 )
 from django.db import InterfaceError, OperationalError
-from django.http import Http404
+from django.http import Http404, HttpResponseNotAllowed
 from django.http.multipartparser import MultiPartParserError
 from django.http.request import RawPostDataException
+from django.urls import URLPattern, re_path
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
+from django.views.decorators.csrf import csrf_exempt
 from ninja.errors import AuthenticationError, HttpError, ValidationError
 
 from ..conf import app_settings
@@ -55,6 +58,17 @@ class IdempotencyKeyReused(ApiError):
         )
 
 
+class InvalidCursor(ApiError):
+    """An ``after`` that is not a cursor the list gave out (see cursors.py)."""
+
+    def __init__(self):
+        super().__init__(
+            422,
+            "invalid_cursor",
+            _("This cursor is not valid: ask for the first page again."),
+        )
+
+
 class AttachmentPosted(ApiError):
     """Removing a file that was sent: it stays, as part of the conversation's record."""
 
@@ -64,6 +78,21 @@ class AttachmentPosted(ApiError):
             "attachment_posted",
             _("This file was sent with a message and stays in the conversation."),
         )
+
+
+#: What a 404 says, by the message of the Http404 raised (mostly by the policy's access_*
+#: functions). The words are the same whether the thing does not exist or may not be seen,
+#: so neither is revealed.
+NOT_FOUND = {
+    "No such vendor.": _("No such vendor."),
+    "No such file.": _("No such file."),
+    "No such saved reply.": _("No such saved reply."),
+    "No such muted conversation.": _("No such muted conversation."),
+    "No such token.": _("No such API token."),
+    "No such webhook endpoint.": _("No such webhook endpoint."),
+}
+#: For orders and conversations, and any other Http404.
+NOT_FOUND_DEFAULT = _("No such order or conversation.")
 
 
 # -- the OpenAPI document ----------------------------------------------------------------------
@@ -111,8 +140,8 @@ REFUSALS = {
     413: Refusal("too_large: a body or a file over its limit."),
     422: Refusal(
         "validation_error (details name each invalid field; also a body that is not JSON), "
-        "or a value the operation refuses, such as empty, too_long, invalid_choice or "
-        "idempotency_key_reused."
+        "or a value the operation refuses, such as empty, too_long, invalid_choice, "
+        "idempotency_key_reused or invalid_cursor (an after that is not this list's)."
     ),
     429: Refusal(
         "throttled: too many in a short time.",
@@ -289,7 +318,8 @@ def install(api) -> None:
         )
 
     def on_not_found(request, exc):
-        return respond(request, 404, "not_found", gettext("No such order or conversation."))
+        message = NOT_FOUND.get(str(exc), NOT_FOUND_DEFAULT)
+        return respond(request, 404, "not_found", message)
 
     def on_permission_denied(request, exc):
         return respond(
@@ -342,6 +372,48 @@ def install(api) -> None:
     # Idempotency-Key for a post, and nothing is written twice.
     api.add_exception_handler(OperationalError, on_database_unavailable)
     api.add_exception_handler(InterfaceError, on_database_unavailable)
+
+
+def with_every_path_answered(api, patterns: list) -> list:
+    """The API's URL patterns, answering in the error shape where django-ninja and Django
+    would not: a method the path does not take (405, with its Allow header, instead of
+    plain text), and any path that is not the API's (404, instead of the site's HTML page).
+
+    django-ninja's root pattern exists to be reversed (the document's path prefix) and
+    answers every request with an HTML 404; the pattern that takes its place matches every
+    path under the API, and still reverses to the root."""
+
+    def refuse(request, status, code, message):
+        return api.create_response(request, error_body(code, message), status=status)
+
+    @csrf_exempt  # it changes nothing, and a POST to no such path should learn that
+    def not_found(request, *args, **kwargs):
+        return refuse(request, 404, "not_found", gettext("No such address in the API."))
+
+    def answering_405(view):
+        @wraps(view)  # keeps django-ninja's csrf_exempt: the API checks CSRF itself
+        def answer(request, *args, **kwargs):
+            response = view(request, *args, **kwargs)
+            if not isinstance(response, HttpResponseNotAllowed):
+                return response
+            refusal = refuse(
+                request,
+                405,
+                HTTP_CODES[405],
+                gettext("This address does not take %(method)s requests.")
+                % {"method": request.method},
+            )
+            refusal["Allow"] = response["Allow"]
+            return refusal
+
+        return answer
+
+    kept = [
+        URLPattern(p.pattern, answering_405(p.callback), p.default_args, p.name)
+        for p in patterns
+        if p.name != "api-root"
+    ]
+    return [*kept, re_path("", not_found, name="api-root")]
 
 
 def _is_utf8(request) -> bool:

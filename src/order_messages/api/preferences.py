@@ -15,6 +15,7 @@ from .. import actions, queries
 from ..forms import PreferencesForm
 from ..models import NotificationSettings
 from ..queries.preferences import email_preferences, muted_page
+from .cursors import check_cursor
 from .errors import documented
 
 router = Router(tags=["E-mail preferences"])
@@ -117,6 +118,7 @@ def list_muted_conversations(
     """Conversations whose message e-mails I stopped with the link at the bottom of an
     e-mail (to my account's address), the latest muted first: those I may read now (a
     page may hold fewer than ``limit``; follow ``next_cursor`` until it is null)."""
+    check_cursor(after, segments="m")
     mutes, next_cursor = muted_page(user=request.auth, cursor=after, size=limit)
     return {
         "items": [

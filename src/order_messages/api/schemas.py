@@ -30,16 +30,16 @@ class FieldError(Schema):
 class ErrorDetail(Schema):
     code: str = Field(
         description=(
-            "Stable, for programs: not_authenticated, forbidden, not_found, validation_error, "
-            "idempotency_key_reused, empty, too_long, reason_required, dispute_open, "
-            "invalid_transition, invalid_choice (a dispute's reason, request or outcome "
-            "that is not offered, or a note too long), outcome_required (store staff "
-            "resolving a dispute without an outcome), bad_encoding, too_large, throttled, "
-            "attachment_refused (a "
-            "file of a type, content or name not accepted, or too many files), "
-            "attachment_unavailable (an upload to send that is not mine, not here, already "
-            "sent or removed), attachment_posted (removing a file that was sent), "
-            "scan_unavailable (the virus scanner cannot be reached), unavailable."
+            "Stable, for programs: not_authenticated, forbidden, not_found, method_not_allowed, "
+            "validation_error, idempotency_key_reused, invalid_cursor (an after that is not a "
+            "next_cursor of the same list), empty, too_long, reason_required, dispute_open, "
+            "invalid_transition, invalid_choice (a dispute's reason, request or outcome that is "
+            "not offered, or a note too long), outcome_required (store staff resolving a dispute "
+            "without an outcome), bad_encoding, too_large, throttled, attachment_refused (a file "
+            "of a type, content or name not accepted, or too many files), attachment_unavailable "
+            "(an upload to send that is not mine, not here, already sent or removed), "
+            "attachment_posted (removing a file that was sent), scan_unavailable (the virus "
+            "scanner cannot be reached), unavailable."
         ),
         examples=["not_found"],
     )

@@ -14,6 +14,7 @@ from ninja.errors import ValidationError
 
 from .. import actions, queries
 from ..queries.tokens import token_page
+from .cursors import check_cursor
 from .errors import documented
 
 router = Router(tags=["API tokens"])
@@ -70,6 +71,7 @@ def list_tokens(
 ):
     """My tokens that work, newest first: name, first characters, when made and last
     used. Never the token itself. Revoked tokens are not listed."""
+    check_cursor(after, segments="t")
     rows, next_cursor = token_page(user=request.auth, cursor=after, size=limit)
     return {"items": [_out(row) for row in rows], "next_cursor": next_cursor}
 

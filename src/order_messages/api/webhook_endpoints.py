@@ -16,6 +16,7 @@ from ..forms import WebhookEndpointForm
 from ..models import WebhookDelivery
 from ..queries.webhooks import webhook_delivery_page, webhook_endpoint_page
 from ..webhooks.events import EVENT_TYPES
+from .cursors import check_cursor
 from .errors import documented
 
 router = Router(tags=["Webhook endpoints"])
@@ -159,6 +160,7 @@ def list_endpoints(
 ):
     """The URLs that hear of new messages and disputes. Store staff only (403 for others)."""
     queries.check_manages_webhooks(user=request.auth)
+    check_cursor(after, segments="w")
     rows, next_cursor = webhook_endpoint_page(cursor=after, size=limit)
     return {"items": [_out(row) for row in rows], "next_cursor": next_cursor}
 
@@ -252,6 +254,7 @@ def list_deliveries(
     """Every event sent (or to be sent) to the endpoint, with the receiver's answer or
     the error, as the admin's delivery log shows them."""
     endpoint = queries.access_webhook_endpoint(user=request.auth, endpoint_id=endpoint_id)
+    check_cursor(after, segments="d")
     rows, next_cursor = webhook_delivery_page(
         endpoint=endpoint, status=status or "", cursor=after, size=limit
     )

@@ -168,10 +168,10 @@ def search_page(
 
 
 def _search_position(cursor: str | None) -> int:
-    """Where a page of search results starts (cursors "s<position>")."""
-    if cursor and cursor[0] == "s" and cursor[1:].isdigit() and len(cursor) < 10:
-        return int(cursor[1:])
-    return 0
+    """Where a page of search results starts (cursors "s<position>"); 0 for anything else
+    ("s²" too: ``isdigit`` would take it, ``int`` not)."""
+    found = re.fullmatch(r"s([0-9]{1,8})", cursor or "")
+    return int(found.group(1)) if found else 0
 
 
 def _awaiting_page(conversations: QuerySet, *, cursor: str | None, size: int) -> BackofficePage:
