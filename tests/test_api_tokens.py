@@ -30,9 +30,10 @@ def new_token(response):
 
 
 def create(client, name="Phone app"):
+    """Make a token through the form and return it, as the page after the redirect shows it."""
     response = client.post(PAGE, {"name": name})
-    assert response.status_code == 200
-    return new_token(response)
+    assert (response.status_code, response["Location"]) == (302, PAGE)
+    return new_token(client.get(PAGE))
 
 
 def bearer(token):
@@ -80,10 +81,30 @@ def test_a_new_token_is_shown_once_and_stored_hashed(demo, client_for):
     assert Client().get(UNREAD, headers=bearer(token)).status_code == 200
 
 
+def test_a_reload_makes_no_second_token_and_the_token_is_shown_once(demo, client_for):
+    alice = client_for("alice")
+
+    response = alice.post(PAGE, {"name": "Phone app"})
+
+    # Post/Redirect/Get: reloading the page that follows asks for it again, not the form.
+    assert response.status_code == 302
+    assert response["Location"] == PAGE
+    shown = alice.get(PAGE)
+    token = new_token(shown)
+    assert token not in response["Location"] and token not in shown.request["PATH_INFO"]
+    again = alice.get(PAGE).content.decode()
+    assert 'data-testid="new-token"' not in again and token not in again
+    assert "Phone app" in again
+    assert ApiToken.objects.filter(user=demo["alice"]).count() == 1
+    assert stored_anywhere(token) is None
+
+
 def test_the_page_is_not_cached(client_for):
-    response = client_for("alice").post(PAGE, {"name": "Phone app"})
+    alice = client_for("alice")
+    response = alice.post(PAGE, {"name": "Phone app"})
 
     assert "no-store" in response["Cache-Control"]
+    assert "no-store" in alice.get(PAGE)["Cache-Control"]
 
 
 def test_the_list_shows_only_my_active_tokens(demo, client_for):
@@ -108,6 +129,29 @@ def test_a_token_needs_a_name(demo, client_for):
     assert 'role="alert"' in response.content.decode()
     assert 'data-testid="new-token"' not in response.content.decode()
     assert not ApiToken.objects.exists()
+
+
+def test_a_refused_name_is_shown_again_with_its_error(demo, client_for):
+    name = "Phone app " + "x" * 100
+
+    response = client_for("alice").post(PAGE, {"name": name})
+
+    assert response.status_code == 422
+    page = response.content.decode()
+    assert f'value="{name}"' in page
+    assert 'id="token-name-error" class="om-error" role="alert"' in page
+    assert not ApiToken.objects.exists()
+
+
+def test_the_new_token_has_a_copy_button_and_the_page_links_the_api_docs(client_for):
+    alice = client_for("alice")
+    alice.post(PAGE, {"name": "Shop sync"})
+
+    page = alice.get(PAGE).content.decode()
+
+    assert re.search(r'<button type="button"[^>]* data-copy="new-token"[^>]*>Copy</button>', page)
+    assert 'aria-live="polite"' in page
+    assert '<a href="/api/v1/docs">API documentation</a>' in page
 
 
 def test_revoking_a_token_logs_its_apps_out(demo, client_for):

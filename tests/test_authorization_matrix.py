@@ -507,7 +507,11 @@ PAGES = [
     ),
     Cell("messages/tokens/", "get", "", signed_in(Outcome(200))),
     Cell(
-        "messages/tokens/", "post", "", signed_in(Outcome(200, effect=TOKEN_MADE)), {"name": "App"}
+        "messages/tokens/",
+        "post",
+        "",
+        signed_in(Outcome(302, exactly("/messages/tokens/"), TOKEN_MADE)),
+        {"name": "App"},
     ),
     Cell("messages/tokens/<int:token_id>/revoke/", "post", "alices token", expect_revoke),
     Cell("messages/replies/", "get", "", backoffice(Outcome(200))),

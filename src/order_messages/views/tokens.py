@@ -27,24 +27,31 @@ class TokenForm(forms.Form):
     )
 
 
+# The session key that carries a new token from the form's POST to the page after it.
+NEW_TOKEN_KEY = "order_messages_new_token"
+
+
 @never_cache  # the page shows a new token once; it must not be kept in a cache
 @login_required
 @require_http_methods(["GET", "POST"])
 @check_form_post
 def tokens(request):
+    """Post/Redirect/Get: a token made by the form is shown on the page the browser is sent
+    to, so that reloading that page asks for it again instead of making a second token."""
     form = TokenForm(request.POST if request.method == "POST" else None)
-    new_token = None
     if request.method == "POST" and form.is_valid():
-        # Shown on this response only: it is stored hashed, never in the session.
-        _row, new_token = actions.create_token(user=request.user, name=form.cleaned_data["name"])
-        form = TokenForm()
+        _row, token = actions.create_token(user=request.user, name=form.cleaned_data["name"])
+        # Never in the address (it would end up in the history and in logs). The session
+        # holds it only until the next page shows it; the token's own row keeps its hash.
+        request.session[NEW_TOKEN_KEY] = token
+        return redirect("order_messages:tokens")
     return render(
         request,
         "order_messages/tokens.html",
         {
             "base_template": app_settings.BASE_TEMPLATE,
             "form": form,
-            "new_token": new_token,
+            "new_token": request.session.pop(NEW_TOKEN_KEY, None),
             "tokens": active_tokens(user=request.user),
         },
         status=422 if form.errors else 200,
