@@ -150,7 +150,7 @@ def test_a_burst_of_messages_is_one_email_listing_them_all(
     assert received.mail_from == "shop@marketplace.example"
     assert received.rcpt_tos == (BOB,)
     message = received.message
-    assert message["Subject"] == "Order #1002: new message"
+    assert message["Subject"] == "Order #1002: 3 new messages"
     assert message["From"] == FROM
     assert message["To"] == BOB
     assert message["Message-ID"] == row.message_id
@@ -758,6 +758,19 @@ def test_emails_come_in_the_language_chosen_on_the_preferences_page(demo, client
     post("bob", "1002", "bobs-bikes", "Yes, it is.")
     deliver_notifications()
     assert only(smtp.messages(ALICE))["Subject"] == "Order #1002: new message"  # hers is English
+
+
+def test_the_preferences_page_names_the_language_of_e_mails_left_to_the_shop(
+    demo, client_for, monkeypatch
+):
+    from demo.store.adapter import DemoStoreAdapter
+
+    page = client_for("alice").get(PREFERENCES).content.decode()
+    assert '<option value="" selected>The shop&#x27;s language (English)</option>' in page
+    # The store knows Alice's language: that is the one named.
+    monkeypatch.setattr(DemoStoreAdapter, "get_user_language", lambda self, user: "de")
+    page = client_for("alice").get(PREFERENCES).content.decode()
+    assert "The shop&#x27;s language (Deutsch)</option>" in page
 
 
 # -- 11. the management command ---------------------------------------------------------------

@@ -1,6 +1,7 @@
 from django import forms
 from django.conf import settings
 from django.core.validators import MaxLengthValidator, URLValidator
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from .conf import app_settings
@@ -86,11 +87,15 @@ class PreferencesForm(forms.Form):
     )
     language = forms.ChoiceField(label=_("Language of e-mails"), required=False)
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, default_language: str | None = None, **kwargs):
+        """``default_language``: the language e-mails are written in when none is chosen
+        here (the store's for this person, else the site's), named in that choice."""
         super().__init__(*args, **kwargs)
-        self.fields["language"].choices = [("", _("The shop's language"))] + [
-            (code, name) for code, name in settings.LANGUAGES
-        ]
+        names = dict(settings.LANGUAGES)
+        default = default_language or settings.LANGUAGE_CODE
+        name = str(names.get(default) or names.get(default.split("-")[0]) or default)
+        automatic = gettext("The shop's language (%(language)s)") % {"language": name}
+        self.fields["language"].choices = [("", automatic), *settings.LANGUAGES]
 
 
 class HttpsURLField(forms.URLField):

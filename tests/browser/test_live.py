@@ -136,11 +136,14 @@ def test_the_dispute_history_beside_a_conversation_follows(demo, live_page_for, 
 
     dispute.open("alice", "1002", "bobs-bikes", "No bell in the box.")
     history = bob.locator(".om-history")
-    expect(history).to_contain_text("Open", timeout=3000)
+    expect(history).to_contain_text("Open", timeout=5000)
+    # The card starts with its heading, with no band above it.
+    gap = "s => s.querySelector('h2').getBoundingClientRect().top - s.getBoundingClientRect().top"
+    assert history.evaluate(gap) < 16
     expect(bob.locator(".om-dispute-banner")).to_be_visible()
 
     dispute.close("alice", "1002", "bobs-bikes")
-    expect(history.locator("li").first).to_contain_text("Withdrawn", timeout=3000)
+    expect(history.locator("li").first).to_contain_text("Withdrawn", timeout=5000)
     expect(history.locator("li").first).to_contain_text("Closed on")
     expect(bob.locator(".om-dispute-banner")).to_have_count(0)
     assert bob.evaluate("window.notReloaded") is True

@@ -124,3 +124,21 @@ def test_the_first_message_sent_makes_open_dispute_a_dialog_at_once(
     alice.get_by_role("link", name="Open dispute").click()
     expect(alice.get_by_role("dialog", name="Open dispute")).to_be_visible()
     assert alice.url.endswith("/messages/orders/1002/bobs-bikes/")
+
+
+def test_withdrawing_a_dispute_starts_on_cancel(demo, post, dispute, page_for):
+    """The customer's "Close dispute" asks for nothing but a confirmation: it opens with
+    Cancel focused, so Enter does not withdraw the dispute, and Escape leaves it open."""
+    from playwright.sync_api import expect
+
+    post("alice", "1002", "bobs-bikes", "The bell is missing.")
+    dispute.open("alice", "1002", "bobs-bikes", "No bell in the box.")
+    alice = page_for("alice")
+    alice.goto("/messages/orders/1002/bobs-bikes/")
+    alice.locator(".om-dispute-banner").get_by_role("link", name="Close dispute").click()
+    dialog = alice.get_by_role("dialog", name="Close dispute")
+    expect(dialog).to_be_visible()
+    expect(dialog.get_by_role("button", name="Cancel")).to_be_focused()
+    alice.keyboard.press("Enter")
+    expect(dialog).to_be_hidden()
+    expect(alice.locator(".om-dispute-banner")).to_be_visible()  # still open

@@ -13,6 +13,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods, require_POST
 
 from .. import actions
+from ..adapter import get_adapter
 from ..conf import app_settings
 from ..forms import PreferencesForm
 from ..models import Conversation, Mute
@@ -76,7 +77,11 @@ def unsubscribe(request, token):
 def preferences(request):
     current = email_preferences(user=request.user)
     initial = {"frequency": current.frequency, "language": current.language}
-    form = PreferencesForm(request.POST or None, initial=initial)
+    form = PreferencesForm(
+        request.POST or None,
+        initial=initial,
+        default_language=get_adapter().get_user_language(request.user),
+    )
     if request.method == "POST" and form.is_valid():
         actions.save_email_preferences(user=request.user, **form.cleaned_data)
         messages.success(request, _("Your e-mail preferences have been saved."))

@@ -20,7 +20,10 @@ document.addEventListener("click", function (event) {
       if (outcome) outcome.value = "";
       dialog.showModal();
       // The first field, in the order the form shows them (a dispute's lists come first).
-      var field = dialog.querySelector("select, textarea, input:not([type=hidden]), button[type=submit]");
+      // A confirmation without fields (a customer withdrawing their dispute) starts on
+      // Cancel: Enter must not do what cannot be undone.
+      var field = dialog.querySelector("select, textarea, input:not([type=hidden])") ||
+        dialog.querySelector("[data-dialog-close]");
       if (field) field.focus();
     }
     return;
@@ -678,3 +681,51 @@ document.addEventListener("htmx:afterSettle", function (event) {
 });
 if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", omWatchReading);
 else omWatchReading();
+
+// The API tokens page: a button[data-copy="ID"] copies the text of the field with that id
+// and says "Copied" for a moment, told to screen readers by [data-copy-status]. It is
+// hidden in the markup, as it does nothing without JavaScript: the token stays text to select.
+(function () {
+  function copied(button) {
+    var status = document.querySelector("[data-copy-status]");
+    var label = button.omCopyLabel || (button.omCopyLabel = button.textContent);
+    button.textContent = button.dataset.copiedText;
+    if (status) status.textContent = button.dataset.copiedText;
+    clearTimeout(button.omCopyTimer);
+    button.omCopyTimer = setTimeout(function () {
+      button.textContent = label;
+      if (status) status.textContent = "";
+    }, 2000);
+  }
+  // Without the Clipboard API (a page not served over HTTPS), the browser's own copy
+  // command; if that fails too, the token is left selected for Ctrl+C.
+  function copyBySelection(field) {
+    field.focus();
+    field.select();
+    try {
+      return document.execCommand("copy");
+    } catch (error) {
+      return false;
+    }
+  }
+  function start() {
+    document.querySelectorAll("button[data-copy]").forEach(function (button) {
+      button.hidden = false;
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var button = event.target.closest && event.target.closest("button[data-copy]");
+    var field = button && document.getElementById(button.dataset.copy);
+    if (!field) return;
+    var copy = navigator.clipboard && navigator.clipboard.writeText
+      ? navigator.clipboard.writeText(field.value)
+      : Promise.reject(new Error("no clipboard"));
+    copy.then(function () {
+      copied(button);
+    }, function () {
+      if (copyBySelection(field)) copied(button);
+    });
+  });
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", start);
+  else start();
+})();
