@@ -631,3 +631,18 @@ def test_a_deep_page_across_the_escalated_part_is_one_query(
         queries.backoffice_page(scope=scope, cursor=first.next_cursor, size=3)
     with django_assert_num_queries(1):
         queries.backoffice_page(scope=scope, cursor=second.next_cursor, size=3)
+
+
+def test_staff_opening_a_dispute_are_told_what_it_does_for_them(post, client_for):
+    """The dialog and its page speak to whoever opens the dispute: the customer hears that
+    the store will join, store staff that they open it for the customer."""
+    post("alice", "1002", "bobs-bikes", "The bell is missing.")
+    thread = THREAD.format("1002", "bobs-bikes")
+
+    for path in (thread, thread + "dispute/open/"):
+        staff, customer = text(client_for("admin").get(path)), text(client_for("alice").get(path))
+        assert "Open a dispute for the customer: Bob's Bikes is asked to answer" in staff
+        assert "The store administrator will join" not in staff
+        assert "Photos of the problem help the store decide." not in staff
+        assert "The store administrator will join" in customer
+        assert "Open a dispute for the customer" not in customer

@@ -269,6 +269,7 @@ def open_dispute(request, number, vendor_key):
             "dispute_form": form,
             "pending": pending,
             "attach": attachment_rules(),
+            "role": access.role_in(sub_order),
         },
         status=status if form.errors else 200,
     )
