@@ -107,14 +107,18 @@ def screenshot(request, screenshot_dir):
 
 def _logged_in_pages(browser, base_url):
     """``make("alice")``: a page in a fresh browser context, logged in through the real
-    login form; and the contexts to close."""
+    login form (``javascript=False``: a browser without JavaScript); and the contexts to
+    close."""
     from playwright.sync_api import expect
 
     contexts = []
 
-    def make(username, password=PASSWORD):
+    def make(username, password=PASSWORD, *, javascript=True):
         context = browser.new_context(
-            base_url=base_url, viewport={"width": 1280, "height": 900}, locale="en-US"
+            base_url=base_url,
+            viewport={"width": 1280, "height": 900},
+            locale="en-US",
+            java_script_enabled=javascript,
         )
         context.set_default_timeout(10_000)
         contexts.append(context)

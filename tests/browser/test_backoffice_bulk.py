@@ -75,21 +75,13 @@ def bob_user():
     return get_user_model().objects.get(username="bob")
 
 
-def test_without_javascript_an_empty_selection_is_refused(questions, browser, live_server):
+def test_without_javascript_an_empty_selection_is_refused(questions, page_for):
     from playwright.sync_api import expect
 
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.locator("#id_username").fill("bob")
-        page.locator("#id_password").fill("demo")
-        page.get_by_role("button", name="Log in").click()
-        page.goto("/messages/")
-        read = page.get_by_role("button", name="Mark as read", exact=True)
-        expect(read).to_be_enabled()
-        read.click()
-        expect(page.get_by_text("Select at least one conversation first.")).to_be_visible()
-        expect(page.locator(".om-inbox__row--unread")).to_have_count(3)
-    finally:
-        context.close()
+    page = page_for("bob", javascript=False)
+    page.goto("/messages/")
+    read = page.get_by_role("button", name="Mark as read", exact=True)
+    expect(read).to_be_enabled()
+    read.click()
+    expect(page.get_by_text("Select at least one conversation first.")).to_be_visible()
+    expect(page.locator(".om-inbox__row--unread")).to_have_count(3)

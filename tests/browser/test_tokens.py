@@ -65,21 +65,13 @@ def test_the_copy_button_copies_the_token_and_says_so(demo, page_for, live_serve
     expect(alice.locator("[data-copy-status]")).to_have_text("")
 
 
-def test_without_javascript_the_token_is_text_to_select(demo, browser, live_server):
+def test_without_javascript_the_token_is_text_to_select(demo, page_for):
     from playwright.sync_api import expect
 
-    context = browser.new_context(base_url=live_server.url, java_script_enabled=False)
-    try:
-        page = context.new_page()
-        page.goto("/accounts/login/")
-        page.locator("#id_username").fill("alice")
-        page.locator("#id_password").fill("demo")
-        page.get_by_role("button", name="Log in").click()
-        page.goto("/messages/tokens/")
-        page.get_by_role("textbox", name="Name").fill("Laptop")
-        page.get_by_role("button", name="Create token").click()
+    page = page_for("alice", javascript=False)
+    page.goto("/messages/tokens/")
+    page.get_by_role("textbox", name="Name").fill("Laptop")
+    page.get_by_role("button", name="Create token").click()
 
-        expect(page.get_by_test_id("new-token")).to_have_value(re.compile(r"^om_"))
-        expect(page.get_by_role("button", name="Copy", exact=True)).to_have_count(0)
-    finally:
-        context.close()
+    expect(page.get_by_test_id("new-token")).to_have_value(re.compile(r"^om_"))
+    expect(page.get_by_role("button", name="Copy", exact=True)).to_have_count(0)
