@@ -8,7 +8,7 @@ from django.core.exceptions import PermissionDenied
 from django.test import Client
 
 from order_messages import actions, queries
-from order_messages.models import Participant, Role
+from order_messages.models import Notification, Participant, Role
 from tests.conftest import (
     assert_counters_exact,
     conversation_of,
@@ -144,6 +144,91 @@ def test_store_staff_marking_unread_join_the_conversation(talk, demo):
     actions.mark_unread(conversation=conversation, user=demo["admin"], role=Role.STAFF)
     assert Participant.objects.get(conversation=conversation, user=demo["admin"]).role == Role.STAFF
     assert unread_of(demo["admin"], "1001", "daves-outdoor") == 1
+    assert_counters_exact()
+
+
+def staff_emails(demo):
+    return Notification.objects.filter(email=demo["admin"].email).count()
+
+
+def test_staff_who_marked_unread_count_new_messages_but_get_no_email(talk, demo, post):
+    admin = demo["admin"]
+    conversation = conversation_of("1001", "daves-outdoor")
+    actions.mark_unread(conversation=conversation, user=admin, role=Role.STAFF)
+    before = staff_emails(demo)
+
+    post("alice", "1001", "daves-outdoor", "Any news on the poles?")
+
+    assert unread_of(admin, "1001", "daves-outdoor") == 2
+    assert staff_emails(demo) == before
+    assert Notification.objects.filter(email=demo["dave"].email).exists()
+    assert_counters_exact()
+
+
+@pytest.mark.parametrize("up_to_last", [False, True])
+def test_staff_who_marked_unread_leave_once_they_have_read_it(talk, demo, post, up_to_last):
+    admin = demo["admin"]
+    conversation = conversation_of("1001", "daves-outdoor")
+    unread_elsewhere, emails = counter_of(admin), staff_emails(demo)
+    actions.mark_unread(conversation=conversation, user=admin, role=Role.STAFF)
+    post("alice", "1001", "daves-outdoor", "Any news on the poles?")
+    conversation.refresh_from_db()
+
+    up_to = conversation.last_seq if up_to_last else None
+    assert actions.mark_read(conversation=conversation, user=admin, up_to_seq=up_to) == 2
+
+    assert unread_of(admin, "1001", "daves-outdoor") is None
+    assert counter_of(admin) == unread_elsewhere
+    post("alice", "1001", "daves-outdoor", "Hello again")
+    assert unread_of(admin, "1001", "daves-outdoor") is None
+    assert counter_of(admin) == unread_elsewhere
+    assert staff_emails(demo) == emails
+    assert_counters_exact()
+
+
+def test_staff_who_read_part_of_what_they_marked_stay_until_the_rest(talk, demo, post):
+    admin = demo["admin"]
+    conversation = conversation_of("1001", "daves-outdoor")
+    actions.mark_unread(conversation=conversation, user=admin, role=Role.STAFF)
+    post("alice", "1001", "daves-outdoor", "Any news on the poles?")
+    conversation.refresh_from_db()
+
+    assert (
+        actions.mark_read(
+            conversation=conversation, user=admin, up_to_seq=conversation.last_seq - 1
+        )
+        == 1
+    )
+
+    assert unread_of(admin, "1001", "daves-outdoor") == 1
+    assert_counters_exact()
+
+
+def test_staff_who_marked_unread_take_part_once_they_answer(talk, demo, post):
+    admin = demo["admin"]
+    conversation = conversation_of("1001", "daves-outdoor")
+    actions.mark_unread(conversation=conversation, user=admin, role=Role.STAFF)
+    post("admin", "1001", "daves-outdoor", "On it.")
+    assert unread_of(admin, "1001", "daves-outdoor") == 0
+    assert not Participant.objects.get(conversation=conversation, user=admin).marked_only
+
+    emails = staff_emails(demo)
+    post("alice", "1001", "daves-outdoor", "Thank you!")
+    assert unread_of(admin, "1001", "daves-outdoor") == 1
+    assert staff_emails(demo) == emails + 1
+    assert_counters_exact()
+
+
+def test_staff_who_marked_unread_take_part_in_a_dispute(talk, demo, dispute):
+    admin = demo["admin"]
+    conversation = conversation_of("1001", "daves-outdoor")
+    actions.mark_unread(conversation=conversation, user=admin, role=Role.STAFF)
+    emails = staff_emails(demo)
+
+    dispute.open("alice", "1001", "daves-outdoor", "The poles never came.")
+
+    assert not Participant.objects.get(conversation=conversation, user=admin).marked_only
+    assert staff_emails(demo) == emails + 1
     assert_counters_exact()
 
 

@@ -422,6 +422,25 @@ def test_the_store_answering_in_a_vendors_conversation_does_not_end_the_wait(dem
     assert Participant.objects.filter(user=demo["admin"]).exists()
 
 
+@pytest.mark.parametrize(
+    ("closer", "outcome", "still_waiting"),
+    [("admin", "refunded", False), ("alice", None, True)],
+)
+def test_a_resolution_by_staff_ends_the_wait_and_a_withdrawal_does_not(
+    demo, post, dispute, closer, outcome, still_waiting
+):
+    post_at(post, START, "alice", "Where is my tent?")
+    dispute.open("alice", "1001", "daves-outdoor", "It never came.")
+
+    dispute.close(closer, "1001", "daves-outdoor", outcome=outcome, note="Refunded in full.")
+
+    conversation = conversation_of("1001", "daves-outdoor")
+    waiting = (START, 1) if still_waiting else (None, 0)
+    assert (conversation.awaiting_since, conversation.awaiting_count) == waiting
+    # The seller did not answer: no reply of theirs carries a reply time.
+    assert not Message.objects.filter(conversation=conversation, response_seconds__isnull=False)
+
+
 class RefundingAdapter(DemoStoreAdapter):
     resolved: list = []
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import transaction
 
 from order_messages import live
@@ -88,6 +89,22 @@ def test_nobody_outside_the_conversation_hears_of_it(
         assert events_of(broker, demo[outsider]) == []
 
 
+def test_store_staff_hear_which_conversation_changed_and_nothing_more(
+    broker, demo, post, dispute, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks(execute=True):
+        post("alice", "1002", "bobs-bikes", "Private")
+    with django_capture_on_commit_callbacks(execute=True):
+        dispute.open("alice", "1002", "bobs-bikes", "Broken")
+
+    pk = conversation_of("1002", "bobs-bikes").pk
+    changed = {"conversation": pk, "order_number": "1002", "vendor_key": "bobs-bikes"}
+    assert [(e.type, e.data) for e in broker.replay(live.STAFF, 0)] == [
+        ("conversation.changed", {**changed, "seq": 1}),
+        ("conversation.changed", {**changed, "seq": 2}),
+    ]
+
+
 def test_nothing_is_published_for_a_rolled_back_message(
     broker, demo, post, django_capture_on_commit_callbacks
 ):
@@ -158,20 +175,24 @@ def login(base, username):
 
 
 def read_events(client, *, headers=None, want=1, timeout=5.0):
-    """The first ``want`` events of the stream (heartbeats and retry lines skipped)."""
+    """The first ``want`` events of the stream (heartbeats and retry lines skipped), or
+    those that came before nothing more came for ``timeout`` seconds."""
     found, current = [], {}
     with client.stream("GET", "/messages/live/", headers=headers, timeout=timeout) as response:
         assert response.status_code == 200
         assert response.headers["content-type"].startswith("text/event-stream")
-        for line in response.iter_lines():
-            if line.startswith(("id:", "event:", "data:")):
-                name, _, value = line.partition(":")
-                current[name] = value.strip()
-            elif line == "" and current:
-                found.append(current)
-                current = {}
-                if len(found) >= want:
-                    return found
+        try:
+            for line in response.iter_lines():
+                if line.startswith(("id:", "event:", "data:")):
+                    name, _, value = line.partition(":")
+                    current[name] = value.strip()
+                elif line == "" and current:
+                    found.append(current)
+                    current = {}
+                    if len(found) >= want:
+                        return found
+        except httpx.ReadTimeout:
+            pass
     return found
 
 
@@ -234,6 +255,53 @@ def test_the_stream_delivers_and_resumes_from_last_event_id(asgi_server, demo, b
         post_message(alice, f"Burst {n}")
     (refresh,) = read_events(bob, headers={"Last-Event-ID": "1"}, want=1)
     assert refresh["event"] == "refresh" and int(refresh["id"]) == broker.latest(demo["bob"].pk)
+
+
+def test_store_staff_streams_follow_every_conversation_vendors_only_theirs(
+    asgi_server, demo, broker
+):
+    admin, dave, alice = login(asgi_server, "admin"), login(asgi_server, "dave"), None
+    result = {}
+    readers = [
+        threading.Thread(target=lambda: result.update(admin=read_events(admin, want=1))),
+        threading.Thread(target=lambda: result.update(dave=read_events(dave, want=1, timeout=2.5))),
+    ]
+    for reader in readers:
+        reader.start()
+    time.sleep(0.5)
+    alice = login(asgi_server, "alice")
+    post_message(alice, "For Bob only")
+    for reader in readers:
+        reader.join(timeout=6)
+
+    (event,) = result["admin"]
+    assert event["event"] == "conversation.changed" and "id" not in event
+    data = json.loads(event["data"])
+    assert (data["order_number"], data["vendor_key"]) == ("1002", "bobs-bikes")
+    assert "excerpt" not in data
+    assert result["dave"] == []  # a vendor's stream hears nothing of Bob's conversation
+
+
+def test_staff_who_lose_the_right_hear_no_more(asgi_server, demo, broker):
+    from django.contrib.auth.models import Permission
+
+    helper = get_user_model().objects.create_user("helper", password="demo", is_staff=True)
+    permission = Permission.objects.get(codename="manage_conversations")
+    helper.user_permissions.add(permission)
+    client, alice = login(asgi_server, "helper"), login(asgi_server, "alice")
+    result = {}
+    reader = threading.Thread(
+        target=lambda: result.update(events=read_events(client, want=2, timeout=4))
+    )
+    reader.start()
+    time.sleep(0.5)
+    post_message(alice, "While the helper may read it")
+    time.sleep(0.5)
+    helper.user_permissions.remove(permission)
+    post_message(alice, "Not for the helper")
+    reader.join(timeout=6)
+
+    assert [json.loads(e["data"])["seq"] for e in result["events"]] == [1]
 
 
 # -- across processes ------------------------------------------------------------------------------

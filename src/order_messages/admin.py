@@ -102,7 +102,7 @@ class DisputeInline(DisputeFields, ReadOnlyInline):
 
 class ParticipantInline(ReadOnlyInline):
     model = Participant
-    fields = ["user", "role", "unread_count", "last_read_seq", "joined_at"]
+    fields = ["user", "role", "unread_count", "last_read_seq", "marked_only", "joined_at"]
     readonly_fields = fields
 
     def get_queryset(self, request):

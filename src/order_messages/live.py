@@ -14,6 +14,7 @@ import json
 import logging
 import threading
 from collections import deque
+from collections.abc import Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cache
@@ -43,6 +44,13 @@ class Event:
 
 REFRESH = "refresh"  # the client missed events: reload what it shows
 
+# Store staff read every conversation but take part in few: their streams also follow this
+# one, which says only that a conversation changed, so that their lists follow too. Its
+# events carry no id and are not replayed: they are about lists, which a reconnecting
+# page reloads anyway.
+STAFF = "staff"
+CHANGED = "conversation.changed"
+
 # Seconds to wait for Redis to accept a connection, or to answer: a broker that is down
 # must not hold up a post or a stream.
 REDIS_TIMEOUT = 5
@@ -66,7 +74,7 @@ class MemoryBroker:
         self.history: dict[int, deque[Event]] = {}
         self.waiters: dict[int, set[tuple[asyncio.AbstractEventLoop, asyncio.Queue]]] = {}
 
-    def publish(self, user_id: int, type: str, data: dict) -> Event:
+    def publish(self, user_id: int | str, type: str, data: dict) -> Event:
         with self.lock:
             number = self.sequences.get(user_id, 0) + 1
             self.sequences[user_id] = number
@@ -91,17 +99,20 @@ class MemoryBroker:
         with self.lock:
             return self.sequences.get(user_id, 0)
 
-    async def open(self, user_id: int) -> MemorySubscription:
-        """Start listening: events published from now on are kept for ``get``."""
-        subscription = MemorySubscription(self, user_id, asyncio.get_running_loop())
+    async def open(self, user_id: int, *, also: Sequence = ()) -> MemorySubscription:
+        """Start listening: events published from now on to the user (and to the streams
+        ``also`` names, such as STAFF) are kept for ``get``."""
+        streams = [user_id, *also]
+        subscription = MemorySubscription(self, streams, asyncio.get_running_loop())
         with self.lock:
-            self.waiters.setdefault(user_id, set()).add(subscription.entry)
+            for stream in streams:
+                self.waiters.setdefault(stream, set()).add(subscription.entry)
         return subscription
 
 
 class MemorySubscription:
-    def __init__(self, broker: MemoryBroker, user_id: int, loop):
-        self.broker, self.user_id = broker, user_id
+    def __init__(self, broker: MemoryBroker, streams: list, loop):
+        self.broker, self.streams = broker, streams
         self.queue: asyncio.Queue = asyncio.Queue()
         self.entry = (loop, self.queue)
 
@@ -113,7 +124,8 @@ class MemorySubscription:
 
     async def close(self) -> None:
         with self.broker.lock:
-            self.broker.waiters.get(self.user_id, set()).discard(self.entry)
+            for stream in self.streams:
+                self.broker.waiters.get(stream, set()).discard(self.entry)
 
 
 class RedisBroker:
@@ -130,10 +142,10 @@ class RedisBroker:
             url, socket_connect_timeout=REDIS_TIMEOUT, socket_timeout=REDIS_TIMEOUT
         )
 
-    def _key(self, user_id: int, part: str) -> str:
+    def _key(self, user_id: int | str, part: str) -> str:
         return f"{self.prefix}:{user_id}:{part}"
 
-    def publish(self, user_id: int, type: str, data: dict) -> Event:
+    def publish(self, user_id: int | str, type: str, data: dict) -> Event:
         number = self.client.incr(self._key(user_id, "seq"))
         event = Event(int(number), type, data)
         text = event.to_json()
@@ -159,7 +171,7 @@ class RedisBroker:
         with _unavailable_on_redis_error():
             return int(self.client.get(self._key(user_id, "seq")) or 0)
 
-    async def open(self, user_id: int) -> RedisSubscription:
+    async def open(self, user_id: int, *, also: Sequence = ()) -> RedisSubscription:
         import redis.asyncio
 
         client = redis.asyncio.Redis.from_url(self.url, socket_connect_timeout=REDIS_TIMEOUT)
@@ -167,7 +179,9 @@ class RedisBroker:
         subscription = RedisSubscription(client, pubsub)
         try:
             with _unavailable_on_redis_error():
-                await pubsub.subscribe(self._key(user_id, "events"))
+                await pubsub.subscribe(
+                    *(self._key(stream, "events") for stream in [user_id, *also])
+                )
         except BrokerUnavailable:
             await subscription.close()
             raise

@@ -123,6 +123,29 @@ def test_the_lists_of_conversations_follow_without_reload(demo, live_page_for, p
     assert orders.evaluate("window.notReloaded") is True
 
 
+def test_store_staff_follow_conversations_they_take_no_part_in(demo, live_page_for, post):
+    """The store's staff see a customer's message to a vendor arrive in their back office,
+    and in the conversation they have open, though they have never written in it."""
+    from playwright.sync_api import expect
+
+    listing = live_page_for("admin")
+    listing.goto("/messages/")
+    thread = live_page_for("admin")
+    thread.goto(THREAD)
+    for page in (listing, thread):
+        page.wait_for_function("() => window.omLiveOpen === true")
+        page.evaluate("window.notReloaded = true")
+
+    post("alice", "1002", "bobs-bikes", "Is the saddle adjustable?")
+
+    expect(listing.locator("#om-bo-list li", has_text="Is the saddle adjustable?")).to_have_count(
+        1, timeout=3000
+    )
+    expect(thread.locator("#thread")).to_contain_text("Is the saddle adjustable?", timeout=3000)
+    assert listing.evaluate("window.notReloaded") is True
+    assert thread.evaluate("window.notReloaded") is True
+
+
 def test_the_dispute_history_beside_a_conversation_follows(demo, live_page_for, post, dispute):
     """Bob has the conversation open while Alice opens a dispute and withdraws it: the
     banner and the history beside the conversation follow, without a reload."""

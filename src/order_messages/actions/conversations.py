@@ -41,9 +41,11 @@ def add_participants(
     members: list[tuple[int, str]],
     unread: int = 0,
     as_of_seq: int | None = None,
+    marked_only: bool = False,
 ) -> None:
     """Add users who are not yet in the conversation, up to date as of its latest message
-    (or ``as_of_seq``), or with ``unread`` messages before that unread."""
+    (or ``as_of_seq``), or with ``unread`` messages before that unread. ``marked_only``:
+    they join only to have it marked unread (``Participant.marked_only``)."""
     if not members:
         return
     assert transaction.get_connection().in_atomic_block
@@ -57,6 +59,7 @@ def add_participants(
                 unread_count=unread,
                 last_read_seq=last_seq - unread,
                 last_message_at=conversation.last_message_at,
+                marked_only=marked_only,
             )
             for user_id, role in members
         ],
@@ -134,6 +137,15 @@ def reconcile_participants(
             customer_id=order.customer_id, customer_email=order.customer_email, customer_name=name
         )
     return changes
+
+
+def take_part(*, conversation: Conversation, members: list[tuple[int, str]]) -> None:
+    """As ``add_participants``, and those who had only marked the conversation unread take
+    part in it for good: they are told of what comes next."""
+    add_participants(conversation=conversation, members=members)
+    Participant.objects.filter(
+        conversation=conversation, user_id__in=[user_id for user_id, _ in members], marked_only=True
+    ).update(marked_only=False)
 
 
 def counter_deltas(changes: Changes, deltas: dict[int, int] | None = None) -> dict[int, int]:

@@ -26,7 +26,7 @@ from ..queries import Actor
 from ..ratelimit import check_dispute_rate
 from ..webhooks import queue_webhooks
 from .attachments import check_attachment_ids
-from .conversations import add_participants, ensure_conversation
+from .conversations import ensure_conversation, take_part
 from .messages import append_message, check_text
 
 logger = logging.getLogger(__name__)
@@ -119,7 +119,7 @@ def open_dispute(
         members = list(policy.store_staff_members().items())
         if actor.user is not None:
             members.append((actor.user.pk, actor.role))
-        add_participants(conversation=conversation, members=members)
+        take_part(conversation=conversation, members=members)
         opening = append_message(
             conversation=conversation,
             actor=actor,
@@ -204,9 +204,14 @@ def close_dispute(
                 "closed_at",
             ]
         )
-        Conversation.objects.filter(pk=conversation.pk).update(open_dispute=None, escalated=False)
-        conversation.open_dispute = None
-        conversation.escalated = False
+        closing = {"open_dispute": None, "escalated": False}
+        if outcome != Outcome.WITHDRAWN:
+            # Staff's resolution answers the customer: nobody waits for a reply any more.
+            # The seller, who did not answer, is credited with no reply time.
+            closing.update(awaiting_since=None, awaiting_count=0)
+        Conversation.objects.filter(pk=conversation.pk).update(**closing)
+        for column, value in closing.items():
+            setattr(conversation, column, value)
         append_message(
             conversation=conversation,
             actor=actor,
@@ -249,9 +254,7 @@ def escalate_dispute(*, dispute_id: int, now: datetime) -> bool:
         Conversation.objects.filter(pk=conversation.pk).update(escalated=True)
         conversation.escalated = True
         # Staff who joined the store since the dispute opened are told too.
-        add_participants(
-            conversation=conversation, members=list(policy.store_staff_members().items())
-        )
+        take_part(conversation=conversation, members=list(policy.store_staff_members().items()))
         append_message(
             conversation=conversation,
             actor=system_actor(),

@@ -287,6 +287,11 @@ def append_message(
         # Joined as of this message: nothing unread, already up to date.
         add_participants(conversation=conversation, members=[(author_id, actor.role)])
         participants.append((author_id, 0))
+    elif any(p.marked_only and p.user_id == author_id for p in members):
+        # Staff who had only marked it unread take part in what they answer.
+        Participant.objects.filter(conversation=conversation, user_id=author_id).update(
+            marked_only=False
+        )
 
     # Everyone else has one more unread; writing in a conversation means having read it.
     updates = {"unread_count": F("unread_count") + 1, "last_message_at": now}
@@ -329,6 +334,17 @@ def append_message(
             "author_role": actor.role,
             "excerpt": excerpt,
             "attachments": len(message.files),
+        },
+    )
+    # For store staff's lists: which conversation changed, not what it says.
+    live.publish_on_commit(
+        [live.STAFF],
+        live.CHANGED,
+        {
+            "conversation": conversation.pk,
+            "order_number": conversation.order_number,
+            "vendor_key": conversation.vendor_key,
+            "seq": seq,
         },
     )
     live.publish_on_commit(locked, "unread.changed", data_for=unread_totals)
@@ -378,23 +394,28 @@ def mark_read(*, conversation: Conversation, user, up_to_seq: int | None = None)
         row = (
             Participant.objects.select_for_update()
             .filter(conversation=conversation, user=user)
-            .values_list("pk", "unread_count", "last_read_seq")
+            .values_list("pk", "unread_count", "last_read_seq", "marked_only")
             .first()
         )
         if row is None:
             return 0
-        pk, unread, last_read_seq = row
+        pk, unread, last_read_seq, marked_only = row
+        participant = Participant.objects.filter(pk=pk)
         if up_to_seq is None:
             if unread == 0 and last_read_seq >= conversation.last_seq:
                 return 0
-            # Read last_seq after taking the lock: a post that committed meanwhile is
-            # counted.
-            Participant.objects.filter(pk=pk).update(
-                unread_count=0,
-                last_read_seq=Subquery(
-                    Conversation.objects.filter(pk=conversation.pk).values("last_seq")[:1]
-                ),
-            )
+            if marked_only:
+                # Read, the conversation is no longer theirs to follow.
+                participant.delete()
+            else:
+                # Read last_seq after taking the lock: a post that committed meanwhile is
+                # counted.
+                participant.update(
+                    unread_count=0,
+                    last_read_seq=Subquery(
+                        Conversation.objects.filter(pk=conversation.pk).values("last_seq")[:1]
+                    ),
+                )
             read = unread
         else:
             if up_to_seq <= last_read_seq:
@@ -404,9 +425,10 @@ def mark_read(*, conversation: Conversation, user, up_to_seq: int | None = None)
             # still unread.
             left = Message.objects.filter(conversation=conversation, seq__gt=up_to_seq).count()
             read = max(0, unread - left)
-            Participant.objects.filter(pk=pk).update(
-                unread_count=min(unread, left), last_read_seq=up_to_seq
-            )
+            if marked_only and not min(unread, left):
+                participant.delete()
+            else:
+                participant.update(unread_count=min(unread, left), last_read_seq=up_to_seq)
         if read:
             UnreadCounter.objects.filter(user=user).update(count=counter_less(read))
             live.publish_on_commit([user.pk], "unread.changed", data_for=unread_totals)
@@ -414,13 +436,14 @@ def mark_read(*, conversation: Conversation, user, up_to_seq: int | None = None)
 
 
 def mark_unread(*, conversation: Conversation, user, role: str) -> int:
-    """Flag the conversation's last message unread for the user, who joins the conversation
-    if they were only reading along (store staff). Returns 1 if the count changed, else 0."""
+    """Flag the conversation's last message unread for the user. Store staff who were only
+    reading along join it until they have read it again (``Participant.marked_only``).
+    Returns 1 if the count changed, else 0."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if conversation.last_seq == 0:
             return 0
-        add_participants(conversation=conversation, members=[(user.pk, role)])
+        add_participants(conversation=conversation, members=[(user.pk, role)], marked_only=True)
         pk, unread = (
             Participant.objects.select_for_update()
             .filter(conversation=conversation, user=user)

@@ -142,6 +142,9 @@ class Participant(models.Model):
     # Copy of the conversation's, so an inbox page is one index range scan.
     last_message_at = models.DateTimeField(null=True, blank=True)
     joined_at = models.DateTimeField(auto_now_add=True)
+    # Store staff reading along who marked the conversation unread: they count its unread
+    # messages, but are not e-mailed about it, and leave it once they have read it.
+    marked_only = models.BooleanField(default=False)
 
     class Meta:
         constraints = [

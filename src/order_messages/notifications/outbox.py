@@ -51,16 +51,20 @@ def recipients_of(
 ) -> list[Recipient]:
     """Everyone to be told of the message except its author, one entry per address.
     ``participants``: the conversation's participants with their users, when the caller
-    has them (in user order)."""
+    has them (in user order). Those who only marked it unread are not told."""
     if participants is None:
         participants = (
-            Participant.objects.filter(conversation=conversation, user__is_active=True)
+            Participant.objects.filter(
+                conversation=conversation, user__is_active=True, marked_only=False
+            )
             .exclude(user__email="")
             .select_related("user")
             .order_by("user_id")
         )
     else:
-        participants = [p for p in participants if p.user.is_active and p.user.email]
+        participants = [
+            p for p in participants if p.user.is_active and p.user.email and not p.marked_only
+        ]
     if message.author_id is not None:
         participants = [p for p in participants if p.user_id != message.author_id]
     adapter = get_adapter()

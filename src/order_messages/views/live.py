@@ -25,6 +25,8 @@ UNAVAILABLE_RECONNECT_MS = 10_000
 
 
 def format_event(event: Event) -> str:
+    if event.type == live.CHANGED:  # not numbered: the client's Last-Event-ID stays its own
+        return f"event: {event.type}\ndata: {json.dumps(event.data)}\n\n"
     return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(event.data)}\n\n"
 
 
@@ -99,8 +101,11 @@ async def stream(request):
         return HttpResponse(status=401)
     broker = live.get_broker()
     last = _last_event_id(request)
+    # Store staff also hear of conversations they do not take part in (their lists
+    # follow); each such event is passed on only if they may still read it.
+    also = [live.STAFF] if await sync_to_async(policy.is_store_staff)(user) else []
     try:
-        subscription = await broker.open(user.pk)
+        subscription = await broker.open(user.pk, also=also)
     except BrokerUnavailable:
         return _unavailable()
 
@@ -128,9 +133,14 @@ async def stream(request):
                     if await sync_to_async(_signed_in_now)(request, user) is None:
                         return  # revoked token, deactivated user or ended session
                     yield ": heartbeat\n\n"
-                elif replayed_up_to is None or event.id > replayed_up_to:
+                elif (
+                    event.type == live.CHANGED
+                    or replayed_up_to is None
+                    or event.id > replayed_up_to
+                ):
                     # Only what the replay already sent is skipped: with several
-                    # processes publishing, ids may arrive slightly out of order.
+                    # processes publishing, ids may arrive slightly out of order. The
+                    # staff's stream has numbers of its own and is never replayed.
                     verdict = await sync_to_async(_verdict)(request, user, event)
                     if verdict == END:
                         return

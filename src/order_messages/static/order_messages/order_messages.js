@@ -113,8 +113,15 @@ document.addEventListener("htmx:beforeSwap", function (event) {
   var icon = document.querySelector("[data-live-url]");
   if (!icon || !window.EventSource) return;
   var source = new EventSource(icon.dataset.liveUrl);
-  source.onopen = function () { window.omLiveOpen = true; };
-  source.onerror = function () { window.omLiveOpen = false; }; // it reconnects by itself
+  var dropped = false;
+  source.onopen = function () {
+    window.omLiveOpen = true;
+    // Back after a break: what is not replayed to this person (the staff's
+    // conversation.changed) may have been missed, so the lists are asked for again.
+    if (dropped) reloadList();
+    dropped = false;
+  };
+  source.onerror = function () { window.omLiveOpen = false; dropped = true; }; // it reconnects by itself
 
   // The icon is asked for again; of answers that cross, only the newest asked for is put in
   // place (a count read before the reader's "read" committed must not be the last word).
@@ -192,11 +199,16 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     });
   }
 
+  // Store staff hear of a message in a conversation they take part in twice: as its
+  // participant and on the staff's stream (conversation.changed). The second is dropped.
+  var handled = {};
   function onConversationEvent(event) {
     var conversation = document.getElementById("conversation");
     if (!conversation) return;
     var data = JSON.parse(event.data);
     if (data.order_number !== conversation.dataset.order) return;
+    if (handled[data.conversation] >= data.seq) return;
+    handled[data.conversation] = data.seq;
     var here = data.vendor_key === conversation.dataset.vendor;
     if (here) reloadConversation();
     if (!here || event.type !== "message.posted") reloadAround();
@@ -260,15 +272,18 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     if (listPending && document.visibilityState === "visible") reloadList();
   });
 
-  ["message.posted", "dispute.opened", "dispute.escalated", "dispute.closed"].forEach(function (type) {
+  ["message.posted", "dispute.opened", "dispute.escalated", "dispute.closed",
+   "conversation.changed"].forEach(function (type) {
     source.addEventListener(type, onConversationEvent);
     source.addEventListener(type, reloadList);
   });
   source.addEventListener("unread.changed", refreshBadge);
   source.addEventListener("unread.changed", reloadList);
+  // Events were missed: everything that follows them is asked for again.
   source.addEventListener("refresh", function () {
     refreshBadge();
     reloadConversation();
+    reloadAround();
     reloadList();
   });
 })();
