@@ -77,7 +77,7 @@ PYTHON ?= python3
 DJANGO ?= Django>=5.2,<5.3
 WHEEL_VENV := build/wheel-venv
 WHEEL_TEST_DEPS := pytest pytest-django dj-database-url whitenoise sorl-thumbnail django-csp \
-	"psycopg[binary]" time-machine httpx
+	"psycopg[binary]" time-machine httpx playwright
 
 package: install
 	rm -rf dist build/lib build/bdist.*

@@ -181,6 +181,45 @@ def table(systems: dict[str, dict]) -> str:
     return "\n".join(lines)
 
 
+# The targets in floor requests, and the parts no work on templates or Python removes: the
+# session and user (the floor reads them too), the statements and the store's answers.
+TARGETS = {
+    "badge (vendor)": 1.2,
+    "badge (customer)": 1.2,
+    "Messages tab (customer)": 2.0,
+    "inbox page 1 (vendor)": 2.0,
+    "inbox page 1000 (vendor)": 2.0,
+    "thread": 2.0,
+}
+FIXED = ("session and user", "database", "the store")
+
+
+def reach(rows: list[dict]) -> str:
+    """For each page with a target, in our system: the target in milliseconds, what its
+    statements, the store and the session already take, and so what is left for the
+    templates and the rest of the Python, against what they take now."""
+    floor = next(r for r in rows if r["scenario"] == "floor")["mean_ms"]
+    lines = [
+        "| scenario | target | target ms | session, statements and store ms | left for "
+        "templates and Python ms | templates and Python now ms |",
+        "| --- | ---: | ---: | ---: | ---: | ---: |",
+    ]
+    for row in rows:
+        target = TARGETS.get(key(row["scenario"]))
+        if target is None:
+            continue
+        budget = target * floor
+        fixed = sum(row[part] for part in FIXED)
+        left = budget - fixed
+        python = row["templates"] + row["the rest"]
+        shown = f"{left:.2f}" if left > 0 else f"none ({left:.2f})"
+        lines.append(
+            f"| {row['scenario']} | {target:g}× | {budget:.2f} | {fixed:.2f} | {shown} "
+            f"| {python:.2f} |"
+        )
+    return "\n".join(lines)
+
+
 def section() -> str:
     """Every scale measured (bench/results/breakdown-*.json), smallest first."""
     parts = []
@@ -190,7 +229,10 @@ def section() -> str:
         parts.append(
             f"#### 10^{round(math.log10(max(1, ours)))} messages\n\n{table(result)}\n\n"
             f"{ours:,} messages (ours), {peer:,} (postman); up to {result['runs']} requests a "
-            f"scenario after three to warm up; measured {result['measured']}."
+            f"scenario after three to warm up; measured {result['measured']}.\n\n"
+            "What the targets leave for the templates and the Python, ours (means, ms; the "
+            "target is in floor requests, the floor's mean above):\n\n"
+            f"{reach(result['ours']['rows'])}"
         )
     return "\n\n".join(parts)
 

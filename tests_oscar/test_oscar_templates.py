@@ -17,6 +17,7 @@ from oscar.core.loading import get_model
 import order_messages.contrib.oscar
 from order_messages import actions
 from order_messages.adapter import get_adapter
+from order_messages.guest import make_guest_token
 from order_messages.queries import access_order
 
 from .pages import header_icon, html, links, submit, text, unread_badge
@@ -30,7 +31,7 @@ OSCAR_TEMPLATES = Path(oscar.__file__).parent / "templates"
 # The Oscar templates the app changes, and the one block each adds to.
 EXTENDED = {
     "oscar/layout.html": "extrastyles",
-    "oscar/partials/nav_accounts.html": "nav_account_navbar_authenticated",
+    "oscar/partials/nav_primary.html": "navbar_basket",
     "oscar/customer/baseaccountpage.html": "standard_tabs",
     "oscar/customer/order/order_detail.html": "order_actions",
     "oscar/customer/order/order_list.html": "tabcontent",
@@ -65,13 +66,17 @@ def test_the_header_icon_is_in_oscars_header_for_someone_signed_in(client_for):
     assert "oscar/catalogue/browse.html" in [t.name for t in response.templates]
     icon = header_icon(response)
     assert 'href="/messages/"' in icon
-    # In Oscar's navbar, before its own account links.
+    # One icon, in Oscar's primary navigation beside the basket button it shows on a
+    # phone: outside the menu that collapses there, so a phone shows it and its count.
     page = html(response)
-    assert page.index('data-testid="messages-icon"') < page.index(reverse("customer:logout"))
+    assert page.count('data-testid="messages-icon"') == 1
+    at = page.index('data-testid="messages-icon"')
+    assert page.index("btn-cart") < at < page.index('id="navbarSupportedContent"')
     # The app's head (stylesheet, htmx, script) is in Oscar's <head>.
     head = page[: page.index("</head>")]
     assert "order_messages/order_messages.css" in head
     assert "order_messages/htmx.min.js" in head
+    assert "order_messages/oscar.css" in head  # the app's styles for Oscar's layout
 
 
 def test_the_header_icon_counts_unread_messages(users, client_for):
@@ -247,7 +252,7 @@ def test_the_app_changes_no_other_oscar_template():
     "url, name",
     [
         ("/", "oscar/layout.html"),
-        ("/", "oscar/partials/nav_accounts.html"),
+        ("/", "oscar/partials/nav_primary.html"),
         (reverse("customer:profile-view"), "oscar/customer/baseaccountpage.html"),
         (order_page("1001"), "oscar/customer/order/order_detail.html"),
         (reverse("customer:order-list"), "oscar/customer/order/order_list.html"),
@@ -283,6 +288,64 @@ def test_the_guest_orders_url_is_oscars_anonymous_order_page():
     thread = guest.get(contact, follow=True)
     assert thread.status_code == 200
     assert thread.redirect_chain[-1][0] == "/messages/orders/1006/daves-outdoor/"
+
+
+def guest_link(number):
+    """The signed link to an order's messages that the guest's e-mails carry."""
+    token = make_guest_token(get_adapter().get_order(number))
+    return reverse("order_messages:guest", kwargs={"token": token})
+
+
+def anon_order_page(number):
+    order = Order.objects.get(number=number)
+    return reverse(
+        "customer:anon-order", kwargs={"order_number": number, "hash": order.verification_hash()}
+    )
+
+
+def order_status_links(response) -> list[str]:
+    """The links of a page to Oscar's pages of orders placed without an account."""
+    return re.findall(r'href="([^"]*/order-status/[^"]*)"', html(response))
+
+
+def test_a_guests_conversation_links_back_to_their_order():
+    guest = Client()
+    thread = guest.get(guest_link("1006"), follow=True)
+    assert thread.redirect_chain[-1][0] == "/messages/orders/1006/daves-outdoor/"
+
+    back = links(thread)["Back to order #1006"]
+    assert back == anon_order_page("1006")  # with the order's verification hash
+    assert order_status_links(thread) == [back]
+    # Oscar asks a browser that came from the e-mail for the order's address once ...
+    response = guest.get(back)
+    assert response.status_code == 302
+    assert response["Location"] == back.replace("/order-status/", "/order-status-form/")
+    response = submit(
+        guest, guest.get(response["Location"]), having="email", email="gus@guests.example"
+    )
+    assert response["Location"] == back
+    page = guest.get(back)
+    assert "Order #1006" in text(page) and "Sleeping bag" in text(page)
+    # ... and then "Contact seller" there and the link back go to and fro.
+    thread = guest.get(links(page)["Contact seller"], follow=True)
+    page = guest.get(links(thread)["Back to order #1006"])
+    assert page.status_code == 200 and "Sleeping bag" in text(page)
+
+
+@pytest.mark.parametrize(
+    "username, url",
+    [
+        ("alice", "/messages/orders/1001/bobs-bikes/"),  # her order page is in the trail
+        ("dave", "/messages/orders/1006/daves-outdoor/"),  # the guest's seller
+        ("admin", "/messages/orders/1006/daves-outdoor/"),
+    ],
+)
+def test_only_the_guest_gets_the_link_to_a_guests_order_page(client_for, username, url):
+    response = client_for(username).get(url)
+
+    assert response.status_code == 200
+    assert "Back to order" not in text(response)
+    assert order_status_links(response) == []
 
 
 def test_the_shop_shows_times_in_the_readers_time_zone(users, client_for):

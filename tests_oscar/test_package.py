@@ -65,6 +65,7 @@ def test_installed_package():
             "order_messages/contrib/oscar/adapter.py",
             "order_messages/contrib/oscar/templates/oscar/layout.html",
             "order_messages/contrib/oscar/templates/oscar/customer/order/order_detail.html",
+            "order_messages/contrib/oscar/static/order_messages/oscar.css",
             "order_messages/locale/de/LC_MESSAGES/django.mo",
         ):
             assert needed in files, f"the wheel lacks {needed}"
