@@ -238,14 +238,16 @@ def load_ours(shape: Shape, url: str) -> dict:
                     unread = int(bool(shape.conv_unread[c]) and user == reader)
                     if unread:
                         unread_total[user] = unread_total.get(user, 0) + 1
-                    yield (2 * c + i + 1, role, unread, n - unread, last_at, joined, c + 1, user)
+                    yield (
+                        2 * c + i + 1, role, unread, n - unread, last_at, joined, c + 1, user, False
+                    )  # fmt: skip
 
         counts["participants"] = copy_rows(
             db,
             "order_messages_participant",
             [
                 "id", "role", "unread_count", "last_read_seq", "last_message_at", "joined_at",
-                "conversation_id", "user_id",
+                "conversation_id", "user_id", "marked_only",
             ],
             participants(),
         )  # fmt: skip

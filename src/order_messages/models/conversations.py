@@ -144,7 +144,7 @@ class Participant(models.Model):
     joined_at = models.DateTimeField(auto_now_add=True)
     # Store staff reading along who marked the conversation unread: they count its unread
     # messages, but are not e-mailed about it, and leave it once they have read it.
-    marked_only = models.BooleanField(default=False)
+    marked_only = models.BooleanField(default=False, db_default=False)
 
     class Meta:
         constraints = [
