@@ -73,9 +73,25 @@ class NoRedirect(urllib.request.HTTPRedirectHandler):
         return None
 
 
-def check(base: str, scenario: dict) -> None:
+def check(base: str, scenario: dict, *, patience: float = 120) -> None:
     """One request of the scenario, outside the measurement: it must answer as expected,
-    or every figure would measure an error page."""
+    or every figure would measure an error page. A server error is asked again for up to
+    ``patience`` seconds: requests of the scenario before that wrk stopped waiting for (a
+    page of postman's long thread takes seconds) may still hold every pooled database
+    connection, and a request then gets none."""
+    deadline = time.monotonic() + patience
+    while True:
+        status = answer(base, scenario)
+        if status < 500 or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    if status != scenario["expect"]:
+        path = scenario["requests"][0]["path"]
+        raise RuntimeError(f"{scenario['name']}: {path} answered {status}")
+
+
+def answer(base: str, scenario: dict) -> int:
+    """The status the scenario's first request gets."""
     request = scenario["requests"][0]
     headers = {"Cookie": request["cookie"]}
     if request["csrf"]:
@@ -90,11 +106,9 @@ def check(base: str, scenario: dict) -> None:
     )
     opener = urllib.request.build_opener(NoRedirect)
     try:
-        status = opener.open(http, timeout=600).status
+        return opener.open(http, timeout=600).status
     except urllib.error.HTTPError as error:
-        status = error.code
-    if status != scenario["expect"]:
-        raise RuntimeError(f"{scenario['name']}: {request['path']} answered {status}")
+        return error.code
 
 
 def wrk_command(base: str, scenario: dict, seconds: float, folder: Path) -> list[str]:
@@ -138,6 +152,7 @@ def run(
             group = [scenario] + (
                 [by_name[scenario["together_with"]]] if scenario["together_with"] else []
             )
+            between()
             for s in group:
                 check(base, s)
             for duration in (warmup, seconds):  # the figures are the second run's
