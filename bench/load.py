@@ -81,7 +81,10 @@ def check(base: str, scenario: dict, *, patience: float = 120) -> None:
     connection, and a request then gets none."""
     deadline = time.monotonic() + patience
     while True:
-        status = answer(base, scenario)
+        try:
+            status = answer(base, scenario)
+        except (urllib.error.URLError, ConnectionError, TimeoutError):
+            status = 503
         if status < 500 or time.monotonic() > deadline:
             break
         time.sleep(2)

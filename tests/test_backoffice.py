@@ -219,6 +219,23 @@ def test_staff_who_marked_unread_take_part_once_they_answer(talk, demo, post):
     assert_counters_exact()
 
 
+def test_a_vendors_new_staff_marking_unread_take_part_for_good(talk, demo, post):
+    """Someone who takes part by right but had not joined yet (a vendor's new staff, who
+    join at the next message) is told of what follows."""
+    from demo.store.models import Vendor
+
+    erin = get_user_model().objects.create_user("erin", email="erin@daves-outdoor.example")
+    Vendor.objects.get(slug="daves-outdoor").staff.add(erin)
+    conversation = conversation_of("1001", "daves-outdoor")
+
+    actions.mark_unread(conversation=conversation, user=erin, role=Role.VENDOR)
+    post("alice", "1001", "daves-outdoor", "Still no poles.")
+
+    assert not Participant.objects.get(conversation=conversation, user=erin).marked_only
+    assert Notification.objects.filter(email=erin.email).exists()
+    assert_counters_exact()
+
+
 def test_staff_who_marked_unread_take_part_in_a_dispute(talk, demo, dispute):
     admin = demo["admin"]
     conversation = conversation_of("1001", "daves-outdoor")

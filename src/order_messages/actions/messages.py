@@ -20,7 +20,7 @@ from django.utils import timezone
 from django.utils.translation import gettext
 
 from .. import live, policy, signals
-from ..adapter import Order, SubOrder, get_adapter
+from ..adapter import STORE, Order, SubOrder, get_adapter
 from ..conf import app_settings
 from ..db import update_returning
 from ..errors import EmptyMessage, MessageTooLong, UnreadableText
@@ -403,6 +403,8 @@ def mark_read(*, conversation: Conversation, user, up_to_seq: int | None = None)
         participant = Participant.objects.filter(pk=pk)
         if up_to_seq is None:
             if unread == 0 and last_read_seq >= conversation.last_seq:
+                if marked_only:  # nothing left of what they marked (a repaired count)
+                    participant.delete()
                 return 0
             if marked_only:
                 # Read, the conversation is no longer theirs to follow.
@@ -436,14 +438,23 @@ def mark_read(*, conversation: Conversation, user, up_to_seq: int | None = None)
 
 
 def mark_unread(*, conversation: Conversation, user, role: str) -> int:
-    """Flag the conversation's last message unread for the user. Store staff who were only
-    reading along join it until they have read it again (``Participant.marked_only``).
-    Returns 1 if the count changed, else 0."""
+    """Flag the conversation's last message unread for the user. Store staff reading along
+    in a vendor's conversation join it until they have read it again
+    (``Participant.marked_only``); anyone else who takes part in it by right and had not
+    joined yet (a vendor's new staff) joins for good. Returns 1 if the count changed,
+    else 0."""
     with transaction.atomic():
         conversation = Conversation.objects.select_for_update().get(pk=conversation.pk)
         if conversation.last_seq == 0:
             return 0
-        add_participants(conversation=conversation, members=[(user.pk, role)], marked_only=True)
+        reading_along = (
+            role == Role.STAFF
+            and conversation.vendor_key != STORE
+            and conversation.open_dispute_id is None  # a dispute brings the store's staff in
+        )
+        add_participants(
+            conversation=conversation, members=[(user.pk, role)], marked_only=reading_along
+        )
         pk, unread = (
             Participant.objects.select_for_update()
             .filter(conversation=conversation, user=user)

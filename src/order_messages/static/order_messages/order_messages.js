@@ -114,11 +114,18 @@ document.addEventListener("htmx:beforeSwap", function (event) {
   if (!icon || !window.EventSource) return;
   var source = new EventSource(icon.dataset.liveUrl);
   var dropped = false;
+  var caughtUp = 0;
   source.onopen = function () {
     window.omLiveOpen = true;
     // Back after a break: what is not replayed to this person (the staff's
-    // conversation.changed) may have been missed, so the lists are asked for again.
-    if (dropped) reloadList();
+    // conversation.changed) may have been missed, so what the page follows is asked for
+    // again; at most twice a minute, however often a broker that is down turns it away.
+    if (dropped && Date.now() - caughtUp > 30000) {
+      caughtUp = Date.now();
+      reloadConversation();
+      reloadAround();
+      reloadList();
+    }
     dropped = false;
   };
   source.onerror = function () { window.omLiveOpen = false; dropped = true; }; // it reconnects by itself
@@ -232,10 +239,14 @@ document.addEventListener("htmx:beforeSwap", function (event) {
     if (!document.querySelector("[data-live-list]")) return;
     listPending = true;
     if (listsBusy()) return;
-    clearTimeout(listTimer);
+    // One request at a time, a quarter of a second after the event that asked for it:
+    // events meanwhile make one more request after it, so under a steady flow (a busy
+    // store, for its staff) the list follows as fast as it is answered, and no faster.
+    if (listTimer) return;
     listTimer = setTimeout(function () {
       listPending = false;
       var asked = ++listAsked;
+      var failed = false;
       fetch(window.location.href, {
         credentials: "same-origin", headers: { "X-Order-Messages-Live": "1" },
       }).then(function (response) {
@@ -257,7 +268,10 @@ document.addEventListener("htmx:beforeSwap", function (event) {
         });
         document.dispatchEvent(new CustomEvent("om:list-updated"));
       }).catch(function () {
-        listPending = true; // the next event, or showing the tab, tries again
+        listPending = failed = true; // the next event, or showing the tab, tries again
+      }).then(function () {
+        listTimer = null;
+        if (listPending && !failed && !listsBusy()) reloadList();
       });
     }, 250);
   }
