@@ -7,7 +7,6 @@ SCREENSHOT_DIR (default: test-artifacts/screenshots in the repository, git-ignor
 
 import os
 import re
-import shutil
 from io import StringIO
 from pathlib import Path
 
@@ -15,22 +14,17 @@ import pytest
 from django.core.management import call_command
 from oscar.core.loading import get_model
 
+# Chromium, its launch and the live server's one request at a time on SQLite are the app's
+# own browser tests' (importing them also lets Django's ORM run beside Playwright's loop).
+from tests.browser.conftest import (  # noqa: F401 (fixtures)
+    PASSWORD,
+    REPO,
+    browser,
+    one_request_at_a_time_on_sqlite,
+)
+
 from ..conftest import FAST_HASHERS
 
-# Playwright's sync API runs an asyncio event loop in this thread; without this, Django
-# refuses ORM calls from the test ("You cannot call this from an async context").
-os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
-
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
-PASSWORD = "demo"
 EMAILS = {
     "alice": "alice@customers.example",
     "carol": "carol@customers.example",
@@ -40,7 +34,6 @@ EMAILS = {
 }
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
-REPO = Path(__file__).resolve().parents[2]
 
 
 def pytest_collection_modifyitems(config, items):
@@ -48,32 +41,6 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.browser)
-
-
-def _unavailable(reason):
-    if os.environ.get("REQUIRE_BROWSER") == "1":
-        pytest.fail(f"REQUIRE_BROWSER=1 but the browser tests cannot run: {reason}", pytrace=False)
-    pytest.skip(f"browser tests skipped: {reason} (set REQUIRE_BROWSER=1 to make this fail)")
-
-
-@pytest.fixture(scope="session", autouse=True)
-def one_request_at_a_time_on_sqlite(django_db_setup):
-    """With SQLite in memory, Django's live server hands each request's thread the test's
-    one connection, and two requests at once (the header icon's poll while a page loads)
-    would use it together: the live server then answers one request at a time."""
-    from django.core.servers.basehttp import WSGIServer
-    from django.db import connection
-    from django.test import testcases
-
-    class OneAtATime(WSGIServer):
-        def __init__(self, *args, connections_override=None, **kwargs):
-            super().__init__(*args, **kwargs)
-
-    threaded = testcases.LiveServerThread.server_class
-    if connection.vendor == "sqlite" and connection.is_in_memory_db():
-        testcases.LiveServerThread.server_class = OneAtATime
-    yield
-    testcases.LiveServerThread.server_class = threaded
 
 
 @pytest.fixture
@@ -84,26 +51,6 @@ def shop(transactional_db, settings):
     settings.PASSWORD_HASHERS = FAST_HASHERS
     if not get_model("order", "Order").objects.exists():
         call_command("seed_oscar", stdout=StringIO())
-
-
-@pytest.fixture(scope="session")
-def browser():
-    try:
-        from playwright.sync_api import Error, expect, sync_playwright
-    except ImportError as error:
-        _unavailable(f"the playwright package is not installed ({error})")
-    if not (os.path.isfile(CHROMIUM) or shutil.which(CHROMIUM)):
-        _unavailable(f"Chromium not found at {CHROMIUM}")
-    playwright = sync_playwright().start()
-    try:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-    except Error as error:
-        playwright.stop()
-        _unavailable(f"Chromium at {CHROMIUM} did not start: {error.message.splitlines()[0]}")
-    expect.set_options(timeout=10_000)
-    yield browser
-    browser.close()
-    playwright.stop()
 
 
 @pytest.fixture
@@ -123,7 +70,7 @@ def screenshot(request):
 
 
 @pytest.fixture
-def page_for(browser, live_server, shop):
+def page_for(browser, live_server, shop):  # noqa: F811 (the fixture)
     """``page_for("alice", viewport=PHONE)``: a page in a fresh browser context, logged in
     through Oscar's login form; ``page_for(None)`` for someone not logged in."""
     from playwright.sync_api import expect
