@@ -14,6 +14,9 @@ PostgreSQL, the write lock on SQLite). Checks that every e-mail arrived exactly 
 --profile writes each worker's cProfile statistics (PATH, PATH.2, … for more workers).
 --no-server makes each e-mail's bytes as the SMTP backend would and keeps them, without a
 mail server: the worker's own rate, without waiting for a server's replies.
+--smtp-only sends one e-mail's bytes (a notification e-mail's size) N times from a process
+of its own over one SMTP connection to the same server, with no worker: what the SMTP
+exchange alone costs per e-mail, client and server on these cores.
 """
 
 import argparse
@@ -38,7 +41,12 @@ def main():
     parser.add_argument(
         "--no-server", action="store_true", help="serialise the e-mails, send them nowhere"
     )
+    parser.add_argument(
+        "--smtp-only", action="store_true", help="the SMTP exchange alone, without a worker"
+    )
     args = parser.parse_args()
+    if args.smtp_only:
+        return smtp_only(args.emails)
 
     os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/om-bench-worker.sqlite3")
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -131,6 +139,51 @@ def main():
         sys.exit("not every e-mail was delivered exactly once")
 
 
+def smtp_only(count):
+    """The SMTP exchange alone: ``count`` sends of one e-mail's bytes over one connection,
+    from a process of its own (as a worker is) to aiosmtpd in this process."""
+    from aiosmtpd.controller import Controller
+
+    class Receive:
+        async def handle_DATA(self, server, session, envelope):
+            return "250 OK"
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(Receive(), hostname="127.0.0.1", port=port)
+    controller.start()
+    context = multiprocessing.get_context("spawn")
+    done = context.Queue()
+    sender = context.Process(target=send_alone, kwargs={"port": port, "count": count, "done": done})
+    sender.start()
+    seconds, cpu = done.get()
+    sender.join()
+    controller.stop()
+    print(
+        f"smtp-only e-mails={count} seconds={seconds:.2f} rate={count / seconds:.0f}/s "
+        f"ms-per-email={seconds * 1000 / count:.3f} "
+        f"client-cpu-ms-per-email={cpu * 1000 / count:.3f}"
+    )
+
+
+def send_alone(*, port, count, done):
+    import smtplib
+
+    # About the size of a notification e-mail with its text and HTML parts (4 KB).
+    head = b"From: shop@marketplace.example\r\nTo: bob@bobs-bikes.example\r\nSubject: Hi\r\n"
+    data = head + b"Message-ID: <om.x@marketplace.example>\r\n\r\n" + b"x" * 70 * 56
+    data = data.replace(b"x" * 70, b"x" * 68 + b"\r\n")
+    connection = smtplib.SMTP("127.0.0.1", port)
+    for _warm in range(100):
+        connection.sendmail("shop@marketplace.example", ["bob@bobs-bikes.example"], data)
+    started, cpu = time.perf_counter(), time.process_time()
+    for _n in range(count):
+        connection.sendmail("shop@marketplace.example", ["bob@bobs-bikes.example"], data)
+    done.put((time.perf_counter() - started, time.process_time() - cpu))
+    connection.quit()
+
+
 def profile_path(path, number):
     return path if number == 1 else f"{path}.{number}"
 
@@ -156,6 +209,7 @@ def work(*, port, batch, now, ready, done, profile, no_server):
         import cProfile
 
         profiler = cProfile.Profile()
+    warm_up()
     ready.wait()
     sent = 0
     cpu = time.process_time()
@@ -172,6 +226,19 @@ def work(*, port, batch, now, ready, done, profile, no_server):
         profiler.dump_stats(profile)
     connections.close_all()
     done.put((sent, cpu, Kept.message_ids))
+
+
+def warm_up():
+    """What a worker process does once, before its first e-mail, not per e-mail: import
+    the URL configuration (the first ``reverse``), compile the e-mail templates, load the
+    recipients' translations and the e-mail modules. Prepares one due e-mail and
+    serialises it without sending or recording it (``prepare`` writes nothing)."""
+    from order_messages.models import Notification
+    from order_messages.notifications.email import prepare
+
+    row = Notification.objects.select_related("conversation", "user").filter(status="pending")
+    prepared = prepare(row.first())
+    prepared.email.message().as_bytes(linesep="\r\n")
 
 
 class Kept:

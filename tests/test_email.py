@@ -2,6 +2,7 @@
 
 import datetime as dt
 import re
+import string
 from datetime import timedelta
 from unittest import mock
 
@@ -10,6 +11,9 @@ import time_machine
 from django.core.mail.backends.locmem import EmailBackend
 from django.db import transaction
 from django.test import Client
+from hypothesis import example, given
+from hypothesis import settings as examples
+from hypothesis import strategies as st
 
 from order_messages import actions
 from order_messages.guest import read_guest_token
@@ -410,3 +414,50 @@ def test_b4_without_a_store_address_nothing_goes_there(post, dispute, settings, 
 
     emails = sent(dispute.open, "alice", "1002", "bobs-bikes", "Broken")
     assert set(emails) == {BOB, ADMIN}
+
+
+# -- header lines ---------------------------------------------------------------------------
+
+header_names = st.sampled_from(
+    ["Subject", "To", "From", "Reply-To", "Message-ID", "References", "List-Unsubscribe", "X-A"]
+)
+header_values = st.text(
+    alphabet=st.sampled_from([*string.printable, " ", " ", "é", "\u202e"]), max_size=120
+)
+
+
+@given(name=header_names, value=header_values, linesep=st.sampled_from(["\n", "\r\n"]))
+@example(name="Subject", value="=?utf-8?q?Gr=C3=BC=C3=9Fe?=", linesep="\r\n")
+@example(name="Subject", value="a\tb; c, d", linesep="\r\n")
+@example(name="Subject", value="x" * 69, linesep="\r\n")  # fits: 78 with "Subject: "
+@example(name="Subject", value="x" * 70, linesep="\r\n")
+@example(name="References", value=" ".join(["<om.a@marketplace.example>"] * 4), linesep="\n")
+@examples(max_examples=600, deadline=None)
+def test_the_e_mails_policy_writes_every_header_line_as_djangos_does(name, value, linesep):
+    from email._policybase import compat32
+
+    from order_messages.notifications.email import compat32_unfolded
+
+    mine, djangos = compat32_unfolded.clone(linesep=linesep), compat32.clone(linesep=linesep)
+    try:
+        expected = djangos.fold_binary(name, value)
+    except Exception as error:  # noqa: BLE001 — then ours must refuse it too
+        with pytest.raises(type(error)):
+            mine.fold_binary(name, value)
+        return
+    assert mine.fold_binary(name, value) == expected
+
+
+def test_a_notification_e_mail_is_the_bytes_djangos_policy_writes(post, sent):
+    from email._policybase import compat32
+    from email.generator import BytesGenerator
+    from io import BytesIO
+
+    emails = sent(post, "alice", "1002", "bobs-bikes", "Grüße, and a long line " * 9)
+    msg = emails[BOB].message()
+    assert type(msg.policy).__name__ == "Compat32Unfolded"
+    ours = msg.as_bytes(linesep="\r\n")
+    djangos = BytesIO()
+    BytesGenerator(djangos, mangle_from_=False, policy=compat32.clone(linesep="\r\n")).flatten(msg)
+    assert ours == djangos.getvalue()
+    assert b"\r\nList-Unsubscribe-Post: List-Unsubscribe=One-Click\r\n" in ours

@@ -304,6 +304,56 @@ def test_staff_who_lose_the_right_hear_no_more(asgi_server, demo, broker):
     assert [json.loads(e["data"])["seq"] for e in result["events"]] == [1]
 
 
+def stream_request(client, user):
+    """A request of ``user``'s signed-in browser, as the stream view gets it."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.test import RequestFactory
+
+    client.force_login(user)
+    request = RequestFactory().get("/messages/live/")
+    request.session = SessionStore(client.session.session_key)
+    return request
+
+
+def changed(conversation, seq):
+    return live.Event(0, live.CHANGED, {"conversation": conversation.pk, "seq": seq})
+
+
+def test_a_burst_is_checked_once_and_only_the_last_change_of_a_conversation_goes_out(
+    demo, post, client
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from order_messages.views.live import SEND, SKIP, _verdicts
+
+    post("alice", "1002", "bobs-bikes", "Hello Bob")
+    post("alice", "1001", "daves-outdoor", "Hello Dave")
+    ours, other = conversation_of("1002", "bobs-bikes"), conversation_of("1001", "daves-outdoor")
+    request = stream_request(client, demo["bob"])
+    own = live.Event(1, "unread.changed", {"total": 3})
+    _verdicts(request, demo["bob"], [own])  # the session's data is read once per stream
+
+    with CaptureQueriesContext(connection) as one:
+        assert _verdicts(request, demo["bob"], [changed(ours, 1)]) == [SEND]
+    burst = [changed(ours, 1), own, changed(other, 1), changed(ours, 2), changed(other, 2)]
+    with CaptureQueriesContext(connection) as many:
+        verdicts = _verdicts(request, demo["bob"], burst)
+
+    # Bob's own count goes out; Dave's conversation does not; Bob's first change is
+    # repeated by the later one.
+    assert verdicts == [SKIP, SEND, SKIP, SEND, SKIP]
+    assert len(many.captured_queries) == len(one.captured_queries)
+
+
+def test_a_stream_whose_session_ended_sends_nothing_of_a_burst(demo, client):
+    from order_messages.views.live import _verdicts
+
+    request = stream_request(client, demo["bob"])
+    client.logout()
+    assert _verdicts(request, demo["bob"], [live.Event(1, "unread.changed", {})]) is None
+
+
 # -- across processes ------------------------------------------------------------------------------
 
 

@@ -122,6 +122,13 @@ class MemorySubscription:
         except TimeoutError:
             return None
 
+    async def waiting(self) -> Event | None:
+        """The next event if one has arrived already, else None at once."""
+        try:
+            return self.queue.get_nowait()
+        except asyncio.QueueEmpty:
+            return None
+
     async def close(self) -> None:
         with self.broker.lock:
             for stream in self.streams:
@@ -196,6 +203,10 @@ class RedisSubscription:
         with _unavailable_on_redis_error():
             message = await self.pubsub.get_message(ignore_subscribe_messages=True, timeout=timeout)
         return Event.from_json(message["data"]) if message else None
+
+    async def waiting(self) -> Event | None:
+        """The next event if one has arrived already, else None at once."""
+        return await self.get(timeout=0)
 
     async def close(self) -> None:
         try:

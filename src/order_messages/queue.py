@@ -22,7 +22,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from django.db import models, transaction
+from django.db import connections, models, router, transaction
 from django.utils import timezone
 
 from .conf import app_settings
@@ -145,12 +145,49 @@ def hold_until(now: datetime, seconds: int) -> datetime:
     return max(now, timezone.now()) + timedelta(seconds=seconds)
 
 
+def update_claimed(
+    model: type[models.Model], rows: list, claim: str, *, still: str = "", **changes
+) -> int:
+    """``UPDATE`` the rows (as ``QuerySet.update`` would) that are still under ``claim``,
+    and, if ``still`` is given, still in that status. Returns how many were.
+
+    A worker makes two of these per send (renewing the claim, recording the outcome), so
+    the statement is written out: Django building it cost ten times what SQLite takes to
+    run it (0.25 against 0.025 ms)."""
+    connection = connections[router.db_for_write(model)]
+    quote, meta = connection.ops.quote_name, model._meta
+    assignments, params = [], []
+    for name, value in changes.items():
+        field = meta.get_field(name)
+        assignments.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    keys = ", ".join(["%s"] * len(rows))
+    params += [row.pk for row in rows]
+    claim_column = quote(meta.get_field("claim").column)
+    sql = (
+        f"UPDATE {quote(meta.db_table)} SET {', '.join(assignments)} "
+        f"WHERE {quote(meta.pk.column)} IN ({keys}) AND {claim_column} = %s"
+    )
+    params.append(claim)
+    if still:
+        sql += f" AND {quote(meta.get_field('status').column)} = %s"
+        params.append(still)
+    with transaction.mark_for_rollback_on_error(using=connection.alias):
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            return cursor.rowcount
+
+
 def renew(channel: Channel, batch: list, claim: str, now: datetime) -> bool:
     """Renew the claim on the batch just before sending it. False if it lapsed and another
     worker took any of its rows meanwhile: then they are that worker's to send."""
-    renewed = channel.model.objects.filter(
-        pk__in=[row.pk for row in batch], claim=claim, status=SENDING
-    ).update(due_at=hold_until(now, channel.setting("CLAIM_SECONDS")))
+    renewed = update_claimed(
+        channel.model,
+        batch,
+        claim,
+        still=SENDING,
+        due_at=hold_until(now, channel.setting("CLAIM_SECONDS")),
+    )
     return renewed == len(batch)
 
 
@@ -170,9 +207,7 @@ def retry_delay(channel: Channel, attempts: int) -> timedelta:
 
 def _finish(channel: Channel, batch: list, claim: str, **changes) -> int:
     # Only rows still under our claim: if it lapsed, another worker owns them now.
-    return channel.model.objects.filter(pk__in=[row.pk for row in batch], claim=claim).update(
-        **changes
-    )
+    return update_claimed(channel.model, batch, claim, **changes)
 
 
 def record(channel: Channel, batch: list, claim: str, outcome: Outcome, report: Report) -> None:

@@ -34,6 +34,8 @@ EMAILS = {
 }
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1280, "height": 800}
+SMALL_LAPTOP = {"width": 1366, "height": 768}
+DESKTOP = {"width": 1920, "height": 1080}
 
 
 def pytest_collection_modifyitems(config, items):
@@ -72,13 +74,16 @@ def screenshot(request):
 @pytest.fixture
 def page_for(browser, live_server, shop):  # noqa: F811 (the fixture)
     """``page_for("alice", viewport=PHONE)``: a page in a fresh browser context, logged in
-    through Oscar's login form; ``page_for(None)`` for someone not logged in."""
+    through Oscar's login form; ``page_for(None)`` for someone not logged in. Other
+    keywords are the context's (``reduced_motion="reduce"``)."""
     from playwright.sync_api import expect
 
     contexts = []
 
-    def make(username, *, viewport=LAPTOP):
-        context = browser.new_context(base_url=live_server.url, viewport=viewport, locale="en-US")
+    def make(username, *, viewport=LAPTOP, **options):
+        context = browser.new_context(
+            base_url=live_server.url, viewport=viewport, locale="en-US", **options
+        )
         context.set_default_timeout(10_000)
         contexts.append(context)
         page = context.new_page()

@@ -1,6 +1,7 @@
 """The app in Oscar's layout as a person sees it on a phone and on a laptop: the header icon
-with its count without opening Oscar's menu, and a conversation that opens with its newest
-message and its composer on the first screen."""
+with its count without opening Oscar's menu, and a conversation that opens, on a wide
+screen, scrolled to its title with a message pane of several messages, its newest message
+and its composer on the first screen."""
 
 import re
 
@@ -11,7 +12,7 @@ from order_messages import actions
 from order_messages.models import Conversation
 from order_messages.queries import access_order
 
-from .conftest import LAPTOP, PHONE
+from .conftest import DESKTOP, LAPTOP, PHONE, SMALL_LAPTOP
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -59,31 +60,124 @@ def test_the_header_icon_shows_the_unread_count_without_opening_the_menu(
     expect(alice).to_have_url(re.compile(r"/messages/$"))
 
 
-def test_a_long_conversation_opens_with_its_newest_message_and_the_composer_on_screen(
-    page_for, screenshot
-):
-    from playwright.sync_api import expect
-
+def long_conversation():
+    """Thirty messages in alice's conversation with Bob's Bikes, all read by her."""
     for n in range(1, 31):
         post_as("bob" if n % 2 else "alice", "1001", "bobs-bikes", f"Message {n} about the helmet.")
     alice_user = get_user_model().objects.get(username="alice")
     conversation = Conversation.objects.get(order_number="1001", vendor_key="bobs-bikes")
     actions.mark_read(conversation=conversation, user=alice_user)
 
-    # A laptop's screen: nothing to scroll to read the newest message and answer it.
-    alice = page_for("alice", viewport=LAPTOP)
+
+# The messages wholly inside the message pane.
+MESSAGES_SHOWN = """pane => {
+    const box = pane.getBoundingClientRect();
+    return Array.from(pane.querySelectorAll(".om-msg")).filter(message => {
+        const rect = message.getBoundingClientRect();
+        return rect.top >= box.top - 1 && rect.bottom <= box.bottom + 1;
+    }).length;
+}"""
+
+
+@pytest.mark.parametrize(
+    "viewport, options, least",
+    [
+        (LAPTOP, {}, 300),
+        (LAPTOP, {"reduced_motion": "reduce"}, 300),
+        (SMALL_LAPTOP, {}, 300),
+        (DESKTOP, {}, 550),
+    ],
+    ids=["1280x800", "1280x800-reduced-motion", "1366x768", "1920x1080"],
+)
+def test_a_long_conversation_opens_with_several_messages_the_newest_and_the_composer_on_screen(
+    page_for, screenshot, viewport, options, least
+):
+    from playwright.sync_api import expect
+
+    long_conversation()
+
+    # A wide screen: the window opens at the conversation's block, its title and the
+    # sellers' tabs at the top (Oscar's header a scroll up), and the message pane fills the
+    # screen under them: several messages, the newest, and the composer, without scrolling.
+    alice = page_for("alice", viewport=viewport, **options)
     alice.goto(THREAD)
+    # In place at once, not by an animated scroll still under way.
+    block_top = alice.evaluate(
+        "document.querySelector('.om-oscar-page').getBoundingClientRect().top"
+    )
+    assert abs(block_top) < 2
+    assert alice.evaluate("window.scrollY") > 0
+    expect(alice.get_by_role("heading", name="Messages about order #1001")).to_be_in_viewport(
+        ratio=1
+    )
+    expect(
+        alice.get_by_role("navigation", name="Conversations about this order")
+    ).to_be_in_viewport(ratio=1)
+    pane = alice.locator("#thread")
+    assert pane.evaluate("pane => pane.clientHeight") >= least
+    assert pane.evaluate(MESSAGES_SHOWN) >= 3
     newest = alice.locator("#thread .om-msg").last
     expect(newest).to_contain_text("Message 30 about the helmet.")
     expect(newest).to_be_in_viewport(ratio=1)
     expect(alice.get_by_role("textbox", name="Your message")).to_be_in_viewport(ratio=1)
     expect(alice.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
-    assert alice.evaluate("window.scrollY") == 0
-    screenshot(alice, "laptop")
+    # The keyboard's focus is left where the browser puts it.
+    assert alice.evaluate("document.activeElement === document.body")
+    assert sideways_scroll(alice) == 0
+    screenshot(alice, "wide")
 
-    # A phone's: the page scrolls down to the composer, and not sideways.
+    # Sending keeps the newest message and the composer on screen (the app scrolls the
+    # message sent to the pane's edge, where a fraction of a pixel may be cut off).
+    alice.get_by_role("textbox", name="Your message").fill("Thank you, that helps.")
+    alice.get_by_role("button", name="Send").click()
+    newest = alice.locator("#thread .om-msg").last
+    expect(newest).to_contain_text("Thank you, that helps.")
+    expect(newest).to_be_in_viewport(ratio=0.95)
+    expect(alice.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
+
+
+def test_a_short_conversation_that_fits_under_oscars_header_opens_at_the_top(page_for):
+    from playwright.sync_api import expect
+
+    post_as("bob", "1001", "bobs-bikes", "Your helmet ships today.")
+    alice = page_for("alice", viewport=DESKTOP)
+    alice.goto(THREAD)
+    expect(alice.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
+    expect(alice.get_by_test_id("messages-icon")).to_be_in_viewport(ratio=1)
+    assert alice.evaluate("window.scrollY") == 0
+
+
+def test_a_link_to_a_part_of_the_conversation_is_the_browsers_to_follow(page_for):
+    long_conversation()
+    alice = page_for("alice", viewport=LAPTOP)
+    # The page's link to its message pane (as "N earlier messages" without JavaScript): the
+    # window is where the browser takes it, the pane at the top of the screen as far as the
+    # page scrolls, not at the conversation's block above it.
+    alice.goto(THREAD + "#thread")
+    alice.wait_for_function(
+        """() => {
+            const pane = document.getElementById("thread").getBoundingClientRect().top + scrollY;
+            const most = document.scrollingElement.scrollHeight - innerHeight;
+            return Math.abs(scrollY - Math.min(pane, most)) < 2;
+        }"""
+    )
+    block_top = alice.evaluate(
+        "document.querySelector('.om-oscar-page').getBoundingClientRect().top"
+    )
+    assert block_top < -2
+
+
+def test_on_a_phone_the_page_scrolls_down_to_the_composer_and_not_sideways(page_for, screenshot):
+    from playwright.sync_api import expect
+
+    long_conversation()
     phone = page_for("alice", viewport=PHONE)
     phone.goto(THREAD)
+    # The page opens at its top, Oscar's header and all: the pane is the page's to scroll.
+    assert phone.evaluate("window.scrollY") == 0
+    assert sideways_scroll(phone) == 0
+    newest = phone.locator("#thread .om-msg").last
+    expect(newest).to_contain_text("Message 30 about the helmet.")
     textbox = phone.get_by_role("textbox", name="Your message")
     textbox.fill("Thank you, that helps.")
     send = phone.get_by_role("button", name="Send")
@@ -93,3 +187,4 @@ def test_a_long_conversation_opens_with_its_newest_message_and_the_composer_on_s
     screenshot(phone, "phone")
     send.click()
     expect(phone.locator("#thread .om-msg").last).to_contain_text("Thank you, that helps.")
+    assert sideways_scroll(phone) == 0

@@ -71,20 +71,51 @@ def _signed_in_now(request, user):
 
 END, SKIP, SEND = "end", "skip", "send"
 
+# Events a stream passes on after one check of the session and one of the policy, at most.
+AT_ONCE = 100
 
-def _verdict(request, user, event: Event) -> str:
-    """Whether to send an event: END when the person may no longer listen at all, SKIP
-    when the policy, asked again with the store's data of now, no longer lets them read
-    the conversation it is about (the store may have taken it away since it was
-    published), SEND otherwise."""
+
+def _conversation_of(event: Event) -> int | None:
+    conversation = event.data.get("conversation") if isinstance(event.data, dict) else None
+    return conversation if isinstance(conversation, int) else None
+
+
+def _verdicts(request, user, events: list[Event]) -> list[str] | None:
+    """For each event, whether to send it: None when the person may no longer listen at
+    all; SKIP for one about a conversation the policy, asked again with the store's data
+    of now, no longer lets them read (the store may have taken it away since it was
+    published), or for a ``conversation.changed`` that a later one in ``events`` repeats;
+    SEND otherwise. The session is asked once and the policy once for all the events, so a
+    burst costs a busy stream (store staff hear of every conversation) what one event does."""
     current = _signed_in_now(request, user)
     if current is None:
-        return END
-    conversation = event.data.get("conversation") if isinstance(event.data, dict) else None
-    if not isinstance(conversation, int):
-        return SEND  # about the user's own counts
-    readable = policy.may_read_conversations(user=current, conversation_ids=[conversation])
-    return SEND if conversation in readable else SKIP
+        return None
+    conversations = [_conversation_of(event) for event in events]
+    asked = {c for c in conversations if c is not None}
+    readable = policy.may_read_conversations(user=current, conversation_ids=asked)
+    last_change = {
+        conversation: index
+        for index, (event, conversation) in enumerate(zip(events, conversations, strict=True))
+        if event.type == live.CHANGED
+    }
+    return [
+        SEND
+        if conversation is None
+        or (
+            conversation in readable
+            and (event.type != live.CHANGED or last_change[conversation] == index)
+        )
+        else SKIP
+        for index, (event, conversation) in enumerate(zip(events, conversations, strict=True))
+    ]
+
+
+async def _with_waiting(subscription, event: Event) -> list[Event]:
+    """``event`` and those that arrived behind it already (up to ``AT_ONCE`` in all)."""
+    events = [event]
+    while len(events) < AT_ONCE and (more := await subscription.waiting()) is not None:
+        events.append(more)
+    return events
 
 
 async def stream(request):
@@ -120,30 +151,36 @@ async def stream(request):
                     latest = await sync_to_async(broker.latest)(user.pk)
                     yield format_event(Event(latest, REFRESH, {}))
                     last = replayed_up_to = latest
-                for event in missed or ():
-                    verdict = await sync_to_async(_verdict)(request, user, event)
-                    if verdict == END:
+                for start in range(0, len(missed or ()), AT_ONCE):
+                    chunk = missed[start : start + AT_ONCE]
+                    verdicts = await sync_to_async(_verdicts)(request, user, chunk)
+                    if verdicts is None:
                         return
-                    if verdict == SEND:
-                        yield format_event(event)
-                    last = replayed_up_to = event.id
+                    for event, verdict in zip(chunk, verdicts, strict=True):
+                        if verdict == SEND:
+                            yield format_event(event)
+                    last = replayed_up_to = chunk[-1].id
             while True:
                 event = await subscription.get(timeout=app_settings.LIVE_HEARTBEAT)
                 if event is None:
                     if await sync_to_async(_signed_in_now)(request, user) is None:
                         return  # revoked token, deactivated user or ended session
                     yield ": heartbeat\n\n"
-                elif (
-                    event.type == live.CHANGED
-                    or replayed_up_to is None
-                    or event.id > replayed_up_to
-                ):
-                    # Only what the replay already sent is skipped: with several
-                    # processes publishing, ids may arrive slightly out of order. The
-                    # staff's stream has numbers of its own and is never replayed.
-                    verdict = await sync_to_async(_verdict)(request, user, event)
-                    if verdict == END:
-                        return
+                    continue
+                # Only what the replay already sent is skipped: with several processes
+                # publishing, ids may arrive slightly out of order. The staff's stream has
+                # numbers of its own and is never replayed.
+                events = [
+                    e
+                    for e in await _with_waiting(subscription, event)
+                    if e.type == live.CHANGED or replayed_up_to is None or e.id > replayed_up_to
+                ]
+                if not events:
+                    continue
+                verdicts = await sync_to_async(_verdicts)(request, user, events)
+                if verdicts is None:
+                    return
+                for event, verdict in zip(events, verdicts, strict=True):
                     if verdict == SEND:
                         yield format_event(event)
         except BrokerUnavailable:

@@ -59,6 +59,23 @@ function omOpenThread() {
   } else {
     thread.scrollTop = thread.scrollHeight;
   }
+  // #thread is a part of the page asked for too: the browser scrolls the window to it.
+  if (!window.location.hash) omOpenAtTop(thread);
+}
+
+// A layout with a tall header of its own (the Oscar shop's) marks the block around the
+// conversation with data-thread-at-top="MEDIA QUERY". Where the query matches and the
+// conversation does not fit on the first screen, the window opens scrolled to that block:
+// its CSS sizes the message pane to the screen under the block's own title and tabs, so
+// the newest message and the composer are on screen, and the header is a scroll up. A jump,
+// as to a link's #part of a page: no motion (prefers-reduced-motion), the focus left alone.
+function omOpenAtTop(thread) {
+  var block = thread.closest("[data-thread-at-top]");
+  if (!block || !window.matchMedia || !window.matchMedia(block.dataset.threadAtTop).matches) return;
+  var conversation = thread.closest(".om-conversation") || thread;
+  if (conversation.getBoundingClientRect().bottom <= window.innerHeight) return;
+  var top = block.getBoundingClientRect().top + window.scrollY;
+  if (top > window.scrollY) window.scrollTo({ top: top, behavior: "instant" });
 }
 if (document.readyState === "loading") {
   document.addEventListener("DOMContentLoaded", omOpenThread);
