@@ -188,3 +188,22 @@ def test_on_a_phone_the_page_scrolls_down_to_the_composer_and_not_sideways(page_
     send.click()
     expect(phone.locator("#thread .om-msg").last).to_contain_text("Thank you, that helps.")
     assert sideways_scroll(phone) == 0
+
+
+def test_on_a_small_tablet_upright_the_conversation_comes_first_and_whole(page_for, screenshot):
+    from playwright.sync_api import expect
+
+    long_conversation()
+    # An iPad mini upright: 744px, where Oscar's container is 540px wide.
+    tablet = page_for("alice", viewport={"width": 744, "height": 1133})
+    tablet.goto(THREAD)
+    assert sideways_scroll(tablet) == 0
+    expect(tablet.get_by_role("link", name="Open dispute")).to_be_in_viewport(ratio=1)
+    expect(tablet.get_by_role("button", name="Send")).to_be_in_viewport(ratio=1)
+    newest = tablet.locator("#thread .om-msg").last
+    expect(newest).to_contain_text("Message 30 about the helmet.")
+    expect(newest).to_be_in_viewport(ratio=1)
+    # The items are under the conversation, not squeezed beside it.
+    items, conversation = tablet.locator(".om-layout > *").first, tablet.locator(".om-main")
+    assert items.bounding_box()["y"] > conversation.bounding_box()["y"]
+    screenshot(tablet, "small-tablet")
