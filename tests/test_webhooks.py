@@ -328,7 +328,8 @@ def test_the_title_is_in_the_sites_language_whatever_the_request_speaks(post, en
 
 
 def test_dispute_events_tell_of_opening_and_resolving(demo, post, dispute, endpoint, receiver):
-    post("alice", "1002", "bobs-bikes", "The wheel is bent.")
+    with time_machine.travel(MONDAY_9AM - timedelta(minutes=5), tick=False):
+        post("alice", "1002", "bobs-bikes", "The wheel is bent.")
     with time_machine.travel(MONDAY_9AM, tick=False):
         opened = dispute.open(
             "alice",

@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from email._policybase import Compat32, compat32
 from email.charset import Charset
 from email.header import Header
+from email.policy import Compat32, compat32
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -310,7 +310,7 @@ class Compat32Unfolded(Compat32):
     lines are such, and folding them was a tenth of the worker's time per e-mail.
     ``tests/test_email.py`` checks that both policies write the same lines."""
 
-    def _fold(self, name, value, sanitize):
+    def _unfolded(self, name: str, value) -> str | None:
         if (
             isinstance(value, str)
             and value.isascii()
@@ -320,7 +320,15 @@ class Compat32Unfolded(Compat32):
             and len(name) + 2 + len(value) <= (self.max_line_length or 78)
         ):
             return f"{name}: {value}{self.linesep}"
-        return super()._fold(name, value, sanitize)
+        return None
+
+    def fold(self, name, value):
+        line = self._unfolded(name, value)
+        return super().fold(name, value) if line is None else line
+
+    def fold_binary(self, name, value):
+        line = self._unfolded(name, value)
+        return super().fold_binary(name, value) if line is None else line.encode("ascii")
 
 
 compat32_unfolded = Compat32Unfolded()
