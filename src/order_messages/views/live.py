@@ -69,7 +69,7 @@ def _signed_in_now(request, user):
     return current if constant_time_compare(stored, current.get_session_auth_hash()) else None
 
 
-END, SKIP, SEND = "end", "skip", "send"
+SKIP, SEND = "skip", "send"
 
 # Events a stream passes on after one check of the session and one of the policy, at most.
 AT_ONCE = 100
