@@ -60,7 +60,6 @@ def main():
     import django
 
     django.setup()
-    from aiosmtpd.controller import Controller
     from django.core.management import call_command
     from django.db import connection, connections
     from django.utils import timezone
@@ -86,11 +85,7 @@ def main():
     make_outbox(args.emails, tqdm)
     due = set(Notification.objects.values_list("message_id", flat=True))
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Receive(), hostname="127.0.0.1", port=port)
-    controller.start()
+    controller, port = start_server(Receive())
     later = timezone.now() + timedelta(days=2)
     connections.close_all()
 
@@ -139,20 +134,27 @@ def main():
         sys.exit("not every e-mail was delivered exactly once")
 
 
+def start_server(handler):
+    """aiosmtpd with ``handler`` on a free port of 127.0.0.1, in this process."""
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    return controller, port
+
+
 def smtp_only(count):
     """The SMTP exchange alone: ``count`` sends of one e-mail's bytes over one connection,
     from a process of its own (as a worker is) to aiosmtpd in this process."""
-    from aiosmtpd.controller import Controller
 
     class Receive:
         async def handle_DATA(self, server, session, envelope):
             return "250 OK"
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(Receive(), hostname="127.0.0.1", port=port)
-    controller.start()
+    controller, port = start_server(Receive())
     context = multiprocessing.get_context("spawn")
     done = context.Queue()
     sender = context.Process(target=send_alone, kwargs={"port": port, "count": count, "done": done})
