@@ -1,10 +1,11 @@
 import os
+import sqlite3
 from datetime import timedelta
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 from django.test import Client, override_settings
 from django.utils import timezone
@@ -422,7 +423,33 @@ def deliver_notifications(*, after=None):
 
 
 @pytest.fixture
-def asgi_server(transactional_db):
+def sqlite_on_disk(tmp_path):
+    """SQLite's test database lives in memory with a shared cache, where a connection
+    that finds a table locked by another fails at once; a site runs SQLite on a file in
+    WAL mode, where readers never wait and writers wait their turn (IMMEDIATE
+    transactions, the demo settings' timeout). So what the test has written so far is
+    copied to a file, and every connection opens that until the test ends."""
+    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
+        yield
+        return
+    settings = connection.settings_dict
+    in_memory = settings["NAME"]
+    # An in-memory database ends with its last connection: this one keeps it meanwhile.
+    keeper = sqlite3.connect(in_memory, uri=True)
+    disk = sqlite3.connect(tmp_path / "test.sqlite3")
+    keeper.backup(disk)
+    disk.close()
+    settings["NAME"] = str(tmp_path / "test.sqlite3")
+    connection.close()
+    yield
+    connection.close()
+    settings["NAME"] = in_memory
+    connection.ensure_connection()
+    keeper.close()
+
+
+@pytest.fixture
+def asgi_server(transactional_db, sqlite_on_disk):
     """The demo's ASGI application under uvicorn, in a thread of this process (so it sees
     the test database), as ``make demo`` serves it: with the live event stream."""
     import socket

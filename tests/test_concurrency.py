@@ -26,7 +26,6 @@ from __future__ import annotations
 import itertools
 import os
 import random
-import sqlite3
 import threading
 import time
 import traceback
@@ -454,31 +453,6 @@ def connection_per_worker():
     connection.close()
     connection.close_pool()
     options["pool"] = pool
-
-
-@pytest.fixture
-def sqlite_on_disk(tmp_path):
-    """SQLite's test database lives in memory with a shared cache, where a writer that
-    finds a table locked fails at once; a site runs SQLite on a file in WAL mode, where
-    writers wait their turn (IMMEDIATE transactions, the demo settings' timeout). So the
-    seeded database is copied to a file and every connection of the run opens that."""
-    if connection.vendor != "sqlite" or not connection.is_in_memory_db():
-        yield
-        return
-    settings = connection.settings_dict
-    in_memory = settings["NAME"]
-    # An in-memory database ends with its last connection: this one keeps it meanwhile.
-    keeper = sqlite3.connect(in_memory, uri=True)
-    disk = sqlite3.connect(tmp_path / "stress.sqlite3")
-    keeper.backup(disk)
-    disk.close()
-    settings["NAME"] = str(tmp_path / "stress.sqlite3")
-    connection.close()
-    yield
-    connection.close()
-    settings["NAME"] = in_memory
-    connection.ensure_connection()
-    keeper.close()
 
 
 @pytest.fixture
