@@ -17,13 +17,22 @@ mail server: the worker's own rate, without waiting for a server's replies.
 --smtp-only sends one e-mail's bytes (a notification e-mail's size) N times from a process
 of its own over one SMTP connection to the same server, with no worker: what the SMTP
 exchange alone costs per e-mail, client and server on these cores.
+--smtp-sink PATH sends to Postfix's smtp-sink (a mail server in C made for measuring SMTP
+clients, in a process of its own, writing every e-mail to a file) instead of aiosmtpd (a
+mail server in Python). Without installing Postfix:
+    apt-get download postfix && dpkg-deb -x postfix_*.deb /tmp/postfix
+    LD_LIBRARY_PATH=/tmp/postfix/usr/lib/postfix .venv/bin/python bench/worker_throughput.py \
+        --smtp-sink /tmp/postfix/usr/sbin/smtp-sink
 """
 
 import argparse
 import multiprocessing
 import os
+import shutil
 import socket
+import subprocess
 import sys
+import tempfile
 import time
 from datetime import timedelta
 from pathlib import Path
@@ -44,9 +53,12 @@ def main():
     parser.add_argument(
         "--smtp-only", action="store_true", help="the SMTP exchange alone, without a worker"
     )
+    parser.add_argument(
+        "--smtp-sink", metavar="PATH", help="send to Postfix's smtp-sink instead of aiosmtpd"
+    )
     args = parser.parse_args()
     if args.smtp_only:
-        return smtp_only(args.emails)
+        return smtp_only(args.emails, sink=args.smtp_sink)
 
     os.environ.setdefault("DATABASE_URL", "sqlite:////tmp/om-bench-worker.sqlite3")
     os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
@@ -85,7 +97,7 @@ def main():
     make_outbox(args.emails, tqdm)
     due = set(Notification.objects.values_list("message_id", flat=True))
 
-    controller, port = start_server(Receive())
+    server = SmtpSink(args.smtp_sink) if args.smtp_sink else Aiosmtpd(Receive())
     later = timezone.now() + timedelta(days=2)
     connections.close_all()
 
@@ -98,7 +110,7 @@ def main():
         context.Process(
             target=work,
             kwargs={
-                "port": port,
+                "port": server.port,
                 "batch": args.batch,
                 "now": later,
                 "ready": ready,
@@ -117,13 +129,16 @@ def main():
     elapsed = time.perf_counter() - started
     for worker in workers:
         worker.join()
-    controller.stop()
+    server.stop()
+    if args.smtp_sink:
+        received = server.message_ids()
     if args.no_server:
         received = [message_id for _sent, _cpu, kept in per_worker for message_id in kept]
 
     sent = Notification.objects.filter(status="sent").count()
     cpu = sum(seconds for _sent, seconds, _kept in per_worker)
     print(
+        f"server={'none' if args.no_server else server.name} "
         f"database={connection.vendor} workers={args.workers} (processes) batch={args.batch} "
         f"e-mails={sent} {'kept' if args.no_server else 'received'}={len(received)} "
         f"seconds={elapsed:.2f} "
@@ -134,36 +149,101 @@ def main():
         sys.exit("not every e-mail was delivered exactly once")
 
 
-def start_server(handler):
-    """aiosmtpd with ``handler`` on a free port of 127.0.0.1, in this process."""
-    from aiosmtpd.controller import Controller
-
+def free_port():
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(handler, hostname="127.0.0.1", port=port)
-    controller.start()
-    return controller, port
+        return probe.getsockname()[1]
 
 
-def smtp_only(count):
+class Aiosmtpd:
+    """aiosmtpd with ``handler`` on a free port of 127.0.0.1, in this process."""
+
+    name = "aiosmtpd"
+
+    def __init__(self, handler):
+        from aiosmtpd.controller import Controller
+
+        self.port = free_port()
+        self.controller = Controller(handler, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self):
+        self.controller.stop()
+
+
+class SmtpSink:
+    """Postfix's smtp-sink at ``path`` on a free port of 127.0.0.1, in a process of its
+    own, appending every e-mail it accepts to a file (``message_ids`` reads them back)."""
+
+    name = "smtp-sink"
+
+    def __init__(self, path):
+        found = shutil.which(path) or shutil.which(path, path="/usr/sbin:/usr/local/sbin")
+        if found is None:
+            sys.exit(f"smtp-sink not found: {path}")
+        self.directory = Path(tempfile.mkdtemp(prefix="om-smtp-sink-"))
+        self.directory.chmod(0o777)  # run as root, smtp-sink writes as nobody
+        self.dump = self.directory / "dump"
+        self.port = free_port()
+        command = [found, "-D", str(self.dump)]
+        if os.geteuid() == 0:
+            command += ["-u", "nobody"]
+        self.process = subprocess.Popen([*command, f"127.0.0.1:{self.port}", "256"])
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                socket.create_connection(("127.0.0.1", self.port), timeout=1).close()
+                break
+            except OSError:
+                if self.process.poll() is not None or time.monotonic() > deadline:
+                    sys.exit("smtp-sink did not start")
+                time.sleep(0.05)
+
+    def stop(self):
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+    def message_ids(self):
+        """The Message-ID of each e-mail in the file, in the order they arrived. Each
+        e-mail starts with the lines smtp-sink adds (X-Client-Addr first)."""
+        received, in_header = [], False
+        with open(self.dump, "rb") as dump:
+            for line in dump:
+                line = line.rstrip(b"\r\n")
+                if line.startswith(b"X-Client-Addr:"):
+                    in_header = True
+                elif in_header and line.lower().startswith(b"message-id:"):
+                    received.append(line.split(b":", 1)[1].strip().decode())
+                    in_header = False
+                elif not line:
+                    in_header = False
+        shutil.rmtree(self.directory)
+        return received
+
+
+def smtp_only(count, *, sink=None):
     """The SMTP exchange alone: ``count`` sends of one e-mail's bytes over one connection,
-    from a process of its own (as a worker is) to aiosmtpd in this process."""
+    from a process of its own (as a worker is) to aiosmtpd in this process, or to
+    smtp-sink (``sink``: its path)."""
 
     class Receive:
         async def handle_DATA(self, server, session, envelope):
             return "250 OK"
 
-    controller, port = start_server(Receive())
+    server = SmtpSink(sink) if sink else Aiosmtpd(Receive())
+    port = server.port
     context = multiprocessing.get_context("spawn")
     done = context.Queue()
     sender = context.Process(target=send_alone, kwargs={"port": port, "count": count, "done": done})
     sender.start()
     seconds, cpu = done.get()
     sender.join()
-    controller.stop()
+    server.stop()
+    if sink:
+        server.message_ids()  # and removes the file
     print(
-        f"smtp-only e-mails={count} seconds={seconds:.2f} rate={count / seconds:.0f}/s "
+        f"server={server.name} smtp-only e-mails={count} seconds={seconds:.2f} "
+        f"rate={count / seconds:.0f}/s "
         f"ms-per-email={seconds * 1000 / count:.3f} "
         f"client-cpu-ms-per-email={cpu * 1000 / count:.3f}"
     )
