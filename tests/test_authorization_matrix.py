@@ -630,8 +630,10 @@ def to_template(route: str) -> str:
 
 
 def is_left_elsewhere(namespace: str, route: str) -> bool:
-    return namespace.split(":")[0] in ELSEWHERE or route in ELSEWHERE or any(
-        route.startswith(prefix) for prefix in ELSEWHERE if prefix.endswith("/")
+    return (
+        namespace.split(":")[0] in ELSEWHERE
+        or route in ELSEWHERE
+        or any(route.startswith(prefix) for prefix in ELSEWHERE if prefix.endswith("/"))
     )
 
 
