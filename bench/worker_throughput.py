@@ -131,7 +131,7 @@ def main():
         worker.join()
     server.stop()
     if args.smtp_sink:
-        received = server.message_ids()
+        received = server.received
     if args.no_server:
         received = [message_id for _sent, _cpu, kept in per_worker for message_id in kept]
 
@@ -173,7 +173,8 @@ class Aiosmtpd:
 
 class SmtpSink:
     """Postfix's smtp-sink at ``path`` on a free port of 127.0.0.1, in a process of its
-    own, appending every e-mail it accepts to a file (``message_ids`` reads them back)."""
+    own, appending every e-mail it accepts to a file; once stopped, ``received`` holds
+    their Message-IDs in the order they arrived."""
 
     name = "smtp-sink"
 
@@ -202,10 +203,12 @@ class SmtpSink:
     def stop(self):
         self.process.terminate()
         self.process.wait(timeout=10)
+        self.received = self._message_ids()
+        shutil.rmtree(self.directory)
 
-    def message_ids(self):
-        """The Message-ID of each e-mail in the file, in the order they arrived. Each
-        e-mail starts with the lines smtp-sink adds (X-Client-Addr first)."""
+    def _message_ids(self):
+        """Each e-mail in the file starts with the lines smtp-sink adds (X-Client-Addr
+        first), then its own header lines."""
         received, in_header = [], False
         with open(self.dump, "rb") as dump:
             for line in dump:
@@ -217,7 +220,6 @@ class SmtpSink:
                     in_header = False
                 elif not line:
                     in_header = False
-        shutil.rmtree(self.directory)
         return received
 
 
@@ -239,8 +241,6 @@ def smtp_only(count, *, sink=None):
     seconds, cpu = done.get()
     sender.join()
     server.stop()
-    if sink:
-        server.message_ids()  # and removes the file
     print(
         f"server={server.name} smtp-only e-mails={count} seconds={seconds:.2f} "
         f"rate={count / seconds:.0f}/s "
